@@ -1,0 +1,197 @@
+// octet: INT8 / FP32 inference for ONNX models on x86 CPUs. The public C++ API.
+//
+// Thread safety:
+//  - Model and CompiledModel are immutable after construction: any number of threads may
+//    read them and call CompiledModel::create_session() concurrently.
+//  - A Session owns its working memory; one Session must be used by one thread at a time.
+//    Create one Session per thread to run a CompiledModel in parallel.
+//  - Every function reports failure by throwing octet::Error; nothing aborts the process.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace octet {
+
+// The one exception type of the API. what() carries the context (file, node, op, shapes).
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+// Element types, numbered as ONNX TensorProto.DataType.
+enum class DType : int {
+  undefined = 0,
+  f32 = 1,
+  u8 = 2,
+  s8 = 3,
+  u16 = 4,
+  s16 = 5,
+  s32 = 6,
+  s64 = 7,
+  string = 8,
+  boolean = 9,
+  f16 = 10,
+  f64 = 11,
+  u32 = 12,
+  u64 = 13,
+  bf16 = 16,
+};
+
+size_t dtype_size(DType t);       // bytes per element; 0 for undefined/string
+const char* dtype_name(DType t);  // "f32", "u8", ...
+
+using Shape = std::vector<int64_t>;
+std::string shape_str(const Shape& s);  // "[1,3,224,224]"
+// Number of elements; throws Error on negative dims or int64 overflow.
+int64_t shape_numel(const Shape& s);
+
+// A dense, row-major tensor. Copies share storage (like a shared_ptr); clone() copies data.
+class Tensor {
+ public:
+  Tensor() = default;
+  // Allocates zero-initialised, 64-byte aligned storage.
+  Tensor(DType dtype, Shape shape);
+  // A view over memory owned by someone else (must outlive every use of the view).
+  static Tensor wrap(DType dtype, Shape shape, void* data);
+
+  DType dtype() const { return dtype_; }
+  const Shape& shape() const { return shape_; }
+  size_t rank() const { return shape_.size(); }
+  int64_t numel() const { return numel_; }
+  size_t nbytes() const { return static_cast<size_t>(numel_) * dtype_size(dtype_); }
+  bool empty() const { return dtype_ == DType::undefined; }
+
+  void* data() { return data_; }
+  const void* data() const { return data_; }
+  template <class T> T* data_as() { return static_cast<T*>(data_); }
+  template <class T> const T* data_as() const { return static_cast<const T*>(data_); }
+
+  Tensor clone() const;
+  // Same storage, new shape with the same element count.
+  Tensor reshaped(Shape shape) const;
+
+ private:
+  DType dtype_ = DType::undefined;
+  Shape shape_;
+  int64_t numel_ = 0;
+  std::shared_ptr<void> storage_;
+  void* data_ = nullptr;
+};
+
+// Reads a serialized onnx.TensorProto (as in ONNX test_data_set_N/input_N.pb).
+// name, when given, receives the TensorProto's name.
+Tensor load_tensor_pb(const std::string& path, std::string* name = nullptr);
+void save_tensor_pb(const Tensor& t, const std::string& name, const std::string& path);
+
+struct TensorInfo {
+  std::string name;
+  DType dtype = DType::undefined;
+  Shape shape;                         // -1 for a dimension not known statically
+  std::vector<std::string> dim_names;  // symbolic names ("" when the dim is fixed)
+};
+
+namespace detail {
+struct Graph;
+struct Program;
+struct SessionState;
+}  // namespace detail
+
+// A loaded, checked ONNX model. Cheap to copy.
+class Model {
+ public:
+  static Model load(const std::string& path);
+  // base_dir is where external data files are looked up ("" = no external data allowed).
+  static Model load_from_buffer(const void* data, size_t size, const std::string& base_dir = "");
+
+  std::vector<TensorInfo> inputs() const;
+  std::vector<TensorInfo> outputs() const;
+  const std::string& path() const;
+  std::shared_ptr<const detail::Graph> graph() const { return graph_; }
+  explicit Model(std::shared_ptr<const detail::Graph> g) : graph_(std::move(g)) {}
+
+ private:
+  std::shared_ptr<const detail::Graph> graph_;
+};
+
+enum class Precision { fp32, int8 };
+
+enum class CalibrationMethod { minmax, percentile, entropy, mse };
+
+struct CompileOptions {
+  Precision precision = Precision::fp32;
+  // "auto", "ref", "avx2", "avx2_fast", "avx512", "avx512_fast", "vnni". "auto" takes the
+  // best the CPU has, capped by the environment variable OCTET_MAX_ISA when set. An ISA the
+  // CPU lacks is an Error.
+  std::string isa = "auto";
+  int threads = 0;  // intra-op threads; 0 = one per core
+  // Values for symbolic dimensions (e.g. {"batch", 1}). Unbound symbolic dims are 1.
+  std::map<std::string, int64_t> dim_values;
+  // Graph inputs frozen to these values at compile time (they fold into constants).
+  std::map<std::string, Tensor> constant_inputs;
+  // Refuse models whose initializers plus planned working memory exceed this.
+  uint64_t max_memory_bytes = uint64_t(16) << 30;
+  bool optimize = true;  // graph passes (folding, fusion); off = run the graph as written
+
+  // INT8 post-training quantization (precision == int8 on an FP32 model).
+  CalibrationMethod calibration_method = CalibrationMethod::minmax;
+  float percentile = 99.99f;
+  // Each element is one sample: graph input name -> tensor.
+  std::vector<std::map<std::string, Tensor>> calibration_data;
+};
+
+class Session;
+
+// A model specialised for shapes, precision and ISA, with packed weights. Immutable,
+// shareable across threads.
+class CompiledModel {
+ public:
+  static CompiledModel compile(const Model& model, const CompileOptions& options = {});
+
+  Session create_session() const;
+  std::vector<TensorInfo> inputs() const;
+  std::vector<TensorInfo> outputs() const;
+  size_t arena_bytes() const;    // peak working memory of one session (liveness plan)
+  size_t weights_bytes() const;  // constants and packed weights
+  std::string isa() const;       // the ISA level the kernels were chosen for
+  // One line per node: name, op, output shape, chosen kernel.
+  std::string describe() const;
+
+  explicit CompiledModel(std::shared_ptr<const detail::Program> p) : program_(std::move(p)) {}
+  std::shared_ptr<const detail::Program> program() const { return program_; }
+
+ private:
+  std::shared_ptr<const detail::Program> program_;
+};
+
+// Per-node timing collected by Session::run when profiling is on.
+struct NodeProfile {
+  std::string node, op, kernel;
+  double total_ms = 0;
+  int64_t calls = 0;
+};
+
+class Session {
+ public:
+  // Inputs by graph input name; returns every graph output by name. Shapes and dtypes must
+  // match the compiled ones exactly.
+  std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs);
+
+  void enable_profiling(bool on);
+  std::vector<NodeProfile> profile() const;  // sorted by total time, largest first
+
+  explicit Session(std::shared_ptr<detail::SessionState> s);
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
+  ~Session();
+
+ private:
+  std::shared_ptr<detail::SessionState> state_;
+};
+
+}  // namespace octet

@@ -1,0 +1,61 @@
+#include <algorithm>
+
+#include "octet/octet.h"
+#include "runtime/compiler.h"
+#include "runtime/session_state.h"
+
+namespace octet {
+namespace detail {
+std::vector<TensorInfo> graph_io_infos(const Graph& g, bool inputs);
+}
+
+CompiledModel CompiledModel::compile(const Model& model, const CompileOptions& options) {
+  if (!model.graph()) throw Error("compile: the model is empty");
+  return CompiledModel(detail::compile_program(*model.graph(), options));
+}
+
+Session CompiledModel::create_session() const { return Session(std::make_shared<detail::SessionState>(program_)); }
+std::vector<TensorInfo> CompiledModel::inputs() const { return detail::graph_io_infos(program_->graph, true); }
+std::vector<TensorInfo> CompiledModel::outputs() const { return detail::graph_io_infos(program_->graph, false); }
+size_t CompiledModel::arena_bytes() const { return program_->arena_bytes; }
+size_t CompiledModel::weights_bytes() const { return program_->weights_bytes; }
+std::string CompiledModel::isa() const { return program_->isa.name(); }
+
+std::string CompiledModel::describe() const {
+  const detail::Graph& g = program_->graph;
+  std::string out;
+  for (const detail::Step& s : program_->steps) {
+    const detail::Node& n = g.nodes[s.node];
+    out += n.name + " " + n.op_type + " ->";
+    for (int o : n.outputs)
+      if (o >= 0) out += " " + shape_str(g.values[o].shape);
+    out += " kernel=" + s.kernel->name() + "\n";
+  }
+  return out;
+}
+
+Session::Session(std::shared_ptr<detail::SessionState> s) : state_(std::move(s)) {}
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
+Session::~Session() = default;
+
+std::map<std::string, Tensor> Session::run(const std::map<std::string, Tensor>& inputs) {
+  if (!state_) throw Error("Session::run on a moved-from session");
+  return state_->run(inputs);
+}
+
+void Session::enable_profiling(bool on) { state_->profiling = on; }
+
+std::vector<NodeProfile> Session::profile() const {
+  const detail::Program& p = *state_->program;
+  std::vector<NodeProfile> out;
+  for (size_t s = 0; s < p.steps.size(); ++s) {
+    const detail::Node& n = p.graph.nodes[p.steps[s].node];
+    out.push_back({n.name, n.op_type, p.steps[s].kernel->name(), state_->step_ms[s], state_->step_calls[s]});
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const NodeProfile& a, const NodeProfile& b) { return a.total_ms > b.total_ms; });
+  return out;
+}
+
+}  // namespace octet

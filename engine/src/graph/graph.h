@@ -1,0 +1,85 @@
+// The graph IR: values (tensors) and nodes (ops), as read from ONNX and rewritten by passes.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "octet/octet.h"
+
+namespace octet::detail {
+
+struct Attribute {
+  enum class Kind { int_, float_, string_, ints, floats, strings, tensor, graph };
+  Kind kind = Kind::int_;
+  int64_t i = 0;
+  float f = 0;
+  std::string s;
+  std::vector<int64_t> ints;
+  std::vector<float> floats;
+  std::vector<std::string> strings;
+  Tensor t;
+};
+
+// A tensor flowing through the graph. Shape/dtype are filled by the frontend where the
+// model declares them and by shape inference for the rest.
+struct Value {
+  std::string name;
+  DType dtype = DType::undefined;
+  Shape shape;                         // meaningful when shape_known
+  bool shape_known = false;
+  std::vector<std::string> dim_names;  // symbolic dims declared by the model ("" = fixed)
+  bool is_const = false;               // initializer, Constant node, or folded
+  Tensor data;                         // the constant's value when is_const
+  int producer = -1;                   // node index, -1 for graph inputs and constants
+};
+
+struct Node {
+  std::string name;
+  std::string op_type;
+  std::string domain;  // "" for the default ONNX domain ("ai.onnx" is normalised to "")
+  std::vector<int> inputs;   // value ids; -1 for an omitted optional input
+  std::vector<int> outputs;  // value ids; -1 for an omitted optional output
+  std::map<std::string, Attribute> attrs;
+  bool dead = false;  // removed by a pass; compacted by Graph::compact()
+
+  bool has_attr(const std::string& k) const { return attrs.count(k) != 0; }
+  int64_t attr_i(const std::string& k, int64_t def) const;
+  float attr_f(const std::string& k, float def) const;
+  std::string attr_s(const std::string& k, const std::string& def) const;
+  std::vector<int64_t> attr_ints(const std::string& k, const std::vector<int64_t>& def = {}) const;
+  std::vector<float> attr_floats(const std::string& k, const std::vector<float>& def = {}) const;
+  const Attribute* attr(const std::string& k) const;
+  // "node 'conv1' (Conv)" for error messages.
+  std::string label() const;
+};
+
+struct Graph {
+  std::string model_path;  // for error messages ("" when loaded from a buffer)
+  std::string model_dir;   // external data root ("" = external data not allowed)
+  int64_t ir_version = 0;
+  std::map<std::string, int64_t> opsets;  // domain -> version; "" is the ONNX domain
+  std::vector<Value> values;
+  std::vector<Node> nodes;  // topologically sorted after Graph::toposort()
+  std::vector<int> inputs;  // value ids of user inputs (initializers excluded)
+  std::vector<int> outputs;
+  std::unordered_map<std::string, int> name_index;  // value name -> id, kept by add_value
+
+  int64_t opset() const;  // the default-domain opset
+  int add_value(const std::string& name);
+  int find_value(const std::string& name) const;  // -1 when absent
+  int add_const(const std::string& name, Tensor t);
+
+  // Sorts nodes topologically; throws Error naming a node on a cycle or an input that no
+  // node, initializer or graph input provides. Recomputes Value::producer.
+  void toposort();
+  // Drops dead nodes and values nobody refers to; keeps ids of inputs/outputs valid.
+  void compact();
+  // Consumers of each value (node indices), computed on demand.
+  std::vector<std::vector<int>> consumers() const;
+  std::string where() const;  // "model.onnx: " or "" for error prefixes
+};
+
+}  // namespace octet::detail

@@ -1,0 +1,121 @@
+// How an operator plugs into the engine: shape/dtype inference at compile time, and a
+// kernel object created once per node (after shapes are known) that runs it.
+//
+// Writing an op:
+//   void infer_relu(NodeContext& c) { c.set_output(0, c.input_dtype(0), c.input_shape(0)); }
+//   std::unique_ptr<OpKernel> create_relu(const NodeContext& c) { return std::make_unique<ReluKernel>(); }
+//   reg.add({"", "Relu", infer_relu, create_relu});
+// Ops see the newest ONNX form of each op: the frontend rewrites older opsets (attributes that
+// later became inputs, Upsample -> Resize, ...). Where semantics differ by version with no
+// rewrite (Softmax axis before 13), the op reads NodeContext::opset().
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "octet/kernels/isa.h"
+#include "octet/kernels/thread_pool.h"
+#include "octet/octet.h"
+
+namespace octet::detail {
+
+// Compile-time view of one node. Used for inference (set_output*) and kernel creation
+// (output shapes are known then).
+class NodeContext {
+ public:
+  NodeContext(Graph& g, int node_index, kernels::IsaChoice isa = {})
+      : g_(g), node_(g.nodes[node_index]), isa_(isa) {}
+
+  const Node& node() const { return node_; }
+  int64_t opset() const;  // the opset of the node's domain
+  kernels::IsaChoice isa() const { return isa_; }
+
+  size_t num_inputs() const { return node_.inputs.size(); }
+  bool has_input(size_t i) const { return i < node_.inputs.size() && node_.inputs[i] >= 0; }
+  const Value& input(size_t i) const;  // throws Error when absent
+  DType input_dtype(size_t i) const { return input(i).dtype; }
+  const Shape& input_shape(size_t i) const;  // throws Error when unknown
+  // The input's value when known at compile time (initializer / folded), else null.
+  const Tensor* input_const(size_t i) const;
+
+  size_t num_outputs() const { return node_.outputs.size(); }
+  bool has_output(size_t i) const { return i < node_.outputs.size() && node_.outputs[i] >= 0; }
+  const Value& output(size_t i) const;
+  void set_output(size_t i, DType dtype, Shape shape);
+  // The output is known at compile time whatever the inputs hold (e.g. Shape, Size).
+  void set_output_const(size_t i, Tensor value);
+
+  // Throws Error: "<file>: node 'n' (Op) inputs [f32 [1,3]] ...: <message>".
+  [[noreturn]] void fail(const std::string& message) const;
+  // fail() unless cond.
+  void check(bool cond, const std::string& message) const {
+    if (!cond) fail(message);
+  }
+
+ private:
+  Graph& g_;
+  const Node& node_;
+  kernels::IsaChoice isa_;
+};
+
+// Tensors for one execution of a node. Outputs are preallocated with the inferred shapes.
+struct KernelContext {
+  std::vector<const Tensor*> inputs;  // null for omitted optional inputs
+  std::vector<Tensor*> outputs;       // null for omitted optional outputs
+  kernels::ThreadPool* pool = nullptr;
+
+  bool has_input(size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }
+  const Tensor& input(size_t i) const { return *inputs[i]; }
+  bool has_output(size_t i) const { return i < outputs.size() && outputs[i] != nullptr; }
+  Tensor& output(size_t i) const { return *outputs[i]; }
+};
+
+// A node's compiled kernel. Created once; run() is const and may be called from several
+// sessions at once, so per-call state lives on the stack or in the outputs.
+class OpKernel {
+ public:
+  virtual ~OpKernel() = default;
+  virtual void run(KernelContext& ctx) const = 0;
+  // Shown by OCTET_VERBOSE and the profiler: "ref", "gemm_f32_avx512_jit", ...
+  virtual std::string name() const { return "ref"; }
+  // Bytes of packed weights or other constant state the kernel owns.
+  virtual size_t weights_bytes() const { return 0; }
+};
+
+struct OpDef {
+  std::string domain;  // "" = ONNX default domain; "com.microsoft" for contrib ops
+  std::string op_type;
+  void (*infer)(NodeContext&) = nullptr;
+  std::unique_ptr<OpKernel> (*create)(const NodeContext&) = nullptr;
+  // false for ops whose output must not be computed at compile time even when every input
+  // is constant (random generators).
+  bool foldable = true;
+};
+
+class OpRegistry {
+ public:
+  static const OpRegistry& instance();  // every op of octet, registered once
+  void add(OpDef def);
+  const OpDef* find(const std::string& domain, const std::string& op_type) const;
+  std::vector<std::string> names() const;
+
+ private:
+  std::map<std::pair<std::string, std::string>, OpDef> ops_;
+};
+
+// One register function per op family (engine/src/ops/<family>.cc); op_list.cc calls them all.
+void register_conv_ops(OpRegistry& r);         // Conv, ConvTranspose
+void register_matmul_ops(OpRegistry& r);       // Gemm, MatMul
+void register_pool_ops(OpRegistry& r);         // MaxPool, AveragePool, Global*, LpPool
+void register_norm_ops(OpRegistry& r);         // BatchNormalization, Instance/LayerNorm, Softmax...
+void register_resize_ops(OpRegistry& r);       // Resize
+void register_quant_ops(OpRegistry& r);        // QuantizeLinear, QLinearConv, ...
+void register_elementwise_ops(OpRegistry& r);  // unary, binary (broadcast), variadic, Where
+void register_shape_ops(OpRegistry& r);        // Reshape, Transpose, Concat, Slice, Gather, ...
+void register_reduce_ops(OpRegistry& r);       // ReduceX, ArgMax/Min, TopK, CumSum
+
+}  // namespace octet::detail

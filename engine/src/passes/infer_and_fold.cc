@@ -1,0 +1,89 @@
+#include "passes/passes.h"
+
+#include "ops/op_registry.h"
+
+namespace octet::detail {
+namespace {
+
+uint64_t value_bytes(const Value& v) {
+  return static_cast<uint64_t>(shape_numel(v.shape)) * dtype_size(v.dtype);
+}
+
+}  // namespace
+
+void infer_and_fold(Graph& g, const PassOptions& options) {
+  const OpRegistry& registry = OpRegistry::instance();
+  uint64_t const_bytes = 0;
+  for (const Value& v : g.values)
+    if (v.is_const) const_bytes += v.data.nbytes();
+
+  for (size_t n = 0; n < g.nodes.size(); ++n) {
+    Node& node = g.nodes[n];
+    if (node.dead) continue;
+    const OpDef* def = registry.find(node.domain, node.op_type);
+    if (!def) throw Error(g.where() + node.label() + ": unsupported op");
+    NodeContext ctx(g, static_cast<int>(n), options.isa);
+    for (size_t i = 0; i < node.inputs.size(); ++i)
+      if (node.inputs[i] >= 0 && !g.values[node.inputs[i]].shape_known)
+        ctx.fail("the shape of input " + std::to_string(i) + " ('" + g.values[node.inputs[i]].name +
+                 "') is unknown");
+    def->infer(ctx);
+
+    bool all_const_outputs = true;
+    for (size_t i = 0; i < node.outputs.size(); ++i) {
+      int o = node.outputs[i];
+      if (o < 0) continue;
+      const Value& v = g.values[o];
+      if (!v.shape_known || v.dtype == DType::undefined)
+        ctx.fail("shape inference left output " + std::to_string(i) + " ('" + v.name + "') unknown");
+      if (value_bytes(v) > options.max_memory_bytes)
+        ctx.fail("output '" + v.name + "' " + shape_str(v.shape) + " needs " +
+                 std::to_string(value_bytes(v)) + " bytes, over the memory limit of " +
+                 std::to_string(options.max_memory_bytes));
+      if (!v.is_const) all_const_outputs = false;
+    }
+    if (all_const_outputs) {  // e.g. Shape: known without running anything
+      node.dead = true;
+      continue;
+    }
+
+    bool all_const_inputs = true;
+    for (int in : node.inputs)
+      if (in >= 0 && !g.values[in].is_const) all_const_inputs = false;
+    if (!all_const_inputs || !def->foldable) continue;
+
+    // Fold: run the node's kernel now and keep its outputs as constants.
+    std::unique_ptr<OpKernel> kernel = def->create(ctx);
+    KernelContext kc;
+    std::vector<Tensor> outs(node.outputs.size());
+    for (int in : node.inputs) kc.inputs.push_back(in >= 0 ? &g.values[in].data : nullptr);
+    for (size_t i = 0; i < node.outputs.size(); ++i) {
+      int o = node.outputs[i];
+      if (o < 0) {
+        kc.outputs.push_back(nullptr);
+        continue;
+      }
+      const Value& v = g.values[o];
+      const_bytes += value_bytes(v);
+      if (const_bytes > options.max_memory_bytes)
+        ctx.fail("folding constants exceeds the memory limit of " +
+                 std::to_string(options.max_memory_bytes) + " bytes");
+      outs[i] = Tensor(v.dtype, v.shape);
+      kc.outputs.push_back(&outs[i]);
+    }
+    try {
+      kernel->run(kc);
+    } catch (const Error& e) {
+      throw Error(g.where() + node.label() + " (while folding constants): " + e.what());
+    }
+    for (size_t i = 0; i < node.outputs.size(); ++i) {
+      int o = node.outputs[i];
+      if (o < 0) continue;
+      g.values[o].is_const = true;
+      g.values[o].data = std::move(outs[i]);
+    }
+    node.dead = true;
+  }
+}
+
+}  // namespace octet::detail

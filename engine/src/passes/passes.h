@@ -1,0 +1,32 @@
+// Graph passes run by the compiler, in this order: infer_and_fold, remove_identities,
+// fold_batchnorm, eliminate_dead_code (the last three only when optimising).
+#pragma once
+
+#include <cstdint>
+
+#include "graph/graph.h"
+#include "octet/kernels/isa.h"
+
+namespace octet::detail {
+
+struct PassOptions {
+  kernels::IsaChoice isa;
+  uint64_t max_memory_bytes = uint64_t(16) << 30;
+};
+
+// Infers every value's dtype and shape in topological order. A node whose inputs are all
+// constant is computed right away with its own kernel and becomes a constant (this is also
+// how Shape -> Gather -> Reshape chains resolve). Throws Error with node context.
+void infer_and_fold(Graph& g, const PassOptions& options);
+
+// Identity and inference-mode Dropout forward their input.
+void remove_identities(Graph& g);
+
+// BatchNormalization after a Conv (or Gemm) with constant weights folds into that Conv's
+// weights and bias.
+void fold_batchnorm(Graph& g);
+
+// Drops nodes none of whose outputs reach a graph output.
+void eliminate_dead_code(Graph& g);
+
+}  // namespace octet::detail

@@ -1,0 +1,154 @@
+#include "runtime/compiler.h"
+
+#include <cstdio>
+#include <thread>
+
+#include "passes/passes.h"
+#include "runtime/memory_plan.h"
+
+namespace octet::detail {
+namespace {
+
+// Gives every graph input a concrete shape (symbolic dims from options, else 1) and turns
+// inputs listed in constant_inputs into constants.
+void bind_inputs(Graph& g, const CompileOptions& options) {
+  for (const auto& kv : options.constant_inputs) {
+    bool found = false;
+    for (int id : g.inputs)
+      if (g.values[id].name == kv.first) found = true;
+    if (!found) throw Error(g.where() + "constant_inputs names '" + kv.first + "', which is not a graph input");
+  }
+  for (const auto& kv : options.dim_values)
+    if (kv.second < 0) throw Error("dim_values['" + kv.first + "'] is negative");
+
+  std::vector<int> runtime_inputs;
+  for (int id : g.inputs) {
+    Value& v = g.values[id];
+    auto c = options.constant_inputs.find(v.name);
+    if (c != options.constant_inputs.end()) {
+      const Tensor& t = c->second;
+      if (v.dtype != DType::undefined && t.dtype() != v.dtype)
+        throw Error(g.where() + "constant input '" + v.name + "' is " + dtype_name(t.dtype()) +
+                    " but the model declares " + dtype_name(v.dtype));
+      if (v.shape_known && v.shape.size() != t.rank())
+        throw Error(g.where() + "constant input '" + v.name + "' has shape " + shape_str(t.shape()) +
+                    " but the model declares " + shape_str(v.shape));
+      v.dtype = t.dtype();
+      v.shape = t.shape();
+      v.shape_known = true;
+      v.is_const = true;
+      v.data = t.clone();
+      continue;
+    }
+    if (v.dtype == DType::undefined) throw Error(g.where() + "graph input '" + v.name + "' has no declared type");
+    if (!v.shape_known) throw Error(g.where() + "graph input '" + v.name + "' has no declared shape");
+    for (size_t d = 0; d < v.shape.size(); ++d) {
+      if (v.shape[d] >= 0) continue;
+      std::string dn = d < v.dim_names.size() ? v.dim_names[d] : std::string();
+      auto it = dn.empty() ? options.dim_values.end() : options.dim_values.find(dn);
+      v.shape[d] = it != options.dim_values.end() ? it->second : 1;
+    }
+    shape_numel(v.shape);
+    runtime_inputs.push_back(id);
+  }
+  g.inputs = runtime_inputs;
+}
+
+int resolve_threads(int threads) {
+  if (threads > 0) return threads;
+  unsigned hc = std::thread::hardware_concurrency();
+  return hc ? static_cast<int>(hc) : 1;
+}
+
+std::string shapes_of(const Graph& g, const std::vector<int>& ids) {
+  std::string s;
+  for (int id : ids) {
+    if (!s.empty()) s += ",";
+    s += id < 0 ? std::string("-") : std::string(dtype_name(g.values[id].dtype)) + shape_str(g.values[id].shape);
+  }
+  return s;
+}
+
+}  // namespace
+
+std::shared_ptr<const Program> compile_program(const Graph& model, const CompileOptions& options) {
+  auto program = std::make_shared<Program>();
+  Program& p = *program;
+  p.graph = model;
+  Graph& g = p.graph;
+  p.isa = kernels::resolve_isa(options.isa);
+  p.threads = resolve_threads(options.threads);
+  if (options.precision == Precision::int8)
+    throw Error(g.where() + "INT8 compilation is not available yet (quantization lands with its own issue)");
+
+  bind_inputs(g, options);
+  PassOptions po;
+  po.isa = p.isa;
+  po.max_memory_bytes = options.max_memory_bytes;
+  infer_and_fold(g, po);
+  if (options.optimize) {
+    remove_identities(g);
+    fold_batchnorm(g);
+  }
+  eliminate_dead_code(g);
+  g.compact();
+
+  // Kernels, in topological order.
+  const OpRegistry& registry = OpRegistry::instance();
+  for (size_t n = 0; n < g.nodes.size(); ++n) {
+    const Node& node = g.nodes[n];
+    const OpDef* def = registry.find(node.domain, node.op_type);
+    if (!def) throw Error(g.where() + node.label() + ": unsupported op");
+    NodeContext ctx(g, static_cast<int>(n), p.isa);
+    Step step;
+    step.node = static_cast<int>(n);
+    step.kernel = def->create(ctx);
+    p.weights_bytes += step.kernel->weights_bytes();
+    if (kernels::verbose())
+      std::fprintf(stderr, "octet: %s %s in=%s out=%s kernel=%s\n", node.name.c_str(), node.op_type.c_str(),
+                   shapes_of(g, node.inputs).c_str(), shapes_of(g, node.outputs).c_str(),
+                   step.kernel->name().c_str());
+    p.steps.push_back(std::move(step));
+  }
+
+  // Memory plan over the intermediate values.
+  std::vector<char> external(g.values.size(), 0);  // not in the arena
+  for (int id : g.inputs) external[id] = 1;
+  for (int id : g.outputs) external[id] = 1;
+  for (size_t v = 0; v < g.values.size(); ++v) {
+    if (g.values[v].is_const) {
+      external[v] = 1;
+      p.weights_bytes += g.values[v].data.nbytes();
+    }
+  }
+  std::vector<int> first(g.values.size(), -1), last(g.values.size(), -1);
+  for (size_t s = 0; s < g.nodes.size(); ++s) {
+    for (int o : g.nodes[s].outputs)
+      if (o >= 0 && first[o] < 0) first[o] = last[o] = static_cast<int>(s);
+    for (int i : g.nodes[s].inputs)
+      if (i >= 0) last[i] = static_cast<int>(s);
+  }
+  std::vector<BufferRequest> requests;
+  std::vector<int> request_value;
+  for (size_t v = 0; v < g.values.size(); ++v) {
+    if (external[v] || first[v] < 0) continue;
+    const Value& val = g.values[v];
+    BufferRequest r;
+    r.bytes = shape_numel(val.shape) * static_cast<int64_t>(dtype_size(val.dtype));
+    r.first = first[v];
+    r.last = std::max(first[v], last[v]);
+    requests.push_back(r);
+    request_value.push_back(static_cast<int>(v));
+  }
+  MemoryPlan plan = plan_memory(requests);
+  p.arena_offset.assign(g.values.size(), -1);
+  for (size_t r = 0; r < requests.size(); ++r) p.arena_offset[request_value[r]] = plan.offsets[r];
+  p.arena_bytes = static_cast<size_t>(plan.total_bytes);
+  if (p.arena_bytes + p.weights_bytes > options.max_memory_bytes)
+    throw Error(g.where() + "the model needs " + std::to_string(p.arena_bytes) + " bytes of working memory and " +
+                std::to_string(p.weights_bytes) + " bytes of weights, over the limit of " +
+                std::to_string(options.max_memory_bytes) + " bytes");
+  return program;
+}
+
+}  // namespace octet::detail

@@ -1,0 +1,31 @@
+// A compiled model: the optimised graph, one kernel per node, and the memory plan.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "octet/kernels/isa.h"
+#include "ops/op_registry.h"
+
+namespace octet::detail {
+
+struct Step {
+  int node = -1;  // index into Program::graph.nodes
+  std::unique_ptr<OpKernel> kernel;
+};
+
+struct Program {
+  Graph graph;
+  kernels::IsaChoice isa;
+  int threads = 1;
+  std::vector<Step> steps;
+  // Per value id: byte offset in the session arena, or -1 when the value is not in the arena
+  // (constants, graph inputs, graph outputs).
+  std::vector<int64_t> arena_offset;
+  size_t arena_bytes = 0;
+  size_t weights_bytes = 0;  // constants + kernel-owned packed weights
+};
+
+}  // namespace octet::detail

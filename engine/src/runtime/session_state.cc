@@ -1,0 +1,81 @@
+#include "runtime/session_state.h"
+
+#include <algorithm>
+
+namespace octet::detail {
+
+SessionState::SessionState(std::shared_ptr<const Program> p) : program(std::move(p)) {
+  arena.resize(program->arena_bytes);
+  pool = std::make_unique<kernels::ThreadPool>(program->threads);
+  step_ms.assign(program->steps.size(), 0.0);
+  step_calls.assign(program->steps.size(), 0);
+}
+
+std::map<std::string, Tensor> SessionState::run(const std::map<std::string, Tensor>& inputs) {
+  const Program& p = *program;
+  const Graph& g = p.graph;
+  std::vector<Tensor> values(g.values.size());
+
+  for (const auto& kv : inputs) {
+    bool known = false;
+    for (int id : g.inputs) known = known || g.values[id].name == kv.first;
+    if (!known) throw Error(g.where() + "'" + kv.first + "' is not an input of the compiled model");
+  }
+  for (int id : g.inputs) {
+    const Value& v = g.values[id];
+    auto it = inputs.find(v.name);
+    if (it == inputs.end()) throw Error(g.where() + "missing input '" + v.name + "'");
+    const Tensor& t = it->second;
+    if (t.dtype() != v.dtype || t.shape() != v.shape)
+      throw Error(g.where() + "input '" + v.name + "' is " + dtype_name(t.dtype()) + " " + shape_str(t.shape()) +
+                  " but the model was compiled for " + dtype_name(v.dtype) + " " + shape_str(v.shape));
+    if (t.numel() > 0 && t.data() == nullptr) throw Error(g.where() + "input '" + v.name + "' has no data");
+    // Kernels never write their inputs, so the caller's buffer is used in place.
+    values[id] = Tensor::wrap(t.dtype(), t.shape(), const_cast<void*>(t.data()));
+  }
+  for (size_t v = 0; v < g.values.size(); ++v) {
+    const Value& val = g.values[v];
+    if (val.is_const) values[v] = val.data;
+    else if (p.arena_offset[v] >= 0)
+      values[v] = Tensor::wrap(val.dtype, val.shape, static_cast<char*>(arena.data()) + p.arena_offset[v]);
+  }
+  std::map<std::string, Tensor> outputs;
+  for (int id : g.outputs) {
+    const Value& v = g.values[id];
+    if (v.is_const || values[id].data() != nullptr) continue;  // constant or pass-through input
+    values[id] = Tensor(v.dtype, v.shape);
+  }
+
+  KernelContext kc;
+  kc.pool = pool.get();
+  for (size_t s = 0; s < p.steps.size(); ++s) {
+    const Step& step = p.steps[s];
+    const Node& node = g.nodes[step.node];
+    kc.inputs.clear();
+    kc.outputs.clear();
+    for (int i : node.inputs) kc.inputs.push_back(i >= 0 ? &values[i] : nullptr);
+    for (int o : node.outputs) kc.outputs.push_back(o >= 0 ? &values[o] : nullptr);
+    auto t0 = profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+    try {
+      step.kernel->run(kc);
+    } catch (const Error& e) {
+      throw Error(g.where() + node.label() + ": " + e.what());
+    } catch (const std::bad_alloc&) {
+      throw Error(g.where() + node.label() + ": out of memory");
+    }
+    if (profiling) {
+      step_ms[s] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      step_calls[s] += 1;
+    }
+  }
+  for (int id : g.outputs) {
+    const Value& v = g.values[id];
+    // Constants and pass-through inputs are copied so the caller owns what it gets.
+    bool owned = !v.is_const && p.arena_offset[id] < 0 &&
+                 std::find(g.inputs.begin(), g.inputs.end(), id) == g.inputs.end();
+    outputs[v.name] = owned ? values[id] : values[id].clone();
+  }
+  return outputs;
+}
+
+}  // namespace octet::detail

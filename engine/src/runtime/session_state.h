@@ -1,0 +1,29 @@
+// Per-session execution state: the arena, the thread pool and the profile.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <memory>
+#include <vector>
+
+#include "octet/kernels/aligned_buffer.h"
+#include "octet/kernels/thread_pool.h"
+#include "runtime/program.h"
+
+namespace octet::detail {
+
+struct SessionState {
+  explicit SessionState(std::shared_ptr<const Program> p);
+
+  std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs);
+
+  std::shared_ptr<const Program> program;
+  kernels::AlignedBuffer arena;
+  std::unique_ptr<kernels::ThreadPool> pool;
+  bool profiling = false;
+  std::vector<double> step_ms;     // accumulated per step
+  std::vector<int64_t> step_calls;
+};
+
+}  // namespace octet::detail

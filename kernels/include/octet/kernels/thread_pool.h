@@ -1,0 +1,50 @@
+// A small fixed-size thread pool with a static, deterministic work split.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace octet::kernels {
+
+class ThreadPool {
+ public:
+  // threads <= 0: one per hardware thread. threads == 1 runs everything on the caller.
+  explicit ThreadPool(int threads = 1);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return size_; }
+  // Calls fn(task, begin, end) over [0, n) cut into `size()` contiguous chunks (fewer when
+  // n is small); chunk boundaries depend only on n and size(), so results that are
+  // reduced per chunk are reproducible. The caller's thread runs chunk 0. Blocks until done.
+  // Not reentrant: fn must not call parallel_for on the same pool.
+  void parallel_for(int64_t n, const std::function<void(int64_t begin, int64_t end)>& fn);
+  // Runs fn(t) for t in [0, tasks) with tasks <= size(), one per thread.
+  void run_tasks(int tasks, const std::function<void(int task)>& fn);
+
+ private:
+  void worker(int index);
+  int size_ = 1;
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int)>* job_ = nullptr;
+  int job_tasks_ = 0;
+  uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stop_ = false;
+};
+
+// Splits [0, n) into `parts` nearly equal contiguous ranges; returns range p.
+inline void split_range(int64_t n, int parts, int p, int64_t* begin, int64_t* end) {
+  int64_t base = n / parts, rem = n % parts;
+  *begin = p * base + (p < rem ? p : rem);
+  *end = *begin + base + (p < rem ? 1 : 0);
+}
+
+}  // namespace octet::kernels

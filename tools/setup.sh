@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything octet needs from Debian's packages. Idempotent and quiet: when every
+# package is already installed it does nothing (no apt-get update).
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libdnnl-dev libxbyak-dev libonnx-dev libprotobuf-dev protobuf-compiler
+  libcpu-features-dev libbenchmark-dev libgtest-dev libgmock-dev nlohmann-json3-dev
+  libjpeg-dev zlib1g-dev
+  libonnx-testdata dataset-fashion-mnist
+  python3 python3-torch python3-torchvision python3-onnx python3-numpy
+  clang libclang-rt-14-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+# Node.js + npm run the ONNX Runtime peer; a Node.js from another source is fine too.
+if ! command -v node >/dev/null 2>&1; then missing+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
