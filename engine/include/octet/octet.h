@@ -161,6 +161,9 @@ class CompiledModel {
   std::string isa() const;       // the ISA level the kernels were chosen for
   // One line per node: name, op, output shape, chosen kernel.
   std::string describe() const;
+  // INT8 models: writes the quantized graph as a QDQ ONNX file (octet's on-disk INT8 format,
+  // which ONNX Runtime runs with the identical quantization). Throws Error for FP32 models.
+  void export_qdq(const std::string& path) const;
 
   explicit CompiledModel(std::shared_ptr<const detail::Program> p) : program_(std::move(p)) {}
   std::shared_ptr<const detail::Program> program() const { return program_; }

@@ -34,6 +34,11 @@ std::string CompiledModel::describe() const {
   return out;
 }
 
+void CompiledModel::export_qdq(const std::string& path) const {
+  // The quantizer (INT8 issue) provides the export; until then this is an explicit error.
+  throw Error("export_qdq(" + path + "): QDQ export is not implemented yet");
+}
+
 Session::Session(std::shared_ptr<detail::SessionState> s) : state_(std::move(s)) {}
 Session::Session(Session&&) noexcept = default;
 Session& Session::operator=(Session&&) noexcept = default;
