@@ -17,6 +17,7 @@ namespace {
 struct ModelCase {
   std::string name, onnx, test_dir;
 };
+void PrintTo(const ModelCase& m, std::ostream* os) { *os << m.name; }
 
 std::vector<ModelCase> find_models(const std::string& dir) {
   std::vector<ModelCase> out;
