@@ -43,6 +43,7 @@ std::map<std::string, Tensor> SessionState::run(const std::map<std::string, Tens
   for (int id : g.outputs) {
     const Value& v = g.values[id];
     if (v.is_const || values[id].data() != nullptr) continue;  // constant or pass-through input
+    // The caller owns outputs: allocated per run, written in place by the producing kernel.
     values[id] = Tensor(v.dtype, v.shape);
   }
 
@@ -63,6 +64,9 @@ std::map<std::string, Tensor> SessionState::run(const std::map<std::string, Tens
     } catch (const std::bad_alloc&) {
       throw Error(g.where() + node.label() + ": out of memory");
     }
+    if (observer)
+      for (int o : node.outputs)
+        if (o >= 0) observer(o, values[o]);
     if (profiling) {
       step_ms[s] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       step_calls[s] += 1;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <memory>
@@ -21,6 +22,8 @@ struct SessionState {
   std::shared_ptr<const Program> program;
   kernels::AlignedBuffer arena;
   std::unique_ptr<kernels::ThreadPool> pool;
+  // Called after each step with every value it wrote (calibration, per-layer error reports).
+  std::function<void(int value_id, const Tensor& value)> observer;
   bool profiling = false;
   std::vector<double> step_ms;     // accumulated per step
   std::vector<int64_t> step_calls;
