@@ -1,0 +1,445 @@
+// ModelProto -> detail::Graph: parsing, checks, and the conversion of initializers, Constant
+// nodes, declared value types, nodes and attributes. Old-opset rewrites live in
+// opset_upgrade.cc, tensor decoding in tensor_proto.cc and external_data.cc.
+#include "octet/frontend/onnx_loader.h"
+
+#include <climits>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "onnx_internal.h"
+#include "ops/op_registry.h"
+
+namespace octet::frontend {
+
+UnsupportedOpsError::UnsupportedOpsError(const std::string& message, std::map<std::string, int> op_counts)
+    : Error(message), op_counts_(std::move(op_counts)) {}
+UnsupportedOpsError::~UnsupportedOpsError() = default;
+
+namespace {
+
+using detail::Attribute;
+using detail::Graph;
+using detail::Node;
+using detail::Value;
+
+std::string normalize_domain(const std::string& d) { return d == "ai.onnx" ? std::string() : d; }
+
+std::string quoted(const std::string& s) { return "'" + s + "'"; }
+
+class ModelConverter {
+ public:
+  ModelConverter(const onnx::ModelProto& model, std::string display, std::string base_dir, std::string model_path)
+      : model_(model), src_{std::move(display), std::move(base_dir)}, model_path_(std::move(model_path)) {}
+
+  std::shared_ptr<Graph> convert() {
+    if (!model_.has_graph()) fail("not an ONNX model (no graph)");
+    g_ = std::make_shared<Graph>();
+    g_->model_path = model_path_;
+    g_->model_dir = src_.base_dir;
+    g_->ir_version = model_.ir_version();
+    read_opsets();
+    check_supported_ops();
+
+    const onnx::GraphProto& gp = model_.graph();
+    if (gp.sparse_initializer_size() > 0)
+      fail("sparse initializer " + quoted(gp.sparse_initializer(0).values().name()) + " is not supported");
+    read_initializers(gp);
+    read_inputs(gp);
+    read_nodes(gp);
+    read_declarations(gp);
+    read_outputs(gp);
+
+    upgrade_to_newest_forms(*g_, src_.display);
+    check_no_strings();
+    try {
+      g_->toposort();
+    } catch (const Error& e) {
+      // Graph::where() is empty for buffers; keep the display name in front of every message.
+      if (g_->model_path.empty()) fail(e.what());
+      throw;
+    }
+    return g_;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& msg) const { throw Error(src_.display + ": " + msg); }
+
+  // --- opsets and the unsupported-op check -------------------------------------------------
+
+  void read_opsets() {
+    for (const auto& os : model_.opset_import()) {
+      const std::string domain = normalize_domain(os.domain());
+      g_->opsets[domain] = os.version();
+    }
+    bool uses_default = false;
+    for (const auto& n : model_.graph().node())
+      if (normalize_domain(n.domain()).empty()) uses_default = true;
+    auto it = g_->opsets.find("");
+    if (it == g_->opsets.end()) {
+      if (!uses_default) return;
+      // IR version 1/2 models had no opset_import; the ONNX spec says they mean opset 1.
+      if (model_.ir_version() >= 3) fail("the model uses default-domain ops but declares no opset for them");
+      g_->opsets[""] = 1;
+      return;
+    }
+    if (it->second < kMinOpset || it->second > kMaxOpset)
+      fail("opset " + std::to_string(it->second) + " of the default ONNX domain is not supported (octet accepts " +
+           std::to_string(kMinOpset) + ".." + std::to_string(kMaxOpset) + ")");
+  }
+
+  // Runs before anything else can fail, so a model using unknown ops is reported as exactly
+  // that (all of them, with counts), not as the first problem some other check meets.
+  void check_supported_ops() {
+    const detail::OpRegistry& registry = detail::OpRegistry::instance();
+    std::map<std::string, int> missing;
+    for (const auto& n : model_.graph().node()) {
+      const std::string domain = normalize_domain(n.domain());
+      if (n.op_type().empty()) fail("a node named " + quoted(n.name()) + " has no op_type");
+      if (domain.empty() && n.op_type() == "Constant") continue;  // becomes a constant
+      auto op = g_->opsets.find(domain);
+      const int64_t opset = op == g_->opsets.end() ? 0 : op->second;
+      const std::string op_type = upgraded_op_type(domain, n.op_type(), opset);
+      bool has_subgraph = false;
+      for (const auto& a : n.attribute())
+        if (a.type() == onnx::AttributeProto::GRAPH || a.type() == onnx::AttributeProto::GRAPHS || a.has_g())
+          has_subgraph = true;
+      // Subgraph-carrying ops (If, Loop, Scan) are not converted: report them unsupported.
+      if (has_subgraph || !registry.find(domain, op_type))
+        ++missing[domain.empty() ? n.op_type() : domain + "." + n.op_type()];
+    }
+    if (missing.empty()) return;
+    std::string list;
+    for (const auto& kv : missing) {
+      if (!list.empty()) list += ", ";
+      list += kv.first + " (" + std::to_string(kv.second) + ")";
+    }
+    const size_t k = missing.size();
+    throw UnsupportedOpsError(src_.display + ": " + std::to_string(k) + " unsupported op type" +
+                                  (k == 1 ? "" : "s") + ": " + list,
+                              missing);
+  }
+
+  // --- values ------------------------------------------------------------------------------
+
+  void read_initializers(const onnx::GraphProto& gp) {
+    for (const auto& init : gp.initializer()) {
+      const std::string& name = init.name();
+      if (name.empty()) fail("an initializer has no name");
+      if (g_->find_value(name) >= 0) fail("initializer " + quoted(name) + " is defined twice");
+      Tensor t = tensor_from_proto(init, src_, "initializer " + quoted(name));
+      g_->add_const(name, std::move(t));
+    }
+  }
+
+  void read_inputs(const onnx::GraphProto& gp) {
+    std::unordered_set<std::string> seen;
+    for (const auto& in : gp.input()) {
+      const std::string& name = in.name();
+      if (name.empty()) fail("a graph input has no name");
+      if (!seen.insert(name).second) fail("graph input " + quoted(name) + " is listed twice");
+      int id = g_->find_value(name);
+      if (id >= 0) {
+        // Old IR (< 4): initializers are also listed as inputs. They are constants; the
+        // declaration must agree with the data.
+        check_declaration_matches(g_->values[id], in, "graph input " + quoted(name));
+        continue;
+      }
+      id = g_->add_value(name);
+      apply_type(g_->values[id], in.type(), "graph input " + quoted(name), /*name_unknown_dims=*/true);
+      g_->inputs.push_back(id);
+    }
+  }
+
+  void read_nodes(const onnx::GraphProto& gp) {
+    std::unordered_set<int> produced;
+    for (int idx = 0; idx < gp.node_size(); ++idx) {
+      const onnx::NodeProto& np = gp.node(idx);
+      const std::string domain = normalize_domain(np.domain());
+      const std::string name = np.name().empty() ? "#" + std::to_string(idx) : np.name();
+      const std::string label = "node " + quoted(name) + " (" + np.op_type() + ")";
+
+      if (domain.empty() && np.op_type() == "Constant") {
+        read_constant_node(np, label);
+        continue;
+      }
+      Node n;
+      n.name = name;
+      n.op_type = np.op_type();
+      n.domain = domain;
+      for (const std::string& in : np.input()) {
+        if (in.empty()) {
+          n.inputs.push_back(-1);
+          continue;
+        }
+        int id = g_->find_value(in);
+        if (id < 0) id = g_->add_value(in);  // produced by a later node (toposort checks)
+        n.inputs.push_back(id);
+      }
+      for (const std::string& out : np.output()) {
+        if (out.empty()) {
+          n.outputs.push_back(-1);
+          continue;
+        }
+        int id = g_->find_value(out);
+        if (id < 0) {
+          id = g_->add_value(out);
+        } else {
+          const Value& v = g_->values[id];
+          if (v.is_const) fail(label + " writes " + quoted(out) + ", which is an initializer or Constant");
+          if (is_graph_input(id)) fail(label + " writes " + quoted(out) + ", which is a graph input");
+          if (produced.count(id)) fail(label + " writes " + quoted(out) + ", which another node also produces");
+        }
+        produced.insert(id);
+        n.outputs.push_back(id);
+      }
+      for (const auto& a : np.attribute()) {
+        if (a.name().empty()) fail(label + " has an attribute without a name");
+        if (n.attrs.count(a.name())) fail(label + " has attribute " + quoted(a.name()) + " twice");
+        n.attrs[a.name()] = convert_attribute(a, label);
+      }
+      g_->nodes.push_back(std::move(n));
+    }
+  }
+
+  void read_constant_node(const onnx::NodeProto& np, const std::string& label) {
+    if (np.output_size() != 1 || np.output(0).empty()) fail(label + " must have exactly one output");
+    if (np.attribute_size() != 1)
+      fail(label + " must have exactly one value attribute, has " + std::to_string(np.attribute_size()));
+    const onnx::AttributeProto& a = np.attribute(0);
+    const std::string& an = a.name();
+    Tensor t;
+    if (an == "value") {
+      t = tensor_from_proto(a.t(), src_, label + " value");
+    } else if (an == "value_float") {
+      t = Tensor(DType::f32, {});
+      *t.data_as<float>() = a.f();
+    } else if (an == "value_floats") {
+      t = Tensor(DType::f32, {static_cast<int64_t>(a.floats_size())});
+      for (int i = 0; i < a.floats_size(); ++i) t.data_as<float>()[i] = a.floats(i);
+    } else if (an == "value_int") {
+      t = Tensor(DType::s64, {});
+      *t.data_as<int64_t>() = a.i();
+    } else if (an == "value_ints") {
+      t = Tensor(DType::s64, {static_cast<int64_t>(a.ints_size())});
+      for (int i = 0; i < a.ints_size(); ++i) t.data_as<int64_t>()[i] = a.ints(i);
+    } else if (an == "value_string" || an == "value_strings") {
+      fail(label + ": unsupported dtype string");
+    } else if (an == "sparse_value") {
+      fail(label + ": sparse constants are not supported");
+    } else {
+      fail(label + " has unknown attribute " + quoted(an));
+    }
+    const std::string& out = np.output(0);
+    if (g_->find_value(out) >= 0) {
+      // Either defined before (a duplicate) or already read by an earlier node: the former
+      // is an error, the latter is just out-of-order and fine once it is a constant.
+      int id = g_->find_value(out);
+      Value& v = g_->values[id];
+      if (v.is_const || is_graph_input(id)) fail(label + " writes " + quoted(out) + ", which is already defined");
+      for (const Node& n : g_->nodes)
+        for (int o : n.outputs)
+          if (o == id) fail(label + " writes " + quoted(out) + ", which another node also produces");
+      v.dtype = t.dtype();
+      v.shape = t.shape();
+      v.shape_known = true;
+      v.is_const = true;
+      v.data = std::move(t);
+      return;
+    }
+    g_->add_const(out, std::move(t));
+  }
+
+  // value_info: declared types of intermediate values.
+  void read_declarations(const onnx::GraphProto& gp) {
+    for (const auto& vi : gp.value_info()) {
+      int id = g_->find_value(vi.name());
+      if (id < 0 || g_->values[id].is_const || is_graph_input(id)) continue;
+      apply_type(g_->values[id], vi.type(), "value " + quoted(vi.name()), false);
+    }
+  }
+
+  void read_outputs(const onnx::GraphProto& gp) {
+    if (gp.output_size() == 0) fail("the graph has no outputs");
+    for (const auto& out : gp.output()) {
+      const std::string& name = out.name();
+      if (name.empty()) fail("a graph output has no name");
+      int id = g_->find_value(name);
+      if (id < 0) fail("graph output " + quoted(name) + " is not produced by any node, initializer or input");
+      for (int o : g_->outputs)
+        if (o == id) fail("graph output " + quoted(name) + " is listed twice");
+      Value& v = g_->values[id];
+      if (!v.is_const && !is_graph_input(id)) apply_type(v, out.type(), "graph output " + quoted(name), false);
+      g_->outputs.push_back(id);
+    }
+  }
+
+  bool is_graph_input(int id) const {
+    for (int i : g_->inputs)
+      if (i == id) return true;
+    return false;
+  }
+
+  // Copies a declared TypeProto onto a value: dtype, shape (fixed dims, dim_param names -> -1
+  // with the name). Unnamed unknown dims of graph inputs get a generated name
+  // ("<input>:<axis>") so a caller can still bind them through CompileOptions::dim_values.
+  void apply_type(Value& v, const onnx::TypeProto& type, const std::string& what, bool name_unknown_dims) {
+    if (type.value_case() == onnx::TypeProto::VALUE_NOT_SET) return;
+    if (!type.has_tensor_type())
+      fail(what + ": unsupported type (only tensors; sequence, map, optional and sparse types are not supported)");
+    const auto& tt = type.tensor_type();
+    if (tt.elem_type() != onnx::TensorProto::UNDEFINED)
+      v.dtype = declared_dtype_from_onnx(tt.elem_type(), what, src_.display);
+    if (!tt.has_shape()) return;
+    Shape shape;
+    std::vector<std::string> names;
+    for (int d = 0; d < tt.shape().dim_size(); ++d) {
+      const auto& dim = tt.shape().dim(d);
+      if (dim.has_dim_value()) {
+        if (dim.dim_value() < 0)
+          fail(what + " declares a negative dimension " + std::to_string(dim.dim_value()) + " at axis " +
+               std::to_string(d));
+        shape.push_back(dim.dim_value());
+        names.emplace_back();
+      } else {
+        shape.push_back(-1);
+        if (dim.has_dim_param() && !dim.dim_param().empty())
+          names.push_back(dim.dim_param());
+        else
+          names.push_back(name_unknown_dims ? v.name + ":" + std::to_string(d) : std::string());
+      }
+    }
+    v.shape = std::move(shape);
+    v.dim_names = std::move(names);
+    v.shape_known = true;
+  }
+
+  // An initializer that is also declared as a graph input: the declared type must agree.
+  void check_declaration_matches(const Value& v, const onnx::ValueInfoProto& in, const std::string& what) {
+    if (!in.type().has_tensor_type()) return;
+    const auto& tt = in.type().tensor_type();
+    if (tt.elem_type() != onnx::TensorProto::UNDEFINED) {
+      DType declared = declared_dtype_from_onnx(tt.elem_type(), what, src_.display);
+      if (declared != v.dtype)
+        fail(what + " is declared " + dtype_name(declared) + " but its initializer is " + dtype_name(v.dtype));
+    }
+    if (!tt.has_shape()) return;
+    const auto& sp = tt.shape();
+    bool ok = sp.dim_size() == static_cast<int>(v.shape.size());
+    for (int d = 0; ok && d < sp.dim_size(); ++d)
+      if (sp.dim(d).has_dim_value() && sp.dim(d).dim_value() != v.shape[d]) ok = false;
+    if (!ok) {
+      std::string decl = "[";
+      for (int d = 0; d < sp.dim_size(); ++d) {
+        if (d) decl += ",";
+        decl += sp.dim(d).has_dim_value() ? std::to_string(sp.dim(d).dim_value()) : std::string("?");
+      }
+      fail(what + " is declared with shape " + decl + "] but its initializer has shape " + shape_str(v.shape));
+    }
+  }
+
+  // --- attributes --------------------------------------------------------------------------
+
+  Attribute convert_attribute(const onnx::AttributeProto& a, const std::string& label) {
+    Attribute out;
+    auto type = a.type();
+    if (type == onnx::AttributeProto::UNDEFINED) {
+      // IR version 1 files may omit the type; infer it from the field that is set.
+      if (a.has_f()) type = onnx::AttributeProto::FLOAT;
+      else if (a.has_i()) type = onnx::AttributeProto::INT;
+      else if (a.has_s()) type = onnx::AttributeProto::STRING;
+      else if (a.has_t()) type = onnx::AttributeProto::TENSOR;
+      else if (a.has_g()) type = onnx::AttributeProto::GRAPH;
+      else if (a.floats_size()) type = onnx::AttributeProto::FLOATS;
+      else if (a.ints_size()) type = onnx::AttributeProto::INTS;
+      else if (a.strings_size()) type = onnx::AttributeProto::STRINGS;
+      else if (a.graphs_size()) type = onnx::AttributeProto::GRAPHS;
+      else fail(label + ": attribute " + quoted(a.name()) + " has no type and no value");
+    }
+    switch (type) {
+      case onnx::AttributeProto::FLOAT:
+        out.kind = Attribute::Kind::float_;
+        out.f = a.f();
+        break;
+      case onnx::AttributeProto::INT:
+        out.kind = Attribute::Kind::int_;
+        out.i = a.i();
+        break;
+      case onnx::AttributeProto::STRING:
+        out.kind = Attribute::Kind::string_;
+        out.s = a.s();
+        break;
+      case onnx::AttributeProto::FLOATS:
+        out.kind = Attribute::Kind::floats;
+        out.floats.assign(a.floats().begin(), a.floats().end());
+        break;
+      case onnx::AttributeProto::INTS:
+        out.kind = Attribute::Kind::ints;
+        out.ints.assign(a.ints().begin(), a.ints().end());
+        break;
+      case onnx::AttributeProto::STRINGS:
+        out.kind = Attribute::Kind::strings;
+        out.strings.assign(a.strings().begin(), a.strings().end());
+        break;
+      case onnx::AttributeProto::TENSOR:
+        out.kind = Attribute::Kind::tensor;
+        out.t = tensor_from_proto(a.t(), src_, label + " attribute " + quoted(a.name()));
+        break;
+      case onnx::AttributeProto::GRAPH:
+      case onnx::AttributeProto::GRAPHS:
+        // Subgraphs are not converted; check_supported_ops() already refused such nodes.
+        out.kind = Attribute::Kind::graph;
+        break;
+      default:
+        fail(label + ": attribute " + quoted(a.name()) + " has type " +
+             onnx::AttributeProto::AttributeType_Name(type) + ", which octet does not support");
+    }
+    return out;
+  }
+
+  // String tensors are not supported anywhere; say so where the model declares them.
+  void check_no_strings() {
+    for (int id : g_->inputs)
+      if (g_->values[id].dtype == DType::string)
+        fail("graph input " + quoted(g_->values[id].name) + ": unsupported dtype string");
+    for (int id : g_->outputs)
+      if (g_->values[id].dtype == DType::string)
+        fail("graph output " + quoted(g_->values[id].name) + ": unsupported dtype string");
+    for (const Node& n : g_->nodes)
+      if (n.domain.empty() && n.op_type == "Cast" && n.attr_i("to", 0) == onnx::TensorProto::STRING)
+        fail(n.label() + ": unsupported dtype string");
+  }
+
+  const onnx::ModelProto& model_;
+  TensorSource src_;
+  std::string model_path_;
+  std::shared_ptr<Graph> g_;
+};
+
+std::shared_ptr<detail::Graph> load_model_bytes(const void* data, size_t size, const std::string& base_dir,
+                                                const std::string& display, const std::string& model_path) {
+  if (size > static_cast<size_t>(INT_MAX))
+    throw Error(display + ": the model is " + std::to_string(size) +
+                " bytes; a protobuf model must be under 2 GB (store large weights as external data)");
+  if (size == 0) throw Error(display + ": the model is empty (0 bytes)");
+  onnx::ModelProto model;
+  if (!parse_message(data, size, &model))
+    throw Error(display + ": not a valid ONNX model (protobuf parsing failed: truncated or corrupt file)");
+  return ModelConverter(model, display, base_dir, model_path).convert();
+}
+
+}  // namespace
+
+std::shared_ptr<detail::Graph> load_onnx_file(const std::string& path) {
+  const std::string bytes = read_file_bytes(path, INT_MAX, "model");
+  return load_model_bytes(bytes.data(), bytes.size(), parent_dir(path), path, path);
+}
+
+std::shared_ptr<detail::Graph> load_onnx_buffer(const void* data, size_t size, const std::string& base_dir,
+                                                const std::string& display_name) {
+  if (!data && size) throw Error(display_name + ": null model buffer");
+  return load_model_bytes(data, size, base_dir, display_name, "");
+}
+
+}  // namespace octet::frontend
