@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "api/api_guard.h"
 #include "octet/octet.h"
 #include "runtime/compiler.h"
 #include "runtime/session_state.h"
@@ -11,10 +12,12 @@ std::vector<TensorInfo> graph_io_infos(const Graph& g, bool inputs);
 
 CompiledModel CompiledModel::compile(const Model& model, const CompileOptions& options) {
   if (!model.graph()) throw Error("compile: the model is empty");
-  return CompiledModel(detail::compile_program(*model.graph(), options));
+  return detail::api_guard("compile", [&] { return CompiledModel(detail::compile_program(*model.graph(), options)); });
 }
 
-Session CompiledModel::create_session() const { return Session(std::make_shared<detail::SessionState>(program_)); }
+Session CompiledModel::create_session() const {
+  return detail::api_guard("create_session", [&] { return Session(std::make_shared<detail::SessionState>(program_)); });
+}
 std::vector<TensorInfo> CompiledModel::inputs() const { return detail::graph_io_infos(program_->graph, true); }
 std::vector<TensorInfo> CompiledModel::outputs() const { return detail::graph_io_infos(program_->graph, false); }
 size_t CompiledModel::arena_bytes() const { return program_->arena_bytes; }
@@ -46,7 +49,7 @@ Session::~Session() = default;
 
 std::map<std::string, Tensor> Session::run(const std::map<std::string, Tensor>& inputs) {
   if (!state_) throw Error("Session::run on a moved-from session");
-  return state_->run(inputs);
+  return detail::api_guard("Session::run", [&] { return state_->run(inputs); });
 }
 
 void Session::enable_profiling(bool on) { state_->profiling = on; }

@@ -1,3 +1,4 @@
+#include "api/api_guard.h"
 #include "graph/graph.h"
 #include "octet/frontend/onnx_loader.h"
 #include "octet/octet.h"
@@ -21,10 +22,13 @@ std::vector<TensorInfo> infos(const detail::Graph& g, const std::vector<int>& id
 
 }  // namespace
 
-Model Model::load(const std::string& path) { return Model(frontend::load_onnx_file(path)); }
+Model Model::load(const std::string& path) {
+  return detail::api_guard("Model::load", [&] { return Model(frontend::load_onnx_file(path)); });
+}
 
 Model Model::load_from_buffer(const void* data, size_t size, const std::string& base_dir) {
-  return Model(frontend::load_onnx_buffer(data, size, base_dir));
+  return detail::api_guard("Model::load_from_buffer",
+                          [&] { return Model(frontend::load_onnx_buffer(data, size, base_dir)); });
 }
 
 std::vector<TensorInfo> Model::inputs() const { return infos(*graph_, graph_->inputs); }

@@ -63,6 +63,8 @@ std::map<std::string, Tensor> SessionState::run(const std::map<std::string, Tens
       throw Error(g.where() + node.label() + ": " + e.what());
     } catch (const std::bad_alloc&) {
       throw Error(g.where() + node.label() + ": out of memory");
+    } catch (const std::exception& e) {
+      throw Error(g.where() + node.label() + ": internal error: " + e.what());
     }
     if (observer)
       for (int o : node.outputs)
