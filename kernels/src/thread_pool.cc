@@ -1,6 +1,7 @@
 #include "octet/kernels/thread_pool.h"
 
 #include <algorithm>
+#include <exception>
 
 namespace octet::kernels {
 
@@ -47,18 +48,32 @@ void ThreadPool::run_tasks(int tasks, const std::function<void(int)>& fn) {
     fn(0);
     return;
   }
+  // An exception in any task is caught where it happens and rethrown here, after every
+  // task has finished (a worker must never let one escape: that would terminate).
+  std::vector<std::exception_ptr> errors(tasks);
+  std::function<void(int)> guarded = [&](int t) {
+    try {
+      fn(t);
+    } catch (...) {
+      errors[t] = std::current_exception();
+    }
+  };
   {
     std::lock_guard<std::mutex> lock(mu_);
-    job_ = &fn;
+    job_ = &guarded;
     job_tasks_ = tasks;
     pending_ = size_ - 1;
     ++generation_;
   }
   wake_.notify_all();
-  fn(0);
-  std::unique_lock<std::mutex> lock(mu_);
-  done_.wait(lock, [&] { return pending_ == 0; });
-  job_ = nullptr;
+  guarded(0);
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [&] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
 }
 
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
