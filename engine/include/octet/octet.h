@@ -147,6 +147,17 @@ struct CompileOptions {
 
 class Session;
 
+// One row of an INT8 model's quantization report.
+struct LayerError {
+  std::string tensor;  // the quantized activation (its FP32 name)
+  std::string op;      // op type of its producer
+  float scale = 0;     // u8 quantization parameters chosen by calibration
+  int32_t zero_point = 0;
+  // Signal-to-quantization-noise ratio (dB) of the INT8 tensor, dequantized, against the
+  // FP32 tensor, over the calibration samples. NaN when not measured.
+  double sqnr_db = 0;
+};
+
 // A model specialised for shapes, precision and ISA, with packed weights. Immutable,
 // shareable across threads.
 class CompiledModel {
@@ -164,6 +175,8 @@ class CompiledModel {
   // INT8 models: writes the quantized graph as a QDQ ONNX file (octet's on-disk INT8 format,
   // which ONNX Runtime runs with the identical quantization). Throws Error for FP32 models.
   void export_qdq(const std::string& path) const;
+  // INT8 models quantized by octet: per-tensor SQNR against FP32 (empty otherwise).
+  std::vector<LayerError> quantization_report() const;
 
   explicit CompiledModel(std::shared_ptr<const detail::Program> p) : program_(std::move(p)) {}
   std::shared_ptr<const detail::Program> program() const { return program_; }

@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "api/api_guard.h"
+#include "octet/frontend/onnx_writer.h"
 #include "octet/octet.h"
 #include "runtime/compiler.h"
 #include "runtime/session_state.h"
@@ -38,9 +39,14 @@ std::string CompiledModel::describe() const {
 }
 
 void CompiledModel::export_qdq(const std::string& path) const {
-  // The quantizer (INT8 issue) provides the export; until then this is an explicit error.
-  throw Error("export_qdq(" + path + "): QDQ export is not implemented yet");
+  detail::api_guard("export_qdq", [&] {
+    if (!program_->qdq_graph) throw Error("export_qdq(" + path + "): the model was not compiled for INT8");
+    frontend::save_onnx(*program_->qdq_graph, path);
+    return 0;
+  });
 }
+
+std::vector<LayerError> CompiledModel::quantization_report() const { return program_->quant_report; }
 
 Session::Session(std::shared_ptr<detail::SessionState> s) : state_(std::move(s)) {}
 Session::Session(Session&&) noexcept = default;

@@ -51,6 +51,7 @@ void infer_and_fold(Graph& g, const PassOptions& options) {
     for (int in : node.inputs)
       if (in >= 0 && !g.values[in].is_const) all_const_inputs = false;
     if (!all_const_inputs || !def->foldable) continue;
+    if (options.keep_dequantize && node.op_type == "DequantizeLinear") continue;
 
     // Fold: run the node's kernel now and keep its outputs as constants.
     std::unique_ptr<OpKernel> kernel = def->create(ctx);

@@ -12,6 +12,9 @@ namespace octet::detail {
 struct PassOptions {
   kernels::IsaChoice isa;
   uint64_t max_memory_bytes = uint64_t(16) << 30;
+  // QDQ graphs keep DequantizeLinear of constant weights as nodes (folding them would turn
+  // the quantized weights back into FP32 constants).
+  bool keep_dequantize = false;
 };
 
 // Infers every value's dtype and shape in topological order. A node whose inputs are all

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "passes/passes.h"
+#include "quant/quantize.h"
 #include "runtime/memory_plan.h"
 
 namespace octet::detail {
@@ -71,20 +72,14 @@ std::string shapes_of(const Graph& g, const std::vector<int>& ids) {
 
 }  // namespace
 
-std::shared_ptr<const Program> compile_program(const Graph& model, const CompileOptions& options) {
-  auto program = std::make_shared<Program>();
-  Program& p = *program;
-  p.graph = model;
-  Graph& g = p.graph;
-  p.isa = kernels::resolve_isa(options.isa);
-  p.threads = resolve_threads(options.threads);
-  if (options.precision == Precision::int8)
-    throw Error(g.where() + "INT8 compilation is not available yet (quantization lands with its own issue)");
-
+Graph prepare_graph(const Graph& model, const CompileOptions& options, const kernels::IsaChoice& isa,
+                    bool keep_dequantize) {
+  Graph g = model;
   bind_inputs(g, options);
   PassOptions po;
-  po.isa = p.isa;
+  po.isa = isa;
   po.max_memory_bytes = options.max_memory_bytes;
+  po.keep_dequantize = keep_dequantize;
   infer_and_fold(g, po);
   if (options.optimize) {
     remove_identities(g);
@@ -92,6 +87,16 @@ std::shared_ptr<const Program> compile_program(const Graph& model, const Compile
   }
   eliminate_dead_code(g);
   g.compact();
+  return g;
+}
+
+std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& options, const kernels::IsaChoice& isa) {
+  auto program = std::make_shared<Program>();
+  Program& p = *program;
+  p.graph = std::move(graph);
+  Graph& g = p.graph;
+  p.isa = isa;
+  p.threads = resolve_threads(options.threads);
 
   // Kernels, in topological order.
   const OpRegistry& registry = OpRegistry::instance();
@@ -149,6 +154,12 @@ std::shared_ptr<const Program> compile_program(const Graph& model, const Compile
                 std::to_string(p.weights_bytes) + " bytes of weights, over the limit of " +
                 std::to_string(options.max_memory_bytes) + " bytes");
   return program;
+}
+
+std::shared_ptr<const Program> compile_program(const Graph& model, const CompileOptions& options) {
+  kernels::IsaChoice isa = kernels::resolve_isa(options.isa);
+  if (options.precision == Precision::int8) return compile_int8(model, options, isa);
+  return build_program(prepare_graph(model, options, isa), options, isa);
 }
 
 }  // namespace octet::detail

@@ -26,6 +26,11 @@ struct Program {
   std::vector<int64_t> arena_offset;
   size_t arena_bytes = 0;
   size_t weights_bytes = 0;  // constants + kernel-owned packed weights
+
+  // INT8 programs: the QDQ form of the quantized graph (what export_qdq writes), and the
+  // per-tensor quantization report.
+  std::shared_ptr<const Graph> qdq_graph;
+  std::vector<LayerError> quant_report;
 };
 
 }  // namespace octet::detail
