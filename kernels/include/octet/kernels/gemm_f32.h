@@ -1,0 +1,56 @@
+// FP32 GEMM: C[M,N] = epilogue(A[M,K] * B[K,N]). B (weights) is packed once ahead of time
+// by the table that will run it; A is read in place (row-major with leading dimension lda)
+// and packed on the fly inside the kernel's cache blocking.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "octet/kernels/aligned_buffer.h"
+#include "octet/kernels/isa.h"
+#include "octet/kernels/thread_pool.h"
+
+namespace octet::kernels {
+
+enum class Activation { none, relu, clip };
+
+// Applied per output element in this order: + bias[n], + residual[m,n], activation.
+// (The reference kernel rounds in exactly that order. The SIMD tables start their FMA chain
+// at bias[n] + residual[m,n], which reads the residual before C is written and saves a pass;
+// the sum is the same up to FP32 rounding, within the tolerance their tests check.)
+struct EpilogueF32 {
+  const float* bias = nullptr;      // [N] or null
+  const float* residual = nullptr;  // [M, ldr] or null (may alias C: read before write)
+  int64_t ldr = 0;
+  Activation act = Activation::none;
+  float clip_lo = 0, clip_hi = 0;   // for Activation::clip
+};
+
+// B packed for one table's kernel. Opaque outside the kernel family that made it.
+struct PackedBF32 {
+  Isa isa = Isa::ref;  // the table that packed it; only that table's gemm may read it
+  int64_t K = 0, N = 0;
+  int64_t nr = 0, kc = 0;  // layout parameters chosen by the packing routine
+  AlignedBuffer data;
+};
+
+// One ISA's FP32 GEMM, bound to its packing routine and tile shape.
+struct GemmF32Ops {
+  const char* name = nullptr;  // "gemm_f32_avx512_jit_16x32", ...
+  int mr = 0, nr = 0;          // micro-tile
+  // B is K x N with element (k, n) at b[k * ldb + n], or at b[n * ldb + k] when trans_b.
+  void (*pack_b)(const float* b, int64_t K, int64_t N, int64_t ldb, bool trans_b,
+                 PackedBF32* out) = nullptr;
+  // C = epilogue(A * B). M may be 0. pool may be null (single thread). Results do not depend
+  // on the number of threads.
+  void (*gemm)(int64_t M, const float* a, int64_t lda, const PackedBF32& b, float* c,
+               int64_t ldc, const EpilogueF32& ep, ThreadPool* pool) = nullptr;
+};
+
+// Implemented by the FP32 family (kernels/src/*/gemm_f32_*.cc); null when the level has no
+// FP32 kernel of its own (the dispatch table then takes the level below).
+const GemmF32Ops* gemm_f32_ops_ref();
+const GemmF32Ops* gemm_f32_ops_avx2();
+const GemmF32Ops* gemm_f32_ops_avx512();
+
+}  // namespace octet::kernels
