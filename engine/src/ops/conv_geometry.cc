@@ -1,0 +1,88 @@
+#include "ops/conv_geometry.h"
+
+#include <algorithm>
+
+namespace octet::detail {
+
+namespace {
+constexpr int64_t kMaxAttrValue = int64_t(1) << 31;  // keeps every size product in int64
+}
+
+std::array<int64_t, 3> to_spatial3(const std::vector<int64_t>& v, int64_t fill) {
+  std::array<int64_t, 3> a{fill, fill, fill};
+  size_t off = 3 - v.size();
+  for (size_t i = 0; i < v.size(); ++i) a[off + i] = v[i];
+  return a;
+}
+
+std::vector<int64_t> spatial_attr(const NodeContext& ctx, const std::string& name, size_t rank,
+                                  int64_t def, int64_t lo) {
+  if (!ctx.node().has_attr(name)) return std::vector<int64_t>(rank, def);
+  std::vector<int64_t> v = ctx.node().attr_ints(name);
+  ctx.check(v.size() == rank, name + " has " + std::to_string(v.size()) + " values, expected " +
+                                  std::to_string(rank));
+  for (int64_t x : v)
+    ctx.check(x >= lo && x < kMaxAttrValue,
+              name + " value " + std::to_string(x) + " is out of range");
+  return v;
+}
+
+WindowGeometry window_geometry(const NodeContext& ctx, const Shape& x,
+                               const std::vector<int64_t>& kernel, bool ceil_mode,
+                               bool allow_dilations) {
+  ctx.check(x.size() >= 3, "input must have rank >= 3 (N, C, spatial...), got " + shape_str(x));
+  const size_t rank = x.size() - 2;
+  ctx.check(rank <= kMaxSpatialRank,
+            "spatial rank " + std::to_string(rank) + " is not supported (at most 3)");
+  ctx.check(kernel.size() == rank, "kernel has " + std::to_string(kernel.size()) +
+                                       " dims, expected " + std::to_string(rank));
+  for (int64_t k : kernel)
+    ctx.check(k >= 1 && k < kMaxAttrValue, "kernel dim " + std::to_string(k) + " is out of range");
+
+  std::vector<int64_t> strides = spatial_attr(ctx, "strides", rank, 1, 1);
+  std::vector<int64_t> dilations = spatial_attr(ctx, "dilations", rank, 1, 1);
+  if (!allow_dilations)
+    for (int64_t d : dilations) ctx.check(d == 1, "dilations are not supported by this op");
+  std::vector<int64_t> pads = spatial_attr(ctx, "pads", 2 * rank, 0, 0);
+  std::string auto_pad = ctx.node().attr_s("auto_pad", "NOTSET");
+
+  WindowGeometry g;
+  g.spatial_rank = static_cast<int>(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    const size_t a = 3 - rank + i;
+    const int64_t in = x[2 + i];
+    ctx.check(in >= 1, "spatial dim " + std::to_string(in) + " of the input must be >= 1");
+    g.in[a] = in;
+    g.kernel[a] = kernel[i];
+    g.stride[a] = strides[i];
+    g.dilation[a] = dilations[i];
+    const int64_t span = (kernel[i] - 1) * dilations[i] + 1;  // extent of one window
+    const int64_t s = strides[i];
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      const int64_t out = (in + s - 1) / s;
+      const int64_t total = std::max<int64_t>(0, (out - 1) * s + span - in);
+      g.pad_begin[a] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      g.pad_end[a] = total - g.pad_begin[a];
+      g.out[a] = out;
+      continue;
+    }
+    if (auto_pad == "VALID") {
+      g.pad_begin[a] = g.pad_end[a] = 0;
+    } else if (auto_pad == "NOTSET") {
+      g.pad_begin[a] = pads[i];
+      g.pad_end[a] = pads[rank + i];
+    } else {
+      ctx.fail("unknown auto_pad '" + auto_pad + "'");
+    }
+    const int64_t padded = in + g.pad_begin[a] + g.pad_end[a];
+    ctx.check(padded >= span, "window of extent " + std::to_string(span) +
+                                  " is larger than the padded input " + std::to_string(padded));
+    int64_t out = (ceil_mode ? (padded - span + s - 1) / s : (padded - span) / s) + 1;
+    // A window may not start inside the end padding (PyTorch / ONNX Runtime rule).
+    if (ceil_mode && (out - 1) * s >= in + g.pad_begin[a]) --out;
+    g.out[a] = out;
+  }
+  return g;
+}
+
+}  // namespace octet::detail
