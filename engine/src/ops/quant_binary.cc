@@ -1,0 +1,102 @@
+// com.microsoft QLinearAdd / QLinearMul (ONNX Runtime contrib ops found in QOperator models):
+// c = quantize(op(dequantize(a), dequantize(b)) / c_scale), per-tensor parameters, numpy
+// broadcasting. Dequantization goes through a 256-entry table per input.
+#include <algorithm>
+
+#include "ops/quant_util.h"
+
+namespace octet::detail {
+namespace {
+
+enum class BinaryOp { add, mul };
+
+Shape check_qlinear_binary(const NodeContext& ctx) {
+  DType t = ctx.input_dtype(0);
+  if (!is_q8(t)) ctx.fail(std::string("unsupported dtype ") + dtype_name(t) + " for input 0");
+  if (ctx.input_dtype(3) != t) ctx.fail("A and B must have the same dtype");
+  for (size_t zi : {2, 5, 7})
+    if (ctx.has_input(zi) && ctx.input_dtype(zi) != t) ctx.fail("zero points must have the dtype of A");
+  check_quant_param(ctx, 1, 2, -1, "A");
+  check_quant_param(ctx, 4, 5, -1, "B");
+  check_quant_param(ctx, 6, 7, -1, "C");
+  Shape out;
+  if (!broadcast_shapes(ctx.input_shape(0), ctx.input_shape(3), &out))
+    ctx.fail("shapes " + shape_str(ctx.input_shape(0)) + " and " + shape_str(ctx.input_shape(3)) + " do not broadcast");
+  return out;
+}
+
+void infer_qlinear_binary(NodeContext& ctx) { ctx.set_output(0, ctx.input_dtype(0), check_qlinear_binary(ctx)); }
+
+// Table of dequantized values indexed by the raw byte.
+std::vector<float> dequant_table(DType t, const QuantParam& q) {
+  std::vector<float> table(256);
+  for (int v = 0; v < 256; ++v) {
+    int32_t value = t == DType::u8 ? v : static_cast<int8_t>(static_cast<uint8_t>(v));
+    table[v] = static_cast<float>(value - q.zero[0]) * q.scale[0];
+  }
+  return table;
+}
+
+class QLinearBinaryKernel : public OpKernel {
+ public:
+  explicit QLinearBinaryKernel(BinaryOp op) : op_(op) {}
+  void run(KernelContext& ctx) const override {
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = ctx.input(3);
+    Tensor& y = ctx.output(0);
+    if (y.numel() == 0) return;
+    const std::vector<float> ta = dequant_table(a.dtype(), read_quant_param(ctx, 1, 2));
+    const std::vector<float> tb = dequant_table(b.dtype(), read_quant_param(ctx, 4, 5));
+    const QuantParam qc = read_quant_param(ctx, 6, 7);
+    int32_t lo, hi;
+    q8_range(y.dtype(), &lo, &hi);
+    const Shape& out = y.shape();
+    const std::vector<int64_t> sa = broadcast_strides(a.shape(), out), sb = broadcast_strides(b.shape(), out);
+    const uint8_t* pa = static_cast<const uint8_t*>(a.data());
+    const uint8_t* pb = static_cast<const uint8_t*>(b.data());
+    uint8_t* py = static_cast<uint8_t*>(y.data());  // u8 and s8 share the byte layout
+    const size_t r = out.size();
+    const int64_t inner = r ? out[r - 1] : 1, ia = r ? sa[r - 1] : 0, ib = r ? sb[r - 1] : 0;
+    const int64_t rows = y.numel() / inner;
+    std::vector<int64_t> idx(r, 0);
+    int64_t oa = 0, ob = 0;
+    for (int64_t row = 0; row < rows; ++row) {
+      for (int64_t i = 0; i < inner; ++i) {
+        float va = ta[pa[oa + i * ia]], vb = tb[pb[ob + i * ib]];
+        float v = op_ == BinaryOp::add ? va + vb : va * vb;
+        int32_t q = quantize_value(v / qc.scale[0], qc.zero[0], lo, hi);
+        py[row * inner + i] = static_cast<uint8_t>(q);  // two's complement byte for s8
+      }
+      for (int64_t d = static_cast<int64_t>(r) - 2; d >= 0; --d) {
+        oa += sa[d];
+        ob += sb[d];
+        if (++idx[d] < out[d]) break;
+        oa -= sa[d] * out[d];
+        ob -= sb[d] * out[d];
+        idx[d] = 0;
+      }
+    }
+  }
+
+ private:
+  BinaryOp op_;
+};
+
+std::unique_ptr<OpKernel> create_qlinear_add(const NodeContext& ctx) {
+  check_qlinear_binary(ctx);
+  return std::make_unique<QLinearBinaryKernel>(BinaryOp::add);
+}
+
+std::unique_ptr<OpKernel> create_qlinear_mul(const NodeContext& ctx) {
+  check_qlinear_binary(ctx);
+  return std::make_unique<QLinearBinaryKernel>(BinaryOp::mul);
+}
+
+}  // namespace
+
+void register_quant_binary_ops(OpRegistry& r) {
+  r.add(OpDef{"com.microsoft", "QLinearAdd", infer_qlinear_binary, create_qlinear_add});
+  r.add(OpDef{"com.microsoft", "QLinearMul", infer_qlinear_binary, create_qlinear_mul});
+}
+
+}  // namespace octet::detail
