@@ -29,10 +29,11 @@ TEST(MemoryPlan, LiveBuffersNeverShareBytes) {
       EXPECT_LE(plan.offsets[i] + reqs[i].bytes, plan.total_bytes);
       for (int j = i + 1; j < n; ++j) {
         bool live_together = !(reqs[i].last < reqs[j].first || reqs[j].last < reqs[i].first);
-        if (live_together)
+        if (live_together) {
           EXPECT_FALSE(overlaps(plan.offsets[i], plan.offsets[i] + reqs[i].bytes, plan.offsets[j],
                                 plan.offsets[j] + reqs[j].bytes))
               << "buffers " << i << " and " << j << " collide";
+        }
       }
     }
   }

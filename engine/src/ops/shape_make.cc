@@ -3,7 +3,9 @@
 // Cast rules: int -> int wraps like C++ static_cast (two's complement, as numpy); float ->
 // int truncates toward zero and saturates at the target's range (NaN -> 0; ONNX leaves
 // out-of-range values undefined, saturation keeps it defined); anything -> bool is `!= 0`;
-// f16/bf16 round to nearest even through float.
+// f16 rounds to nearest even through float; float -> bf16 keeps the upper 16 bits (truncation),
+// which is what the ONNX reference implementation and its Cast test data do for opsets 13-18
+// (opset 19's Cast is where rounding rules for 8/16-bit floats were spelled out).
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -31,6 +33,13 @@ D cast_value(S v) {
 }
 
 bool is_half(DType t) { return t == DType::f16 || t == DType::bf16; }
+
+uint16_t float_to_bf16_truncate(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 0x40);  // keep NaN a NaN
+  return uint16_t(u >> 16);
+}
 
 bool castable(DType t) {
   if (is_half(t)) return true;
@@ -60,7 +69,7 @@ void cast_elements(DType from, const void* src, DType to, void* dst, int64_t n) 
       }
       if (is_half(to)) {
         uint16_t* h = static_cast<uint16_t*>(dst) + b;
-        for (int64_t i = 0; i < m; ++i) h[i] = to == DType::f16 ? float_to_half(tmp[i]) : float_to_bf16(tmp[i]);
+        for (int64_t i = 0; i < m; ++i) h[i] = to == DType::f16 ? float_to_half(tmp[i]) : float_to_bf16_truncate(tmp[i]);
       } else {
         cast_elements(DType::f32, tmp, to, static_cast<char*>(dst) + b * int64_t(dtype_size(to)), m);
       }
