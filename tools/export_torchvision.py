@@ -19,6 +19,7 @@ Usage: /usr/bin/python3 tools/export_torchvision.py --out DIR [--models a,b,...]
 """
 
 import argparse
+import copy
 import concurrent.futures
 import io
 import multiprocessing
@@ -56,6 +57,12 @@ MODELS = {
     "shufflenet-v2": ("shufflenet_v2_x1_0", {"weights": None}, 224),
 }
 
+# Models whose final classifier gets nn.Linear's default initialisation instead of the
+# constructor's: inception_v3's init_weights draws it with std 0.1, ~8x larger than usual,
+# which amplifies ordinary FP32 rounding in the features until torch's own FP32 output sits
+# at the edge of the model tests' tolerance (rtol 1e-3, atol 1e-4) from the exact result.
+RESET_CLASSIFIER = {"googlenet-v3"}
+
 
 def log(message):
     print(message, flush=True)
@@ -67,6 +74,9 @@ def build_model(name):
     constructor, kwargs, size = MODELS[name]
     torch.manual_seed(WEIGHT_SEED)
     model = getattr(torchvision.models, constructor)(**kwargs)
+    if name in RESET_CLASSIFIER:
+        torch.manual_seed(WEIGHT_SEED)
+        model.fc.reset_parameters()
     calibrate_batchnorm(model, size)
     model.eval()
     return model
@@ -101,6 +111,15 @@ def run_torch(model, x):
         return model(x).numpy()
 
 
+def reference_output(model, x):
+    """The test data's expected output: the same weights run in float64 by torch, rounded to
+    float32. An FP32 engine is then measured against the exact result, not against torch's
+    own FP32 rounding as well."""
+    model64 = copy.deepcopy(model).double()
+    with torch.no_grad():
+        return model64(x.double()).float().numpy()
+
+
 def export_onnx(model, x, opset):
     buffer = io.BytesIO()
     with torch.no_grad():
@@ -132,7 +151,8 @@ def export_one(name, out_dir, opset, expected_hash):
     started = time.time()
     model = build_model(name)
     x = test_input(size)
-    y = run_torch(model, x)
+    y = reference_output(model, x)
+    float32_error = float(np.abs(run_torch(model, x) - y).max())
     spread = output_spread(model, size, y)
     onnx_bytes = export_onnx(model, x, opset)
 
@@ -163,15 +183,21 @@ def export_one(name, out_dir, opset, expected_hash):
             "files": ["input_0.pb", "output_0.pb"],
             "input_sample": f"random N(0,1) image, torch.Generator seed {INPUT_SEED}",
             "fp32_top1_prediction": int(np.argmax(y.reshape(-1))),
-            "output_reference": f"torch {torch.__version__} (eval mode, {TORCH_THREADS} threads)",
+            "output_reference": f"torch {torch.__version__}, eval mode, float64 forward of "
+                                "the float32 weights, rounded to float32",
+            "torch_float32_max_abs_error": float32_error,
         },
         "trained_for_zoo": False,
         "torchvision": {
             "constructor": f"torchvision.models.{constructor}",
             "kwargs": kwargs,
             "version": torchvision.__version__,
+            "classifier_reinitialised": name in RESET_CLASSIFIER,
         },
-        "weights": (f"random: torchvision's initialisation under torch.manual_seed({WEIGHT_SEED}); "
+        "weights": (f"random: torchvision's initialisation under torch.manual_seed({WEIGHT_SEED})"
+                    + ("; classifier (fc) re-initialised with nn.Linear's default (seed "
+                       f"{WEIGHT_SEED}) for better FP32 conditioning" if name in RESET_CLASSIFIER
+                       else "") + "; "
                     f"BatchNorm running statistics averaged over {BN_CALIBRATION_BATCHES} "
                     f"train-mode batches of {BN_CALIBRATION_BATCH_SIZE} random N(0,1) images "
                     f"(seed {BN_CALIBRATION_SEED})"),
@@ -183,7 +209,8 @@ def export_one(name, out_dir, opset, expected_hash):
     io_util.write_stamp(out_dir, name, expected_hash, entry)
     log(f"  {name}: exported in {time.time() - started:.1f} s, "
         f"{os.path.getsize(onnx_path) / 1e6:.1f} MB, output {outputs[0]['shape']}, "
-        f"argmax {entry['test_data']['fp32_top1_prediction']}, output spread {spread:.3f}")
+        f"argmax {entry['test_data']['fp32_top1_prediction']}, output spread {spread:.3f}, "
+        f"torch FP32 error {float32_error:.2g}")
     return entry
 
 
@@ -195,7 +222,7 @@ def verify_one(name, out_dir):
     data_dir = os.path.join(out_dir, name, "test_data_set_0")
     _, x = io_util.load_tensor_pb(os.path.join(data_dir, "input_0.pb"))
     _, expected = io_util.load_tensor_pb(os.path.join(data_dir, "output_0.pb"))
-    actual = run_torch(build_model(name), torch.from_numpy(x.copy()))
+    actual = reference_output(build_model(name), torch.from_numpy(x.copy()))
     diff = float(np.abs(actual - expected).max())
     log(f"  {name}: checker ok, torch rerun max abs diff {diff:g}"
         + ("" if diff == 0.0 else " (MISMATCH)"))

@@ -28,17 +28,20 @@ probe_binding() {
   ' 2>/dev/null)
 }
 
-installed_version="$(probe_binding || true)"
-if [[ -n "$installed_version" && ( "$installed_version" == "$wanted_version" || -n "${OCTET_ORT_ANY_VERSION:-}" ) ]]; then
+already_installed() {
   echo "onnxruntime-node $installed_version already installed in $cache_dir" >&2
   echo "$package_dir"
   exit 0
+}
+
+installed_version="$(probe_binding || true)"
+if [[ -n "$installed_version" && "$installed_version" == "$wanted_version" ]]; then
+  already_installed
 fi
 
 # Use the wanted version when the registry has it, else the newest 1.x release.
 version="$wanted_version"
-if ! npm view "onnxruntime-node@$wanted_version" version >/dev/null 2>&1 ||
-   [[ -z "$(npm view "onnxruntime-node@$wanted_version" version 2>/dev/null)" ]]; then
+if [[ -z "$(npm view "onnxruntime-node@$wanted_version" version 2>/dev/null || true)" ]]; then
   version="$(npm view onnxruntime-node versions --json 2>/dev/null |
     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{
       const v=JSON.parse(s).filter(x=>/^1\.\d+\.\d+$/.test(x));
@@ -50,6 +53,9 @@ if ! npm view "onnxruntime-node@$wanted_version" version >/dev/null 2>&1 ||
     exit 1
   fi
   echo "install_ort.sh: onnxruntime-node@$wanted_version not found, using $version" >&2
+  if [[ "$installed_version" == "$version" ]]; then
+    already_installed
+  fi
 fi
 
 # A private package.json keeps npm from walking up into another project.
