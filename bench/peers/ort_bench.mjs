@@ -352,7 +352,7 @@ function compareOutputs(results, session, testData) {
 }
 
 // Index of the largest value in data[begin, end); ties go to the lowest index.
-function argmax(data, begin, end) {
+export function argmax(data, begin, end) {
   let best = begin;
   for (let k = begin + 1; k < end; ++k) if (data[k] > data[best]) best = k;
   return best - begin;
@@ -455,12 +455,14 @@ async function benchmark(ort, opts) {
     report.output_check = compareOutputs(await session.run(feeds), session, testData);
   }
   let timing;
+  const cpuBefore = process.cpuUsage();  // process-wide: every thread, spinning included
   if (opts.streams === 1) {
     timing = await timedRuns(session, feeds, opts.warmup, opts.time);
   } else {
     await session.release();
     timing = await runStreams(opts);
   }
+  const cpu = process.cpuUsage(cpuBefore);
   const sorted = [...timing.latencies].sort((a, b) => a - b);
   const round = (v) => Math.round(v * 1000) / 1000;
   report.runs = sorted.length;
@@ -472,6 +474,9 @@ async function benchmark(ort, opts) {
     mean: round(sorted.reduce((a, b) => a + b, 0) / sorted.length),
     min: round(sorted[0]),
   };
+  // CPU time per run: on a busy machine, with 1 thread, closer to the idle latency than the
+  // wall-clock figures (it includes warm-up and session set-up with --streams).
+  report.cpu_ms_per_run = round((cpu.user + cpu.system) / 1000 / sorted.length);
   report.input = testData ? opts.inputFrom : 'random';
   return report;
 }
@@ -480,7 +485,7 @@ async function benchmark(ort, opts) {
 
 // Reads the OCTEVAL1 file header (format in README.md). Returns the inputs and the offset of
 // the first sample record, after checking that the file size matches exactly.
-function readEvalHeader(fd, file) {
+export function readEvalHeader(fd, file) {
   const fileSize = fs.fstatSync(fd).size;
   let pos = 0;
   const read = (n) => {
