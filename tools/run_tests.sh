@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command (README): installs the dependencies, builds from scratch and runs every
 # suite: the Release build with all tests, the frontend/engine/op tests again under
-# AddressSanitizer + UndefinedBehaviorSanitizer, and the example built against the
-# installed CMake package.
+# AddressSanitizer + UndefinedBehaviorSanitizer (with the op and quantization tests), the example built against the
+# installed CMake package, the fuzz targets for 60 s each (tests/fuzz/run_fuzz.sh), and the
+# reliability suite (concurrent sessions) under ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -22,12 +23,12 @@ cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$
 cmake --build build/release -j"$jobs"
 (cd build/release && OCTET_MODELS_DIR="$models" ctest --output-on-failure -j1)
 
-echo "== sanitizer build (address,undefined): frontend and engine tests"
+echo "== sanitizer build (address,undefined): frontend, engine, op and quantization tests"
 rm -rf build/asan
 cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOCTET_SANITIZE=address,undefined \
   -DOCTET_BUILD_BENCH=OFF >/dev/null
-cmake --build build/asan -j"$jobs" --target test_frontend test_engine
-(cd build/asan && ctest --output-on-failure -L "frontend|engine")
+cmake --build build/asan -j"$jobs" --target test_frontend test_engine test_ops test_quant
+(cd build/asan && ctest --output-on-failure -L "frontend|engine|ops|quant")
 
 echo "== install + example consumer (find_package(octet))"
 rm -rf build/install build/example
@@ -35,5 +36,20 @@ cmake --install build/release >/dev/null
 cmake -S examples/embed -B build/example -DCMAKE_PREFIX_PATH="$root/build/install" >/dev/null
 cmake --build build/example -j"$jobs"
 build/example/octet_embed_example "$models/squeezenet1.1.onnx"
+
+echo "== fuzz (libFuzzer, ASan + UBSan): each target for 60 s, fails on any finding"
+rm -rf build/fuzz
+OCTET_FUZZ_BUILD="$root/build/fuzz" OCTET_FUZZ_JOBS="$jobs" bash tests/fuzz/run_fuzz.sh 60
+echo "== reliability suite under ASan + UBSan (the fuzz build; stress loops shortened: OCTET_RELIABILITY_SCALE=10)"
+cmake --build build/fuzz -j"$jobs" --target test_reliability
+(cd build/fuzz && OCTET_RELIABILITY_SCALE=10 ctest --output-on-failure -L 'reliability|fuzz')
+
+echo "== thread sanitizer build: test_reliability (stress loops shortened: OCTET_RELIABILITY_SCALE=10)"
+rm -rf build/tsan
+cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOCTET_SANITIZE=thread \
+  -DOCTET_BUILD_BENCH=OFF -DOCTET_BUILD_TOOLS=OFF >/dev/null
+cmake --build build/tsan -j"$jobs" --target test_reliability
+(cd build/tsan && OCTET_RELIABILITY_SCALE=10 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+  ctest --output-on-failure -L reliability)
 
 echo "== all test stages passed"

@@ -96,7 +96,8 @@ Tensor read_external_data(const onnx::TensorProto& tp, DType dtype, const Shape&
     throw Error(where + ": external data file '" + location + "' resolves to '" + file +
                 "', outside the model's folder '" + base + "' (symlink?)");
 
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO (or a device) must not block open(); fstat below refuses it.
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw Error(where + ": cannot open external data file '" + file + "': " + std::strerror(errno));
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

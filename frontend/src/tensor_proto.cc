@@ -215,7 +215,8 @@ bool parse_message(const void* data, size_t size, google::protobuf::MessageLite*
 }
 
 std::string read_file_bytes(const std::string& path, uint64_t max_bytes, const std::string& what) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO (or a device) must not block open(); fstat below refuses it.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw Error(path + ": cannot open " + what + ": " + sys_error());
   struct stat st;
   if (::fstat(fd, &st) != 0) {

@@ -248,11 +248,11 @@ SlicePlan slice_plan(const NodeContext& ctx) {
     if (st > 0) {
       s = std::clamp<int64_t>(s, 0, d);
       e = std::clamp<int64_t>(e, 0, d);
-      len = e > s ? (e - s + st - 1) / st : 0;
+      len = e > s ? 1 + (e - s - 1) / st : 0;  // ceil((e-s)/st) without st-1 overflowing
     } else if (d > 0) {
       s = std::clamp<int64_t>(s, 0, d - 1);
       e = std::clamp<int64_t>(e, -1, d - 1);
-      len = s > e ? (s - e + (-st) - 1) / (-st) : 0;
+      len = s > e ? 1 + (s - e - 1) / (-st) : 0;
     }
     p.out[axis] = len;
     p.start[axis] = len > 0 ? s : 0;

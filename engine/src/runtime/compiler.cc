@@ -1,5 +1,7 @@
 #include "runtime/compiler.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <thread>
 
@@ -133,13 +135,28 @@ std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& option
     for (int i : g.nodes[s].inputs)
       if (i >= 0) last[i] = static_cast<int>(s);
   }
+  // Every value (graph inputs and outputs included, which the session allocates)
+  // must fit the memory limit on its own. Checked in 64 bits: numel fits int64 but numel *
+  // element size may not (2^62 floats), and a wrapped size would become a tiny arena slot that
+  // the kernel overruns.
+  const uint64_t value_limit = std::min<uint64_t>(options.max_memory_bytes, uint64_t(INT64_MAX));
+  std::vector<int64_t> value_bytes(g.values.size(), 0);
+  for (size_t v = 0; v < g.values.size(); ++v) {
+    const Value& val = g.values[v];
+    if (val.is_const) continue;
+    const uint64_t numel = static_cast<uint64_t>(shape_numel(val.shape));
+    const uint64_t esize = dtype_size(val.dtype);
+    if (esize != 0 && numel > value_limit / esize)
+      throw Error(g.where() + "value '" + val.name + "' " + dtype_name(val.dtype) + shape_str(val.shape) +
+                  " alone exceeds the memory limit of " + std::to_string(options.max_memory_bytes) + " bytes");
+    value_bytes[v] = static_cast<int64_t>(numel * esize);
+  }
   std::vector<BufferRequest> requests;
   std::vector<int> request_value;
   for (size_t v = 0; v < g.values.size(); ++v) {
     if (external[v] || first[v] < 0) continue;
-    const Value& val = g.values[v];
     BufferRequest r;
-    r.bytes = shape_numel(val.shape) * static_cast<int64_t>(dtype_size(val.dtype));
+    r.bytes = value_bytes[v];
     r.first = first[v];
     r.last = std::max(first[v], last[v]);
     requests.push_back(r);

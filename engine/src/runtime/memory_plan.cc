@@ -1,7 +1,10 @@
 #include "runtime/memory_plan.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <numeric>
+
+#include "octet/octet.h"
 
 namespace octet::detail {
 
@@ -21,6 +24,9 @@ MemoryPlan plan_memory(const std::vector<BufferRequest>& requests) {
   std::vector<Placed> placed;
   for (size_t idx : order) {
     const BufferRequest& r = requests[idx];
+    // Sizes and offsets are checked so the plan never wraps: many large buffers could add up
+    // past int64 even when each fits the memory limit.
+    if (r.bytes > INT64_MAX - 64) throw Error("memory plan: a buffer of " + std::to_string(r.bytes) + " bytes");
     int64_t size = (std::max<int64_t>(r.bytes, 1) + 63) / 64 * 64;
     // Intervals of conflicting buffers, sorted by start; take the first gap that fits.
     std::vector<std::pair<int64_t, int64_t>> busy;
@@ -29,9 +35,10 @@ MemoryPlan plan_memory(const std::vector<BufferRequest>& requests) {
     std::sort(busy.begin(), busy.end());
     int64_t offset = 0;
     for (const auto& b : busy) {
-      if (offset + size <= b.first) break;
+      if (offset <= b.first && size <= b.first - offset) break;
       offset = std::max(offset, b.second);
     }
+    if (offset > INT64_MAX - size) throw Error("memory plan: the working memory exceeds what int64 can address");
     plan.offsets[idx] = offset;
     placed.push_back({offset, offset + size, r.first, r.last});
     plan.total_bytes = std::max(plan.total_bytes, offset + size);
