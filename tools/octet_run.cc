@@ -4,9 +4,18 @@
 //   octet_run --model M.onnx --test-data DIR [--precision fp32|int8]
 //             [--isa auto|ref|avx2|avx2_fast|avx512|avx512_fast|vnni]
 //             [--rtol R] [--atol A] [--threads N] [--verbose]
+//             [--calibration-dir DIR] [--calibration-samples N]
+//             [--calibration-method minmax|percentile|entropy|mse] [--percentile P]
+//             [--report] [--export-qdq FILE]
 //
 // DIR holds input_N.pb / output_N.pb (serialized onnx.TensorProto), matched to the model's
 // inputs and outputs by the tensor name, or by position when the name is empty.
+//
+// INT8: a model that is already quantized (QDQ or QOperator) runs as it is. An FP32 model is
+// calibrated first, on --calibration-dir: either folders each holding one sample as
+// input_N.pb (e.g. the model's test_data_set_*), or .pb files each holding one sample of a
+// one-input model; without it, on the --test-data inputs (one sample, said on stdout).
+// --report prints the per-tensor SQNR of the quantization; --export-qdq writes it as QDQ ONNX.
 // Exit status: 0 every output within tolerance, 1 some output is not, 2 bad usage or input
 // (one line "octet_run: error: ..." on stderr).
 #include <dirent.h>
@@ -34,12 +43,19 @@ struct Args {
   double rtol = 1e-3, atol = 1e-4;
   int threads = 0;
   bool verbose = false;
+  std::string calibration_dir, calibration_method = "minmax", export_qdq;
+  double percentile = 99.99;
+  long calibration_samples = 300;
+  bool report = false;
 };
 
 const char kUsage[] =
     "usage: octet_run --model M.onnx --test-data DIR [--precision fp32|int8]\n"
     "                 [--isa auto|ref|avx2|avx2_fast|avx512|avx512_fast|vnni]\n"
-    "                 [--rtol R] [--atol A] [--threads N] [--verbose]\n";
+    "                 [--rtol R] [--atol A] [--threads N] [--verbose]\n"
+    "                 [--calibration-dir DIR] [--calibration-samples N]\n"
+    "                 [--calibration-method minmax|percentile|entropy|mse] [--percentile P]\n"
+    "                 [--report] [--export-qdq FILE]\n";
 
 double parse_double(const std::string& flag, const std::string& s) {
   char* end = nullptr;
@@ -77,6 +93,19 @@ Args parse_args(int argc, char** argv) {
       if (v.empty() || *end != '\0' || t < 0 || t > 1024) throw UsageError("--threads needs a count, got '" + v + "'");
       a.threads = static_cast<int>(t);
     } else if (arg == "--verbose" && !has_inline_value) a.verbose = true;
+    else if (arg == "--calibration-dir") a.calibration_dir = next();
+    else if (arg == "--calibration-method") a.calibration_method = next();
+    else if (arg == "--percentile") {
+      a.percentile = parse_double(arg, next());
+      if (a.percentile <= 0 || a.percentile > 100) throw UsageError("--percentile must be in (0, 100]");
+    } else if (arg == "--calibration-samples") {
+      const std::string v = next();
+      char* end = nullptr;
+      a.calibration_samples = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || a.calibration_samples < 1 || a.calibration_samples > 1000000)
+        throw UsageError("--calibration-samples needs a count, got '" + v + "'");
+    } else if (arg == "--report" && !has_inline_value) a.report = true;
+    else if (arg == "--export-qdq") a.export_qdq = next();
     else if (arg == "--help" || arg == "-h") {
       std::cout << kUsage;
       std::exit(0);
@@ -86,6 +115,11 @@ Args parse_args(int argc, char** argv) {
   if (a.test_data.empty()) throw UsageError("--test-data is required");
   if (a.precision != "fp32" && a.precision != "int8")
     throw UsageError("--precision must be fp32 or int8, got '" + a.precision + "'");
+  const std::string m = a.calibration_method;
+  if (m != "minmax" && m != "percentile" && m != "entropy" && m != "mse")
+    throw UsageError("--calibration-method must be minmax, percentile, entropy or mse, got '" + m + "'");
+  if (a.precision != "int8" && (a.report || !a.export_qdq.empty() || !a.calibration_dir.empty()))
+    throw UsageError("--calibration-dir, --report and --export-qdq need --precision int8");
   return a;
 }
 
@@ -136,6 +170,69 @@ std::vector<NamedTensor> load_matched(const std::vector<std::string>& files, con
   return out;
 }
 
+// Calibration samples from a folder: sub-folders with input_N.pb (one sample each), else .pb
+// files (one sample each, for a one-input model). Sorted by name; at most `limit`.
+std::vector<std::map<std::string, octet::Tensor>> load_calibration(const std::string& dir, long limit,
+                                                                    const std::vector<octet::TensorInfo>& infos) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) throw octet::Error(dir + ": cannot open calibration folder");
+  std::vector<std::string> subdirs, files;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    const std::string path = dir + "/" + name;
+    if (DIR* sub = ::opendir(path.c_str())) {
+      ::closedir(sub);
+      subdirs.push_back(path);
+    } else if (name.size() > 3 && name.compare(name.size() - 3, 3, ".pb") == 0) {
+      files.push_back(path);
+    }
+  }
+  ::closedir(d);
+  std::sort(subdirs.begin(), subdirs.end());
+  std::sort(files.begin(), files.end());
+  std::vector<std::map<std::string, octet::Tensor>> samples;
+  for (const auto& sub : subdirs) {
+    if (static_cast<long>(samples.size()) >= limit) break;
+    const auto inputs = numbered_files(sub, "input_");
+    if (inputs.empty()) continue;
+    std::map<std::string, octet::Tensor> sample;
+    for (auto& nt : load_matched(inputs, infos, "input")) sample[nt.name] = nt.tensor;
+    samples.push_back(std::move(sample));
+  }
+  if (samples.empty() && !files.empty()) {
+    if (infos.size() != 1)
+      throw octet::Error(dir + ": loose .pb calibration files need a one-input model; use one folder per sample");
+    for (const auto& f : files) {
+      if (static_cast<long>(samples.size()) >= limit) break;
+      std::string name;
+      octet::Tensor t = octet::load_tensor_pb(f, &name);
+      if (!name.empty() && name != infos[0].name)
+        throw octet::Error(f + ": names '" + name + "', not the model input '" + infos[0].name + "'");
+      samples.push_back({{infos[0].name, t}});
+    }
+  }
+  if (samples.empty()) throw octet::Error(dir + ": no calibration samples (no input_N.pb folders, no .pb files)");
+  return samples;
+}
+
+void print_report(const octet::CompiledModel& compiled) {
+  const auto report = compiled.quantization_report();
+  if (report.empty()) {
+    std::printf("quantization report: none (the model was quantized by another tool)\n");
+    return;
+  }
+  std::printf("quantization report (SQNR of each quantized tensor vs FP32 on the calibration samples):\n");
+  std::printf("  %-48s %-18s %12s %5s %9s\n", "tensor", "op", "scale", "zp", "SQNR dB");
+  for (const auto& e : report) {
+    if (e.fp32_fallback) continue;
+    std::printf("  %-48s %-18s %12.6g %5d %9.2f\n", e.tensor.c_str(), e.op.c_str(), e.scale, e.zero_point, e.sqnr_db);
+  }
+  for (const auto& e : report)
+    if (e.fp32_fallback) std::printf("  FP32 fallback: %s (%s, node '%s'): %s\n", e.tensor.c_str(), e.op.c_str(),
+                                     e.node.c_str(), e.note.c_str());
+}
+
 std::string mb(size_t bytes) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.2f MB", static_cast<double>(bytes) / (1024.0 * 1024.0));
@@ -180,8 +277,29 @@ int run(const Args& args) {
   for (const auto& info : model_inputs)
     if (!feeds.count(info.name)) throw octet::Error(args.test_data + ": no input_N.pb for model input '" + info.name + "'");
 
+  if (args.precision == "int8") {
+    if (args.calibration_method == "percentile") opt.calibration_method = octet::CalibrationMethod::percentile;
+    if (args.calibration_method == "entropy") opt.calibration_method = octet::CalibrationMethod::entropy;
+    if (args.calibration_method == "mse") opt.calibration_method = octet::CalibrationMethod::mse;
+    opt.percentile = static_cast<float>(args.percentile);
+    if (!args.calibration_dir.empty()) {
+      opt.calibration_data = load_calibration(args.calibration_dir, args.calibration_samples, model_inputs);
+      std::printf("calibration: %zu samples from %s (%s)\n", opt.calibration_data.size(), args.calibration_dir.c_str(),
+                  args.calibration_method.c_str());
+    } else {
+      opt.calibration_data = {feeds};  // used only when the model is FP32
+    }
+  }
+
   const auto t0 = std::chrono::steady_clock::now();
   octet::CompiledModel compiled = octet::CompiledModel::compile(model, opt);
+  if (args.precision == "int8" && args.calibration_dir.empty() && !compiled.quantization_report().empty())
+    std::printf("calibration: the --test-data inputs (1 sample; --calibration-dir gives more)\n");
+  if (args.report) print_report(compiled);
+  if (!args.export_qdq.empty()) {
+    compiled.export_qdq(args.export_qdq);
+    std::printf("QDQ model written to %s\n", args.export_qdq.c_str());
+  }
   const auto t1 = std::chrono::steady_clock::now();
   octet::Session session = compiled.create_session();
   std::map<std::string, octet::Tensor> results = session.run(feeds);

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -121,6 +122,8 @@ class Model {
 
 enum class Precision { fp32, int8 };
 
+class CompiledModel;
+
 enum class CalibrationMethod { minmax, percentile, entropy, mse };
 
 struct CompileOptions {
@@ -143,6 +146,12 @@ struct CompileOptions {
   float percentile = 99.99f;
   // Each element is one sample: graph input name -> tensor.
   std::vector<std::map<std::string, Tensor>> calibration_data;
+  // Accuracy-aware mode (when `evaluate` is set): evaluate scores a compiled model on the
+  // caller's validation set (e.g. top-1 in percent). While score(FP32) - score(INT8) exceeds
+  // accuracy_budget_points, the quantized layer with the lowest SQNR falls back to FP32 and
+  // the model is rebuilt; quantization_report() lists the fallbacks and why.
+  double accuracy_budget_points = 0.5;
+  std::function<double(const CompiledModel&)> evaluate;
 };
 
 class Session;
@@ -156,6 +165,9 @@ struct LayerError {
   // Signal-to-quantization-noise ratio (dB) of the INT8 tensor, dequantized, against the
   // FP32 tensor, over the calibration samples. NaN when not measured.
   double sqnr_db = 0;
+  std::string node;            // name of its producer node ("" for a graph input)
+  bool fp32_fallback = false;  // accuracy-aware mode moved this layer back to FP32...
+  std::string note;            // ...and why
 };
 
 // A model specialised for shapes, precision and ISA, with packed weights. Immutable,

@@ -58,9 +58,13 @@ std::map<std::string, Tensor> Session::run(const std::map<std::string, Tensor>& 
   return detail::api_guard("Session::run", [&] { return state_->run(inputs); });
 }
 
-void Session::enable_profiling(bool on) { state_->profiling = on; }
+void Session::enable_profiling(bool on) {
+  if (!state_) throw Error("Session::enable_profiling on a moved-from session");
+  state_->profiling = on;
+}
 
 std::vector<NodeProfile> Session::profile() const {
+  if (!state_) throw Error("Session::profile on a moved-from session");
   const detail::Program& p = *state_->program;
   std::vector<NodeProfile> out;
   for (size_t s = 0; s < p.steps.size(); ++s) {

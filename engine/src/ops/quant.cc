@@ -2,6 +2,7 @@
 // QuantizeLinear, DequantizeLinear (per tensor and per axis), DynamicQuantizeLinear.
 #include <algorithm>
 
+#include "ops/quant_fast.h"
 #include "ops/quant_util.h"
 
 namespace octet::detail {
@@ -191,6 +192,7 @@ void register_quant_ops(OpRegistry& r) {
   register_quant_conv_ops(r);
   register_quant_matmul_ops(r);
   register_quant_binary_ops(r);
+  register_quant_contrib_ops(r);
 }
 
 }  // namespace octet::detail

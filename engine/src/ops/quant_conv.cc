@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "ops/conv_geometry.h"
+#include "ops/quant_fast.h"
 #include "ops/quant_util.h"
 
 namespace octet::detail {
@@ -217,7 +218,9 @@ void infer_qlinear_conv(NodeContext& ctx) {
 }
 
 std::unique_ptr<OpKernel> create_qlinear_conv(const NodeContext& ctx) {
-  return std::make_unique<IntConvKernel>(check_int_conv(ctx, kQLinearConv), kQLinearConv);
+  ConvGeom g = check_int_conv(ctx, kQLinearConv);
+  if (auto fast = create_fast_qlinear_conv(ctx)) return fast;
+  return std::make_unique<IntConvKernel>(std::move(g), kQLinearConv);
 }
 
 void infer_conv_integer(NodeContext& ctx) {

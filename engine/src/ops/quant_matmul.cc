@@ -4,6 +4,7 @@
 // multiplier = a_scale[m] * b_scale[n] / y_scale and round-half-even.
 #include <algorithm>
 
+#include "ops/quant_fast.h"
 #include "ops/quant_util.h"
 
 namespace octet::detail {
@@ -162,7 +163,9 @@ void infer_qlinear_matmul(NodeContext& ctx) {
 }
 
 std::unique_ptr<OpKernel> create_qlinear_matmul(const NodeContext& ctx) {
-  return std::make_unique<IntMatMulKernel>(check_int_matmul(ctx, kQLinearMatMul), kQLinearMatMul);
+  MatMulGeom g = check_int_matmul(ctx, kQLinearMatMul);
+  if (auto fast = create_fast_qlinear_matmul(ctx)) return fast;
+  return std::make_unique<IntMatMulKernel>(std::move(g), kQLinearMatMul);
 }
 
 void infer_matmul_integer(NodeContext& ctx) {

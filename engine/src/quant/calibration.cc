@@ -47,6 +47,11 @@ void Histogram::add(const float* x, int64_t n) {
   const float inv_w = kHalfBins / limit_;
   for (int64_t i = 0; i < n; ++i) {
     if (!std::isfinite(x[i])) continue;
+    if (x[i] == 0.0f) {
+      bins_[kHalfBins] += 1;
+      zeros_ += 1;
+      continue;
+    }
     int b = static_cast<int>(std::floor((x[i] + limit_) * inv_w));
     b = std::min(std::max(b, 0), 2 * kHalfBins - 1);
     bins_[b] += 1;
@@ -152,6 +157,7 @@ Range range_entropy(const Histogram& h) {
   const auto& bins = h.bins();
   const int half = Histogram::kHalfBins;
   std::vector<double> pos(bins.begin() + half, bins.end());
+  pos[0] -= h.zeros();  // exact zeros are exact on the grid: they do not weigh on the choice
   std::vector<double> neg(half);
   for (int i = 0; i < half; ++i) neg[i] = bins[half - 1 - i];
   Range r = range_minmax(h);
@@ -178,11 +184,12 @@ Range range_mse(const Histogram& h) {
     if (delta <= 0) break;
     double err = 0;
     for (size_t i = 0; i < bins.size(); ++i) {
-      if (bins[i] == 0) continue;
+      const double mass = static_cast<int>(i) == h.zero_bin() ? bins[i] - h.zeros() : bins[i];
+      if (mass <= 0) continue;
       double x = -h.limit() + (i + 0.5) * w;
-      if (x > r.hi) err += bins[i] * (x - r.hi) * (x - r.hi);
-      else if (x < r.lo) err += bins[i] * (r.lo - x) * (r.lo - x);
-      else err += bins[i] * delta * delta / 12.0;
+      if (x > r.hi) err += mass * (x - r.hi) * (x - r.hi);
+      else if (x < r.lo) err += mass * (r.lo - x) * (r.lo - x);
+      else err += mass * delta * delta / 12.0;
     }
     if (err < best) {
       best = err;

@@ -15,18 +15,23 @@ struct Range {
 };
 
 // A value histogram collected in one pass with bounded memory: 2 * kHalfBins bins over
-// [-limit, limit]; when a value falls outside, limit doubles and neighbouring bins merge.
+// [-limit, limit] (64 KiB per tensor); when a value falls outside, limit doubles and
+// neighbouring bins merge. limit is a power of two, so merged bins keep exact edges.
 class Histogram {
  public:
-  static constexpr int kHalfBins = 2048;
+  static constexpr int kHalfBins = 4096;
   void add(const float* x, int64_t n);
   float min() const { return min_; }
   float max() const { return max_; }
   bool empty() const { return count_ == 0; }
   double count() const { return count_; }
+  // Exact zeros (ReLU outputs are half zeros): the u8 grid always holds 0 exactly, so the
+  // entropy and MSE methods leave them out of the error they weigh.
+  double zeros() const { return zeros_; }
   float limit() const { return limit_; }
   float bin_width() const { return limit_ / kHalfBins; }
   const std::vector<double>& bins() const { return bins_; }  // bin i covers [-limit + i*w, ...)
+  int zero_bin() const { return kHalfBins; }                 // the bin 0 falls in
 
  private:
   void grow_to(float magnitude);
@@ -34,6 +39,7 @@ class Histogram {
   float limit_ = 0;
   float min_ = 0, max_ = 0;
   double count_ = 0;
+  double zeros_ = 0;
 };
 
 // The clipping range each method picks from a histogram (always containing 0).

@@ -1,76 +1,64 @@
+// compile_int8: the import route (QDQ / QOperator models), octet's own route (calibrate,
+// quantize, fuse), the per-tensor SQNR report, and the accuracy-aware fallback loop.
 #include "quant/quantize.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
+#include <set>
 
 #include "passes/passes.h"
+#include "quant/calibration.h"
+#include "quant/fuse_qdq.h"
+#include "quant/quantize_qdq.h"
+#include "quant/sqnr_report.h"
 #include "runtime/compiler.h"
-#include "runtime/session_state.h"
 
 namespace octet::detail {
 namespace {
 
-// How many calibration samples the per-tensor SQNR report replays through both programs.
-constexpr size_t kReportSamples = 16;
+PassOptions pass_options(const CompileOptions& options, const kernels::IsaChoice& isa, bool keep_dequantize) {
+  PassOptions po;
+  po.isa = isa;
+  po.max_memory_bytes = options.max_memory_bytes;
+  po.keep_dequantize = keep_dequantize;
+  return po;
+}
 
-std::vector<LayerError> sqnr_report(const std::shared_ptr<const Program>& fp32,
-                                    const std::shared_ptr<const Program>& int8,
-                                    const std::vector<QuantizedTensor>& quantized,
-                                    const std::vector<std::map<std::string, Tensor>>& samples) {
-  std::vector<LayerError> report;
-  std::map<std::string, size_t> by_fp32, by_q;
-  for (size_t i = 0; i < quantized.size(); ++i) {
-    by_fp32[quantized[i].fp32_name] = i;
-    by_q[quantized[i].quantized_name] = i;
-  }
-  std::vector<double> signal(quantized.size(), 0), noise(quantized.size(), 0);
-  std::vector<char> seen(quantized.size(), 0);
-  std::vector<Tensor> reference(quantized.size());
-  SessionState f(fp32), q(int8);
-  auto fp32_index = [&](int id) -> long {
-    auto it = by_fp32.find(fp32->graph.values[id].name);
-    return it == by_fp32.end() ? -1 : static_cast<long>(it->second);
-  };
-  f.observer = [&](int id, const Tensor& t) {
-    long k = fp32_index(id);
-    if (k >= 0) reference[k] = t.clone();
-  };
-  q.observer = [&](int id, const Tensor& t) {
-    auto it = by_q.find(int8->graph.values[id].name);
-    if (it == by_q.end() || t.dtype() != DType::u8) return;
-    size_t k = it->second;
-    const Tensor& ref = reference[k];
-    if (ref.empty() || ref.numel() != t.numel()) return;
-    const QuantizedTensor& qt = quantized[k];
-    for (int64_t e = 0; e < t.numel(); ++e) {
-      double x = ref.data_as<float>()[e];
-      double d = (static_cast<int32_t>(t.data_as<uint8_t>()[e]) - qt.zero_point) * static_cast<double>(qt.scale);
-      signal[k] += x * x;
-      noise[k] += (x - d) * (x - d);
-    }
-    seen[k] = 1;
-  };
-  for (size_t s = 0; s < samples.size() && s < kReportSamples; ++s) {
-    for (auto& r : reference) r = Tensor();
-    for (int id : fp32->graph.inputs) {  // inputs are not written by a step
-      long k = fp32_index(id);
-      if (k >= 0) reference[k] = samples[s].at(fp32->graph.values[id].name);
-    }
-    f.run(samples[s]);
-    q.run(samples[s]);
-  }
-  for (size_t k = 0; k < quantized.size(); ++k) {
-    LayerError e;
-    e.tensor = quantized[k].fp32_name;
-    e.op = quantized[k].producer_op;
-    e.scale = quantized[k].scale;
-    e.zero_point = quantized[k].zero_point;
-    if (!seen[k]) e.sqnr_db = std::numeric_limits<double>::quiet_NaN();
-    else if (noise[k] == 0) e.sqnr_db = std::numeric_limits<double>::infinity();
-    else e.sqnr_db = 10.0 * std::log10(signal[k] / noise[k]);
-    report.push_back(e);
-  }
-  return report;
+// QDQ graph (shapes inferred) -> INT8 program; the QDQ graph stays in the program for export.
+std::shared_ptr<Program> lower_qdq(const Graph& qdq, const CompileOptions& options, const kernels::IsaChoice& isa) {
+  Graph int8 = qdq;
+  fuse_qdq(int8);
+  infer_and_fold(int8, pass_options(options, isa, false));  // leftover DQ of constants fold to f32
+  eliminate_dead_code(int8);
+  int8.compact();
+  std::shared_ptr<Program> program = build_program(std::move(int8), options, isa);
+  program->qdq_graph = std::make_shared<const Graph>(qdq);
+  return program;
+}
+
+// octet's own quantization of a normalised FP32 graph with the given ranges and fallbacks.
+std::shared_ptr<Program> quantize_and_build(const Graph& fp32_graph, const std::shared_ptr<const Program>& fp32,
+                                            const std::map<std::string, Range>& ranges,
+                                            const QuantizeSettings& settings, const CompileOptions& options,
+                                            const kernels::IsaChoice& isa) {
+  std::vector<QuantizedTensor> quantized;
+  Graph qdq = quantize_qdq(fp32_graph, ranges, settings, &quantized);
+  infer_and_fold(qdq, pass_options(options, isa, true));  // dtypes and shapes of the Q / DQ values
+  std::shared_ptr<Program> program = lower_qdq(qdq, options, isa);
+  program->quant_report = sqnr_report(fp32, program, quantized, options.calibration_data);
+  return program;
+}
+
+// Ops whose fallback changes the arithmetic (data movement shares its input's parameters).
+const std::set<std::string> kFallbackOps = {"Conv", "MatMul", "Gemm", "Add", "AveragePool", "GlobalAveragePool",
+                                            "Concat"};
+
+std::string format_points(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f", v);
+  return buf;
 }
 
 }  // namespace
@@ -79,49 +67,73 @@ std::shared_ptr<const Program> compile_int8(const Graph& model, const CompileOpt
                                             const kernels::IsaChoice& isa) {
   CompileOptions fp32_options = options;
   fp32_options.precision = Precision::fp32;
-  Graph prepared = prepare_graph(model, fp32_options, isa, /*keep_dequantize=*/has_quantized_ops(model));
-  PassOptions po;
-  po.isa = isa;
-  po.max_memory_bytes = options.max_memory_bytes;
 
-  if (has_quantized_ops(prepared)) {
-    // A model quantized by another tool (QDQ or QOperator): fuse and run it as it is.
-    auto qdq = std::make_shared<Graph>(prepared);
-    Graph int8 = prepared;
-    fuse_qdq(int8);
-    infer_and_fold(int8, po);
-    eliminate_dead_code(int8);
-    int8.compact();
-    auto program = build_program(std::move(int8), options, isa);
-    program->qdq_graph = qdq;
-    return program;
+  if (has_quantized_ops(model)) {
+    // A model quantized by another tool (QDQ or QOperator), or an octet QDQ export: keep the
+    // DequantizeLinear of constant weights as nodes so that fusion sees the 8-bit weights.
+    Graph qdq = prepare_graph(model, fp32_options, isa, /*keep_dequantize=*/true);
+    return lower_qdq(qdq, options, isa);
   }
 
+  if (options.calibration_method == CalibrationMethod::percentile &&
+      !(options.percentile > 0.0f && options.percentile <= 100.0f))
+    throw Error(model.where() + "CompileOptions::percentile must be in (0, 100], got " +
+                std::to_string(options.percentile));
+  if (options.evaluate && !std::isfinite(options.accuracy_budget_points))
+    throw Error(model.where() + "CompileOptions::accuracy_budget_points must be finite");
   if (options.calibration_data.empty())
     throw Error(model.where() + "INT8 compilation of an FP32 model needs calibration samples "
                 "(CompileOptions::calibration_data is empty)");
-  std::shared_ptr<const Program> fp32 = build_program(prepared, fp32_options, isa);
+  // Calibration runs the FP32 graph with the reference kernels whatever the target ISA: the
+  // quantization (scales, zero points, int32 biases) is then the same on every ISA, and so are
+  // the INT8 results in exact mode.
+  const kernels::IsaChoice ref_isa{kernels::Isa::ref, false};
+  Graph prepared = prepare_graph(model, fp32_options, ref_isa);
+  normalize_for_quantization(prepared);
+  infer_and_fold(prepared, pass_options(options, ref_isa, false));
+  eliminate_dead_code(prepared);
+  prepared.compact();
+  std::shared_ptr<const Program> fp32 = build_program(prepared, fp32_options, ref_isa);
+
   std::vector<std::string> wanted;
   for (const Value& v : prepared.values)
     if (!v.is_const && v.dtype == DType::f32) wanted.push_back(v.name);
-  std::map<std::string, Histogram> hists = collect_histograms(fp32, options.calibration_data, wanted);
+  const std::map<std::string, Histogram> hists = collect_histograms(fp32, options.calibration_data, wanted);
   std::map<std::string, Range> ranges;
   for (const auto& kv : hists)
     if (!kv.second.empty()) ranges[kv.first] = choose_range(kv.second, options.calibration_method, options.percentile);
 
-  std::vector<QuantizedTensor> quantized;
-  auto qdq = std::make_shared<Graph>(insert_qdq(prepared, ranges, &quantized));
-  PassOptions keep = po;
-  keep.keep_dequantize = true;
-  infer_and_fold(*qdq, keep);  // dtypes and shapes of the new Q / DQ values
-  Graph int8 = *qdq;
-  fuse_qdq(int8);
-  infer_and_fold(int8, po);
-  eliminate_dead_code(int8);
-  int8.compact();
-  std::shared_ptr<Program> program = build_program(std::move(int8), options, isa);
-  program->qdq_graph = qdq;
-  program->quant_report = sqnr_report(fp32, program, quantized, options.calibration_data);
+  QuantizeSettings settings;
+  std::shared_ptr<Program> program = quantize_and_build(prepared, fp32, ranges, settings, options, isa);
+  if (!options.evaluate) return program;
+
+  // Accuracy-aware mode: layers fall back to FP32, lowest SQNR first, until the drop holds.
+  const double fp32_score = options.evaluate(CompiledModel(build_program(prepared, fp32_options, isa)));
+  double int8_score = options.evaluate(CompiledModel(program));
+  std::vector<LayerError> fallbacks;
+  std::set<std::string> tried;
+  while (fp32_score - int8_score > options.accuracy_budget_points) {
+    const LayerError* worst = nullptr;
+    for (const LayerError& e : program->quant_report) {
+      if (e.node.empty() || tried.count(e.node) || std::isnan(e.sqnr_db) || !kFallbackOps.count(e.op)) continue;
+      if (!worst || e.sqnr_db < worst->sqnr_db) worst = &e;
+    }
+    if (!worst) break;  // everything quantizable already runs FP32
+    LayerError fallback = *worst;
+    tried.insert(fallback.node);
+    settings.fp32_nodes.insert(fallback.node);
+    const double before = int8_score;
+    program = quantize_and_build(prepared, fp32, ranges, settings, options, isa);
+    int8_score = options.evaluate(CompiledModel(program));
+    fallback.fp32_fallback = true;
+    fallback.note = "accuracy-aware fallback #" + std::to_string(fallbacks.size() + 1) + ": lowest SQNR (" +
+                    format_points(fallback.sqnr_db) + " dB) of the quantized layers while the drop " +
+                    format_points(fp32_score - before) + " exceeded the budget " +
+                    format_points(options.accuracy_budget_points) + "; score " + format_points(before) + " -> " +
+                    format_points(int8_score) + " (FP32 " + format_points(fp32_score) + ")";
+    fallbacks.push_back(fallback);
+  }
+  for (LayerError& f : fallbacks) program->quant_report.push_back(std::move(f));
   return program;
 }
 

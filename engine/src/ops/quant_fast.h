@@ -1,0 +1,59 @@
+// The INT8 GEMM kernels (kernels/.../gemm_u8s8.h) behind the quantized ops with constant s8
+// weights: QLinearConv, QLinearMatMul and com.microsoft QGemm. At kernel creation the weights
+// are packed once for the node's ISA with bias - x_zero_point * colsum folded in; at run time
+// the 8-bit activations (im2col for convolutions) go through the GEMM and its requantizing
+// epilogue: scale[n] = x_scale * w_scale[n] / y_scale (float, in that order), round half to
+// even, clamp; the same arithmetic as the reference ops, so every exact ISA gives the
+// reference's bits.
+//
+// s8 activations run as u8: x + 128 with zero point + 128 (the products change by
+// 128 * colsum, which the folded zero point removes exactly).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "octet/kernels/gemm_u8s8.h"
+#include "ops/op_registry.h"
+
+namespace octet::detail {
+
+class PackedQGemm {
+ public:
+  // b: K x N s8 (element (k, n) at b[k * ldb + n], or b[n * ldb + k] when trans_b); bias: N
+  // int32 values or null; a_zero_point in the u8 domain; scale: N multipliers; out_type u8 /
+  // s8 / f32 with out_zero_point for 8-bit outputs. In exact mode the saturating kernels are
+  // taken only where kernels::u8s8_fast_is_exact proves them exact for these weights.
+  PackedQGemm(const kernels::IsaChoice& isa, const int8_t* b, int64_t K, int64_t N, int64_t ldb, bool trans_b,
+              const int32_t* bias, int32_t a_zero_point, std::vector<float> scale, kernels::QOutType out_type,
+              int32_t out_zero_point);
+
+  // out[M, N] (rows ldc elements apart) from a[M, K] (u8, rows lda apart).
+  void run(int64_t M, const uint8_t* a, int64_t lda, void* out, int64_t ldc, kernels::ThreadPool* pool) const;
+
+  int64_t K() const { return packed_.K; }
+  int64_t N() const { return packed_.N; }
+  const char* kernel_name() const { return ops_->name; }
+  size_t bytes() const { return packed_.data.size() + packed_.comp.size() + scale_.size() * sizeof(float); }
+
+ private:
+  const kernels::GemmU8S8Ops* ops_ = nullptr;
+  kernels::PackedBU8S8 packed_;
+  std::vector<float> scale_;
+  kernels::EpilogueQ ep_;
+};
+
+// Copies n 8-bit values to u8: unchanged for u8, x + 128 (the sign bit flipped) for s8.
+void to_u8(DType t, const void* src, int64_t n, uint8_t* dst);
+
+// Fast kernels for nodes that qualify (ISA other than ref, constant s8 weights with zero
+// points 0, constant per-tensor activation parameters); null otherwise, and the caller runs
+// the reference kernel.
+std::unique_ptr<OpKernel> create_fast_qlinear_conv(const NodeContext& ctx);
+std::unique_ptr<OpKernel> create_fast_qlinear_matmul(const NodeContext& ctx);
+
+// com.microsoft QGemm, QLinearAveragePool, QLinearGlobalAveragePool, QLinearConcat.
+void register_quant_contrib_ops(OpRegistry& r);
+
+}  // namespace octet::detail
