@@ -98,6 +98,8 @@ class ModelVariants {
                       0);
       try {
         direct = CompiledModel::compile(model_, o);
+        for (const LayerError& layer : direct->quantization_report())
+          if (!layer.fp32_fallback && layer.scale > 0) activation_scale_[layer.tensor] = layer.scale;
         bar.finish("done");
       } catch (const Error& e) {
         bar.finish("failed");
@@ -164,6 +166,11 @@ class ModelVariants {
   }
   const std::string& qdq_path() const { return qdq_path_; }
   const std::string& route() const { return route_; }
+  // The u8 scale octet's calibration chose for an activation (one LSB of it), if quantized.
+  std::optional<float> activation_scale(const std::string& tensor) const {
+    auto it = activation_scale_.find(tensor);
+    return it == activation_scale_.end() ? std::nullopt : std::optional<float>(it->second);
+  }
   void set_name(const std::string& name) { model_name_ = name; }
 
  private:
@@ -188,6 +195,7 @@ class ModelVariants {
   std::map<std::string, CompiledModel> fp32_;
   std::map<std::string, CompiledModel> int8_;
   std::map<std::string, std::string> int8_errors_;
+  std::map<std::string, float> activation_scale_;
   std::optional<Model> qdq_model_;
   std::string qdq_path_;
   std::string route_;
@@ -338,6 +346,11 @@ ModelOutcome bench_model(const ModelEntry& entry, const BenchContext& ctx) {
 
   // ---------------------------------------------------------------- accuracy
   std::vector<int64_t> fp32_top1;
+  // The lead ISA column's INT8 scores (the output the metric reads), kept to compare with
+  // ONNX Runtime running the QDQ export of the same quantization.
+  std::vector<int64_t> lead_int8_top1;
+  std::vector<float> lead_int8_scores;
+  std::string scored_output;
   if (have_data && opt.wants_accuracy()) {
     Session fp32_session = variants.fp32(lead_isa).create_session();
     auto fp32_metric = make_metric(entry.label_offset);
@@ -365,6 +378,12 @@ ModelOutcome bench_model(const ModelEntry& entry, const BenchContext& ctx) {
             const auto q = it->second.run(inputs);
             int8_metric[it->first]->add(q, truth);
             int8_top1[it->first].push_back(top1_class(q));
+            if (it->first == lead_isa) {
+              int64_t classes = 0;
+              const float* scores = class_scores(q, &classes);
+              lead_int8_scores.insert(lead_int8_scores.end(), scores, scores + classes);
+              scored_output = q.begin()->first;
+            }
             ++it;
           } catch (const Error& e) {  // this column stops; the others go on
             add_error(row_of(outcome.rows, it->first), "INT8 run (" + eval_set->describe(index) + "): " + e.what());
@@ -394,6 +413,8 @@ ModelOutcome bench_model(const ModelEntry& entry, const BenchContext& ctx) {
         if (r.fp32 && r.int8) r.drop = *r.fp32 - *r.int8;
         r.agreement = top1_agreement(fp32_top1, int8_top1[r.isa]);
       }
+      auto lead = int8_top1.find(lead_isa);
+      if (lead != int8_top1.end() && lead->second.size() == plan.evaluation.size()) lead_int8_top1 = lead->second;
     } else {
       fp32_top1.clear();
     }
@@ -494,15 +515,35 @@ ModelOutcome bench_model(const ModelEntry& entry, const BenchContext& ctx) {
       if (have_data && opt.wants_accuracy() && !plan.evaluation.empty()) {
         try {
           ProgressBar bar("ORT INT8 accuracy on octet's QDQ export", static_cast<int64_t>(plan.evaluation.size()));
+          OrtEvalOptions eval;
+          eval.output = scored_output;
+          std::vector<float> ort_scores;
+          if (!lead_int8_top1.empty()) eval.raw_outputs = &ort_scores;
+          eval.progress = [&](int64_t done) { bar.set(done); };
           const std::vector<int64_t> predictions = ort_eval_argmax(
               *ctx.peer, variants.qdq_path(), ctx.threads, static_cast<int64_t>(plan.evaluation.size()),
-              [&](int64_t k) { return eval_set->inputs(plan.evaluation[k]); }, ctx.work_dir,
-              [&](int64_t done) { bar.set(done); });
+              [&](int64_t k) { return eval_set->inputs(plan.evaluation[k]); }, ctx.work_dir, eval);
           int64_t hits = 0;
           for (size_t k = 0; k < predictions.size(); ++k)
             hits += predictions[k] == eval_set->label(plan.evaluation[k]) + entry.label_offset;
           p.int8_accuracy = 100.0 * double(hits) / double(predictions.size());
           p.int8_agreement = top1_agreement(fp32_top1, predictions);
+          if (!lead_int8_top1.empty()) {
+            // Same quantization on both sides: how often the two engines pick the same class,
+            // and how far apart their numbers are, in LSBs of the output's u8 scale.
+            p.octet_agreement = top1_agreement(lead_int8_top1, predictions);
+            p.compared_isa = lead_isa;
+            if (ort_scores.size() == lead_int8_scores.size()) {
+              double worst = 0;
+              for (size_t k = 0; k < ort_scores.size(); ++k)
+                worst = std::max(worst, double(std::abs(ort_scores[k] - lead_int8_scores[k])));
+              p.max_abs_diff = worst;
+              if (auto scale = variants.activation_scale(scored_output)) p.max_diff_lsb = worst / double(*scale);
+            } else {
+              peer_error("ORT returned " + std::to_string(ort_scores.size()) + " scores, octet " +
+                         std::to_string(lead_int8_scores.size()));
+            }
+          }
           bar.finish(std::to_string(*p.int8_accuracy).substr(0, 5) + " %");
         } catch (const Error& e) {
           peer_error(e.what());

@@ -179,12 +179,14 @@ void write_eval_inputs(const std::string& path, const std::vector<Inputs>& sampl
 
 std::vector<int64_t> ort_eval_argmax(const OrtPeer& peer, const std::string& model, int threads, int64_t count,
                                      const std::function<Inputs(int64_t)>& sample, const std::string& work_dir,
-                                     const std::function<void(int64_t)>& progress) {
+                                     const OrtEvalOptions& options) {
   std::vector<int64_t> predictions;
   if (count <= 0) return predictions;
   std::error_code ec;
   fs::create_directories(work_dir, ec);
   const std::string file = (fs::path(work_dir) / "eval_inputs.bin").string();
+  const std::string dump = (fs::path(work_dir) / "eval_outputs.f32").string();
+  if (options.raw_outputs) options.raw_outputs->clear();
   int64_t next = 0;
   while (next < count) {
     std::vector<Inputs> chunk;
@@ -195,17 +197,27 @@ std::vector<int64_t> ort_eval_argmax(const OrtPeer& peer, const std::string& mod
     }
     write_eval_inputs(file, chunk);
     const std::string what = "ort_bench --eval-inputs " + fs::path(model).filename().string();
-    const nlohmann::json j = parse_last_json_line(
-        run_command({peer.node, peer.script, "--model", model, "--eval-inputs", file, "--threads", std::to_string(threads),
-                     "--ort-dir", peer.ort_dir},
-                    what),
-        what);
+    std::vector<std::string> argv = {peer.node,   peer.script, "--model",   model, "--eval-inputs", file,
+                                     "--threads", std::to_string(threads), "--ort-dir", peer.ort_dir};
+    if (!options.output.empty()) argv.insert(argv.end(), {"--output", options.output});
+    if (options.raw_outputs) argv.insert(argv.end(), {"--dump-outputs", dump});
+    const nlohmann::json j = parse_last_json_line(run_command(argv, what), what);
     if (!j.contains("argmax") || !j["argmax"].is_array() || j["argmax"].size() != chunk.size())
       throw Error(what + ": expected " + std::to_string(chunk.size()) + " predictions");
     for (const auto& v : j["argmax"]) predictions.push_back(v.get<int64_t>());
-    if (progress) progress(next);
+    if (options.raw_outputs) {
+      const uintmax_t size = fs::file_size(dump, ec);
+      if (ec || size % sizeof(float) != 0) throw Error(what + ": no float32 output dump in " + dump);
+      std::ifstream in(dump, std::ios::binary);
+      const size_t at = options.raw_outputs->size();
+      options.raw_outputs->resize(at + size / sizeof(float));
+      in.read(reinterpret_cast<char*>(options.raw_outputs->data() + at), static_cast<std::streamsize>(size));
+      if (!in) throw Error(what + ": short read of " + dump);
+    }
+    if (options.progress) options.progress(next);
   }
   fs::remove(file, ec);
+  fs::remove(dump, ec);
   return predictions;
 }
 

@@ -32,12 +32,19 @@ OrtPeer prepare_ort_peer(const std::string& source_dir, const std::string& peers
 OrtSpeed ort_throughput(const OrtPeer& peer, const std::string& model, int threads, int streams, double seconds,
                         const std::string& input_dir);
 
-// Arg-max of the first output for `count` samples that sample(k) produces, through
+// What ort_bench --eval-inputs returns for a set of samples.
+struct OrtEvalOptions {
+  std::string output;                            // the output to read ("" = the model's first)
+  std::vector<float>* raw_outputs = nullptr;     // when set: every sample's float output, concatenated
+  std::function<void(int64_t)> progress;         // samples done so far
+};
+
+// Arg-max of one output for `count` samples that sample(k) produces, through
 // ort_bench --eval-inputs. Inputs go through OCTEVAL1 files in work_dir, in chunks of at most
 // ~256 MB so that ImageNet-sized sets never need one huge file.
 std::vector<int64_t> ort_eval_argmax(const OrtPeer& peer, const std::string& model, int threads, int64_t count,
                                      const std::function<Inputs(int64_t)>& sample, const std::string& work_dir,
-                                     const std::function<void(int64_t)>& progress = nullptr);
+                                     const OrtEvalOptions& options = {});
 
 // Writes samples in the OCTEVAL1 format of bench/peers/README.md (exposed for tests).
 void write_eval_inputs(const std::string& path, const std::vector<Inputs>& samples);

@@ -161,6 +161,21 @@ void write_markdown(const Report& r, std::ostream& out) {
     }
   }
 
+  // The same quantization in two engines: ORT on octet's QDQ export against octet's INT8.
+  bool any_peer_comparison = false;
+  for (const Row& row : r.rows) any_peer_comparison |= row.peer && row.peer->octet_agreement.has_value();
+  if (any_peer_comparison) {
+    out << "\nONNX Runtime on octet's QDQ export vs octet INT8 (same quantization; LSB = the output's u8 scale):\n\n";
+    table_header(out, {"model", "octet isa", "top-1 agreement %", "max abs diff", "max abs diff (LSB)"});
+    for (const std::string& model : models) {
+      const Row* base = first_row(r, model);
+      if (!base->peer || !base->peer->octet_agreement) continue;
+      const PeerFigures& p = *base->peer;
+      table_row(out, {model, p.compared_isa, fixed(p.octet_agreement, 2), fixed(p.max_abs_diff, 6),
+                      fixed(p.max_diff_lsb, 2, "n/a (FP32 output)")});
+    }
+  }
+
   // ---------------------------------------------------------------- table 2
   const bool speed_measured = !(r.config.contains("mode") && r.config["mode"] == "accuracy");
   out << "\n## Table 2: throughput speed-up INT8 vs FP32\n\n";
@@ -253,7 +268,7 @@ void write_csv(const Report& r, std::ostream& out) {
       "model", "dataset", "metric", "isa", "samples", "calibration", "fp32", "int8", "drop", "agreement",
       "fp32_top5", "int8_top5", "fp32_ips", "int8_ips", "speedup", "fp32_latency_ms", "fp32_latency_p90_ms",
       "int8_latency_ms", "int8_latency_p90_ms", "batch", "fp32_mem_mb", "int8_mem_mb", "peer", "peer_fp32_ips",
-      "peer_int8_ips", "peer_int8_accuracy", "published_row", "published_drop", "published_speedup", "error"};
+      "peer_int8_ips", "peer_int8_accuracy", "peer_octet_agreement", "peer_max_diff_lsb", "published_row", "published_drop", "published_speedup", "error"};
   for (size_t i = 0; i < header.size(); ++i) out << (i ? "," : "") << header[i];
   out << "\n";
   for (const Row& row : r.rows) {
@@ -269,7 +284,8 @@ void write_csv(const Report& r, std::ostream& out) {
         speed(row.int8_speed, 1), speed(row.int8_speed, 2), std::to_string(row.batch), fixed(row.fp32_mem_mb, 3),
         fixed(row.int8_mem_mb, 3), row.peer ? row.peer->name : "",
         row.peer ? fixed(row.peer->fp32_ips, 2) : "", row.peer ? fixed(row.peer->int8_ips, 2) : "",
-        row.peer ? fixed(row.peer->int8_accuracy, 4) : "", row.classic_row,
+        row.peer ? fixed(row.peer->int8_accuracy, 4) : "", row.peer ? fixed(row.peer->octet_agreement, 4) : "",
+        row.peer ? fixed(row.peer->max_diff_lsb, 3) : "", row.classic_row,
         format_published(row.published_drop, 2), format_published(row.published_speedup, 1), row.error_text()};
     for (size_t i = 0; i < cells.size(); ++i) out << (i ? "," : "") << csv_field(cells[i]);
     out << "\n";
@@ -297,6 +313,9 @@ nlohmann::ordered_json report_json(const Report& r) {
                    {"int8_ips", number(row.peer->int8_ips, 3)},
                    {"int8_accuracy", number(row.peer->int8_accuracy)},
                    {"int8_agreement", number(row.peer->int8_agreement)},
+                   {"octet_int8_agreement", number(row.peer->octet_agreement)},
+                   {"max_abs_diff", number(row.peer->max_abs_diff, 6)},
+                   {"max_diff_lsb", number(row.peer->max_diff_lsb, 3)},
                    {"error", row.peer->error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(row.peer->error)}};
     } else {
       j["peer"] = nullptr;

@@ -21,6 +21,11 @@ struct SpeedFigures {
 struct PeerFigures {
   std::string name = "ort";
   std::optional<double> fp32_ips, int8_ips, int8_accuracy, int8_agreement;
+  // ORT on octet's QDQ export against octet's own INT8 run (ISA compared_isa): top-1
+  // agreement in percent, and the largest output difference, absolute and in LSBs of the
+  // output's quantization scale (when the output is a quantized tensor).
+  std::optional<double> octet_agreement, max_abs_diff, max_diff_lsb;
+  std::string compared_isa;
   std::string error;  // "" when everything measured
 };
 

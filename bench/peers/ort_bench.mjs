@@ -6,7 +6,7 @@
 //   node ort_bench.mjs --model M.onnx [--threads N] [--streams N] [--time SECONDS]
 //        [--warmup N] [--input-from DIR/test_data_set_0]
 // Accuracy (predictions for inputs that the caller preprocessed):
-//   node ort_bench.mjs --model M.onnx --eval-inputs FILE [--output NAME] [--topk K]
+//   node ort_bench.mjs --model M.onnx --eval-inputs FILE [--output NAME] [--topk K] [--dump-outputs FILE]
 //        [--threads N] [--progress]
 // Common: [--ort-dir DIR] (folder holding node_modules/onnxruntime-node; default
 //   $OCTET_ORT_DIR, else ./build/peers, else <repo>/build/peers)
@@ -32,12 +32,12 @@ function fail(message, exitCode) {
 
 const USAGE = 'usage: node ort_bench.mjs --model M.onnx [--threads N] [--streams N] ' +
   '[--time SECONDS] [--warmup N] [--input-from DIR] [--eval-inputs FILE] [--output NAME] ' +
-  '[--topk K] [--progress] [--ort-dir DIR] [--optimization all|extended|basic|disabled]';
+  '[--topk K] [--dump-outputs FILE] [--progress] [--ort-dir DIR] [--optimization all|extended|basic|disabled]';
 
 function parseArgs(argv) {
   const opts = {
     model: null, threads: null, streams: 1, time: 10, warmup: 10, inputFrom: null,
-    evalInputs: null, output: null, topk: 1, progress: false, ortDir: null,
+    evalInputs: null, output: null, topk: 1, progress: false, ortDir: null, dumpOutputs: null,
     optimization: 'all',
   };
   const valueFlags = {
@@ -46,6 +46,7 @@ function parseArgs(argv) {
     '--warmup': ['warmup', nonNegativeInt], '--input-from': ['inputFrom', String],
     '--eval-inputs': ['evalInputs', String], '--output': ['output', String],
     '--topk': ['topk', positiveInt], '--ort-dir': ['ortDir', String],
+    '--dump-outputs': ['dumpOutputs', String],
     '--optimization': ['optimization', optimizationLevel],
   };
   for (let i = 0; i < argv.length; ++i) {
@@ -78,6 +79,7 @@ function parseArgs(argv) {
                                                                : os.cpus().length;
     opts.threads = Math.max(1, Math.floor(cores / opts.streams));
   }
+  if (opts.dumpOutputs && !opts.evalInputs) throw new UsageError('--dump-outputs needs --eval-inputs');
   if (opts.evalInputs && opts.streams !== 1) {
     throw new UsageError('--eval-inputs runs one stream; drop --streams');
   }
@@ -549,6 +551,9 @@ async function evaluate(ort, opts) {
     }
 
     const record = Buffer.alloc(header.recordBytes);
+    // --dump-outputs: the raw float32 output of every sample, concatenated (little-endian),
+    // so the caller can compare ORT's numbers with its own, not only the arg-max.
+    const dumpFd = opts.dumpOutputs ? fs.openSync(opts.dumpOutputs, 'w') : null;
     const predictions = [];
     const topks = [];
     const started = nowMs();
@@ -567,6 +572,12 @@ async function evaluate(ort, opts) {
         feeds[input.name] = new ort.Tensor(input.dtype.name, data, input.dims);
       }
       const output = (await session.run(feeds, [outputName]))[outputName];
+      if (dumpFd !== null) {
+        if (!(output.data instanceof Float32Array)) {
+          throw new Error(`--dump-outputs: output ${outputName} is ${output.type}, not float32`);
+        }
+        fs.writeSync(dumpFd, new Uint8Array(output.data.buffer, output.data.byteOffset, output.data.byteLength));
+      }
       // One prediction per row of the last axis (one per sample at batch 1).
       const classes = output.dims[output.dims.length - 1];
       for (let row = 0; row + classes <= output.data.length; row += classes) {
@@ -584,6 +595,7 @@ async function evaluate(ort, opts) {
       elapsed_s: Math.round(nowMs() - started) / 1000, argmax: predictions,
     };
     if (opts.topk > 1) report.topk = topks;
+    if (dumpFd !== null) fs.closeSync(dumpFd);
     return report;
   } finally {
     fs.closeSync(fd);
