@@ -1,8 +1,14 @@
 // com.microsoft QLinearAdd / QLinearMul (ONNX Runtime contrib ops found in QOperator models):
 // c = quantize(op(dequantize(a), dequantize(b)) / c_scale), per-tensor parameters, numpy
 // broadcasting. Dequantization goes through a 256-entry table per input.
+// When every scale and zero point is a compile-time constant, the output byte depends only on
+// the pair of input bytes: the kernel then computes that 256 x 256 table once, with the same
+// arithmetic, and each element is one lookup (bit-identical to the per-element path); Add on
+// AVX2 and up runs the same float operations in SIMD instead (kernels/qadd_q8.h).
 #include <algorithm>
+#include <cmath>
 
+#include "octet/kernels/qadd_q8.h"
 #include "ops/quant_util.h"
 
 namespace octet::detail {
@@ -82,15 +88,89 @@ class QLinearBinaryKernel : public OpKernel {
   BinaryOp op_;
 };
 
-std::unique_ptr<OpKernel> create_qlinear_add(const NodeContext& ctx) {
-  check_qlinear_binary(ctx);
-  return std::make_unique<QLinearBinaryKernel>(BinaryOp::add);
+// Constant per-tensor parameters (scale input si, zero point zi) as a QuantParam; false when
+// either is not known at compile time.
+bool const_quant_param(const NodeContext& ctx, size_t si, size_t zi, QuantParam* q) {
+  const Tensor* s = ctx.input_const(si);
+  if (!s || s->dtype() != DType::f32 || s->numel() != 1) return false;
+  q->scale = {*s->data_as<float>()};
+  q->zero = {0};
+  if (ctx.has_input(zi)) {
+    const Tensor* z = ctx.input_const(zi);
+    if (!z || z->numel() != 1) return false;
+    q->zero = tensor_to_int32s(*z);
+  }
+  return true;
 }
 
-std::unique_ptr<OpKernel> create_qlinear_mul(const NodeContext& ctx) {
-  check_qlinear_binary(ctx);
-  return std::make_unique<QLinearBinaryKernel>(BinaryOp::mul);
+// Same-shape inputs with constant parameters: out = table[a * 256 + b].
+class QLinearBinaryTableKernel : public OpKernel {
+ public:
+  QLinearBinaryTableKernel(BinaryOp op, DType t, const QuantParam& qa, const QuantParam& qb, const QuantParam& qc,
+                           kernels::Isa isa)
+      : table_(256 * 256) {
+    // Add on AVX2 and up: the same float operations in SIMD (qadd_q8.h), for finite positive
+    // normal scales; the table otherwise.
+    auto normal = [](float s) { return std::isnormal(s) && s > 0; };
+    simd_add_ = op == BinaryOp::add && isa != kernels::Isa::ref && normal(qa.scale[0]) && normal(qb.scale[0]) &&
+                normal(qc.scale[0]);
+    params_.a_scale = qa.scale[0];
+    params_.b_scale = qb.scale[0];
+    params_.c_scale = qc.scale[0];
+    params_.a_zero = qa.zero[0];
+    params_.b_zero = qb.zero[0];
+    params_.c_zero = qc.zero[0];
+    params_.s8 = t == DType::s8;
+    const std::vector<float> ta = dequant_table(t, qa), tb = dequant_table(t, qb);
+    int32_t lo, hi;
+    q8_range(t, &lo, &hi);
+    for (int a = 0; a < 256; ++a)
+      for (int b = 0; b < 256; ++b) {
+        const float v = op == BinaryOp::add ? ta[a] + tb[b] : ta[a] * tb[b];
+        table_[a * 256 + b] = static_cast<uint8_t>(quantize_value(v / qc.scale[0], qc.zero[0], lo, hi));
+      }
+  }
+  std::string name() const override { return simd_add_ ? "qlinear_add_avx2" : "qlinear_binary_table"; }
+  size_t weights_bytes() const override { return table_.size(); }
+
+  void run(KernelContext& ctx) const override {
+    const uint8_t* pa = static_cast<const uint8_t*>(ctx.input(0).data());
+    const uint8_t* pb = static_cast<const uint8_t*>(ctx.input(3).data());
+    uint8_t* py = static_cast<uint8_t*>(ctx.output(0).data());
+    const uint8_t* t = table_.data();
+    const int64_t n = ctx.output(0).numel();
+    auto range = [&](int64_t i0, int64_t i1) {
+      if (simd_add_) {
+        kernels::qadd_q8_avx2(pa + i0, pb + i0, py + i0, i1 - i0, params_);
+        return;
+      }
+      for (int64_t i = i0; i < i1; ++i) py[i] = t[pa[i] * 256 + pb[i]];
+    };
+    const int64_t chunk = 1 << 14, chunks = (n + chunk - 1) / chunk;
+    if (ctx.pool && ctx.pool->size() > 1 && chunks > 1)
+      ctx.pool->parallel_for(chunks, [&](int64_t c0, int64_t c1) { range(c0 * chunk, std::min(n, c1 * chunk)); });
+    else
+      range(0, n);
+  }
+
+ private:
+  std::vector<uint8_t> table_;
+  bool simd_add_ = false;
+  kernels::QAddQ8Params params_;
+};
+
+std::unique_ptr<OpKernel> create_qlinear_binary(const NodeContext& ctx, BinaryOp op) {
+  const Shape out = check_qlinear_binary(ctx);
+  QuantParam qa, qb, qc;
+  if (ctx.input_shape(0) == out && ctx.input_shape(3) == out && const_quant_param(ctx, 1, 2, &qa) &&
+      const_quant_param(ctx, 4, 5, &qb) && const_quant_param(ctx, 6, 7, &qc))
+    return std::make_unique<QLinearBinaryTableKernel>(op, ctx.input_dtype(0), qa, qb, qc, ctx.isa().isa);
+  return std::make_unique<QLinearBinaryKernel>(op);
 }
+
+std::unique_ptr<OpKernel> create_qlinear_add(const NodeContext& ctx) { return create_qlinear_binary(ctx, BinaryOp::add); }
+
+std::unique_ptr<OpKernel> create_qlinear_mul(const NodeContext& ctx) { return create_qlinear_binary(ctx, BinaryOp::mul); }
 
 }  // namespace
 

@@ -399,6 +399,7 @@ void register_quant_contrib_ops(OpRegistry& r) {
   r.add(OpDef{"com.microsoft", "QLinearAveragePool", infer_qavgpool, create_qavgpool});
   r.add(OpDef{"com.microsoft", "QLinearGlobalAveragePool", infer_qglobalavgpool, create_qglobalavgpool});
   r.add(OpDef{"com.microsoft", "QLinearConcat", infer_qconcat, create_qconcat});
+  register_quant_pool_fast_ops(r);
 }
 
 }  // namespace octet::detail

@@ -1,14 +1,17 @@
 // Fast QLinearConv / QLinearMatMul: constant s8 weights packed once for the INT8 GEMM kernels
-// of the node's ISA; the activations go through im2col (convolutions) and the GEMM with its
-// requantizing epilogue. Depthwise convolutions (one input channel per group) run a direct
-// integer loop instead, with the same epilogue arithmetic.
+// of the node's ISA; the activations go through the GEMM (pixel-major for convolutions, in
+// bounded im2col blocks for K x K) with its requantizing epilogue. Depthwise convolutions
+// (one input channel per group) run the dwconv_u8s8 plane kernels (a direct integer loop for
+// 3-D) with the same epilogue arithmetic.
 #include "ops/quant_fast.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 
 #include "octet/kernels/dispatch.h"
+#include "octet/kernels/dwconv_u8s8.h"
 #include "ops/conv_geometry.h"
 #include "ops/quant_util.h"
 
@@ -127,8 +130,19 @@ struct ScalarEpilogue {
 
 // --- QLinearConv -----------------------------------------------------------------------------
 
+// Convolution as GEMM on pixel rows: the image is transposed once to pixel-major
+// ("NHWC", [P_in, C] u8, s8 shifted to u8); the weights are repacked per group with k ordered
+// (kd, kh, kw, c) so that one kernel tap of one pixel is cg contiguous bytes. A 1x1 stride-1
+// unpadded convolution is then one GEMM on the transposed image in place; every other shape
+// gathers a bounded block of output pixels at a time. The GEMM writes [P, M] rows, transposed
+// back to NCHW. With enough pixels, one (parallel) loop runs blocks of pixels through all of it
+// in cache (blocks of about kColBlockBytes); a small layer instead gathers at most
+// kWholeColBytes at once and lets the GEMMs split over the pool. Results do not depend on the
+// blocking or the thread count: every output is one exact int32 sum and the same epilogue.
 class FastQLinearConv : public OpKernel {
  public:
+  static constexpr int64_t kColBlockBytes = 192 << 10, kWholeColBytes = 1 << 20;
+
   FastQLinearConv(const NodeContext& ctx, WindowGeometry win, ConstQParams p) : win_(win), p_(std::move(p)) {
     const Shape& x = ctx.input_shape(0);
     const Tensor& w = *ctx.input_const(3);
@@ -154,15 +168,39 @@ class FastQLinearConv : public OpKernel {
         comp_[m] = static_cast<int32_t>(static_cast<uint32_t>(bias[m]) - static_cast<uint32_t>(x_zero_u8_ * sum));
       }
       scale_ = requant_scales(p_, 0, out_channels_);
+      planar_ = win_.kernel[0] == 1 && win_.out[0] == 1 && win_.in[0] == 1;
+      dw_kernel_ = kernels::dwconv_u8s8_kernel(ctx.isa().isa);
+      dw_name_ = planar_ ? kernels::dwconv_u8s8_name(ctx.isa().isa) : "qconv_depthwise_direct";
       return;
     }
-    for (int64_t g = 0; g < group_; ++g)
-      gemms_.push_back(std::make_unique<PackedQGemm>(ctx.isa(), wd + g * mg_ * k_, k_, mg_, k_, /*trans_b=*/true,
-                                                     bias.data() + g * mg_, x_zero_u8_, requant_scales(p_, g * mg_, mg_),
-                                                     out_type_of(p_.y_type), p_.y_zero));
+    const auto& g = win_;
+    pointwise_ = g.kernel_size() == 1 && g.stride[0] == 1 && g.stride[1] == 1 && g.stride[2] == 1 &&
+                 g.pad_begin == std::array<int64_t, 3>{0, 0, 0} && g.pad_end == std::array<int64_t, 3>{0, 0, 0};
+    const int64_t taps = g.kernel_size();
+    std::vector<int8_t> repacked(static_cast<size_t>(mg_ * k_));
+    for (int64_t grp = 0; grp < group_; ++grp) {
+      // [m][c][tap] -> [m][tap][c]
+      const int8_t* src = wd + grp * mg_ * k_;
+      for (int64_t m = 0; m < mg_; ++m)
+        for (int64_t c = 0; c < cg_; ++c)
+          for (int64_t t = 0; t < taps; ++t) repacked[m * k_ + t * cg_ + c] = src[(m * cg_ + c) * taps + t];
+      gemms_.push_back(std::make_unique<PackedQGemm>(ctx.isa(), repacked.data(), k_, mg_, k_, /*trans_b=*/true,
+                                                     bias.data() + grp * mg_, x_zero_u8_,
+                                                     requant_scales(p_, grp * mg_, mg_), out_type_of(p_.y_type),
+                                                     p_.y_zero));
+    }
+    contiguous_taps_ = group_ == 1 && g.dilation[2] == 1;
+    // Small layers gather all their pixels at once and let the GEMM split the work; big ones
+    // run blocks of kColBlockBytes, one per task.
+    block_ = g.out_size() * k_ <= kWholeColBytes ? g.out_size()
+                                                 : std::max<int64_t>(16, kColBlockBytes / std::max<int64_t>(k_, 1));
+    block_ = std::max<int64_t>(1, std::min(block_, g.out_size()));
   }
 
-  std::string name() const override { return depthwise_ ? "qconv_depthwise_direct" : gemms_[0]->kernel_name(); }
+  std::string name() const override {
+    if (depthwise_) return std::string("qconv_depthwise+") + dw_name_;
+    return std::string(pointwise_ ? "qconv1x1_nhwc+" : "qconv_blocked_nhwc+") + gemms_[0]->kernel_name();
+  }
   size_t weights_bytes() const override {
     size_t b = w32_.size() * 4 + comp_.size() * 4;
     for (const auto& g : gemms_) b += g->bytes();
@@ -194,42 +232,123 @@ class FastQLinearConv : public OpKernel {
     else rows(0, cg);
   }
 
+  // Rows [p0, p1) of the im2col matrix of group grp from the pixel-major image xt [P_in, C]:
+  // col[p - p0][(tap, c)], zero point outside the image.
+  void gather(const uint8_t* xt, int64_t grp, int64_t p0, int64_t p1, uint8_t* col) const {
+    const auto& g = win_;
+    const uint8_t zp = static_cast<uint8_t>(x_zero_u8_);
+    const size_t cg = static_cast<size_t>(cg_);
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t od = p / (g.out[1] * g.out[2]), oh = p / g.out[2] % g.out[1], ow = p % g.out[2];
+      uint8_t* dst = col + (p - p0) * k_;
+      for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
+        const int64_t id = od * g.stride[0] - g.pad_begin[0] + kd * g.dilation[0];
+        for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+          const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
+          if (id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1]) {
+            std::memset(dst, zp, cg * static_cast<size_t>(g.kernel[2]));
+            dst += cg * g.kernel[2];
+            continue;
+          }
+          const uint8_t* row = xt + ((id * g.in[1] + ih) * g.in[2]) * channels_ + grp * cg_;
+          const int64_t iw0 = ow * g.stride[2] - g.pad_begin[2];
+          if (contiguous_taps_ && iw0 >= 0 && iw0 + g.kernel[2] <= g.in[2]) {
+            // One group, no dilation: the row's kernel_w taps are adjacent pixels.
+            std::memcpy(dst, row + iw0 * channels_, cg * static_cast<size_t>(g.kernel[2]));
+            dst += cg * g.kernel[2];
+            continue;
+          }
+          for (int64_t kw = 0; kw < g.kernel[2]; ++kw, dst += cg) {
+            const int64_t iw = ow * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
+            if (iw < 0 || iw >= g.in[2]) std::memset(dst, zp, cg);
+            else std::memcpy(dst, row + iw * channels_, cg);
+          }
+        }
+      }
+    }
+  }
+
   void run_gemm(KernelContext& ctx) const {
     const Tensor& x = ctx.input(0);
     Tensor& y = ctx.output(0);
     const auto& g = win_;
     const int64_t P = g.out_size(), in_size = g.in_size();
-    const int64_t pd = g.in[0] + g.pad_begin[0] + g.pad_end[0], ph = g.in[1] + g.pad_begin[1] + g.pad_end[1],
-                  pw = g.in[2] + g.pad_begin[2] + g.pad_end[2];
-    std::vector<uint8_t> padded, col(static_cast<size_t>(P * k_)), out(static_cast<size_t>(P * mg_));
+    const uint8_t mask = p_.x_type == DType::s8 ? 0x80 : 0;
+    kernels::ThreadPool* pool = ctx.pool && ctx.pool->size() > 1 ? ctx.pool : nullptr;
+    // Scratch without zero-filling: every byte is written before it is read.
+    std::unique_ptr<uint8_t[]> xt, out;
     const uint8_t* xb = static_cast<const uint8_t*>(x.data());
     uint8_t* yb = static_cast<uint8_t*>(y.data());
+    // Splits [0, rows) into pieces of 64 for the pool when big enough to pay for it.
+    auto split = [&](int64_t rows, int64_t bytes, const std::function<void(int64_t, int64_t)>& fn) {
+      const int64_t pieces = (rows + 63) / 64;
+      if (pool && pieces > 1 && bytes >= (int64_t(1) << 15))
+        pool->parallel_for(pieces, [&](int64_t a, int64_t b) { fn(a * 64, std::min(rows, b * 64)); });
+      else
+        fn(0, rows);
+    };
+    // Enough pixels for every thread: one parallel loop over pixel blocks, each block going
+    // through (transpose in or gather) -> single-threaded GEMM -> transpose out in cache.
+    const int64_t threads = pool ? pool->size() : 1;
+    const bool tiled = P >= 64 * threads;
+    int64_t rows_per_task = 0, tasks = 0;
+    if (tiled) {
+      const int64_t width = std::max({k_, channels_, out_channels_});
+      tasks = std::max<int64_t>(2 * threads, (P * width + kColBlockBytes - 1) / kColBlockBytes);
+      rows_per_task = ((P + tasks - 1) / tasks + 15) / 16 * 16;
+      tasks = (P + rows_per_task - 1) / rows_per_task;
+    }
     for (int64_t n = 0; n < batch_; ++n) {
-      for (int64_t grp = 0; grp < group_; ++grp) {
-        pad_input(xb + (n * channels_ + grp * cg_) * in_size, cg_, &padded, ctx.pool);
-        // col[p][k], k = (c, kd, kh, kw) as in the weights.
-        auto cols = [&](int64_t p0, int64_t p1) {
-          for (int64_t p = p0; p < p1; ++p) {
-            const int64_t od = p / (g.out[1] * g.out[2]), oh = p / g.out[2] % g.out[1], ow = p % g.out[2];
-            uint8_t* dst = col.data() + p * k_;
-            for (int64_t c = 0; c < cg_; ++c)
-              for (int64_t kd = 0; kd < g.kernel[0]; ++kd)
-                for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
-                  const uint8_t* src = padded.data() +
-                                       ((c * pd + od * g.stride[0] + kd * g.dilation[0]) * ph + oh * g.stride[1] +
-                                        kh * g.dilation[1]) * pw + ow * g.stride[2];
-                  for (int64_t kw = 0; kw < g.kernel[2]; ++kw) *dst++ = src[kw * g.dilation[2]];
-                }
+      const uint8_t* xn = xb + n * channels_ * in_size;
+      uint8_t* yn = yb + n * out_channels_ * P;
+      // NCHW [C, P_in] -> [P_in, C]: the whole image, except for a tiled 1x1 (per block).
+      if (!(tiled && pointwise_)) {
+        if (!xt) xt.reset(new uint8_t[static_cast<size_t>(in_size * channels_)]);
+        split(in_size, in_size * channels_, [&](int64_t r0, int64_t r1) {
+          transpose_u8(xn + r0, channels_, r1 - r0, in_size, xt.get() + r0 * channels_, channels_, mask);
+        });
+      }
+      if (tiled) {
+        auto run_tasks = [&](int64_t t0, int64_t t1) {
+          std::vector<uint8_t> a(static_cast<size_t>(rows_per_task * (pointwise_ ? channels_ : k_)));
+          std::vector<uint8_t> o(static_cast<size_t>(rows_per_task * out_channels_));
+          for (int64_t t = t0; t < t1; ++t) {
+            const int64_t p0 = t * rows_per_task, p1 = std::min(P, p0 + rows_per_task), rows = p1 - p0;
+            if (pointwise_) transpose_u8(xn + p0, channels_, rows, in_size, a.data(), channels_, mask);
+            for (int64_t grp = 0; grp < group_; ++grp) {
+              if (pointwise_) {
+                gemms_[grp]->run(rows, a.data() + grp * cg_, channels_, o.data() + grp * mg_, out_channels_, nullptr);
+              } else {
+                gather(xt.get(), grp, p0, p1, a.data());
+                gemms_[grp]->run(rows, a.data(), k_, o.data() + grp * mg_, out_channels_, nullptr);
+              }
+            }
+            transpose_u8(o.data(), rows, out_channels_, out_channels_, yn + p0, P);
           }
         };
-        if (ctx.pool && ctx.pool->size() > 1 && P * k_ >= (int64_t(1) << 15)) ctx.pool->parallel_for(P, cols);
-        else cols(0, P);
-        gemms_[grp]->run(P, col.data(), k_, out.data(), mg_, ctx.pool);
-        // [P, Mg] -> NCHW planes.
-        uint8_t* dst = yb + (n * out_channels_ + grp * mg_) * P;
-        for (int64_t m = 0; m < mg_; ++m)
-          for (int64_t p = 0; p < P; ++p) dst[m * P + p] = out[p * mg_ + m];
+        if (pool) pool->parallel_for(tasks, run_tasks);
+        else run_tasks(0, tasks);
+        continue;
       }
+      // Few pixels: the GEMMs split the work over the pool.
+      if (!out) out.reset(new uint8_t[static_cast<size_t>(P * out_channels_)]);
+      if (pointwise_) {
+        for (int64_t grp = 0; grp < group_; ++grp)
+          gemms_[grp]->run(P, xt.get() + grp * cg_, channels_, out.get() + grp * mg_, out_channels_, pool);
+      } else {
+        std::vector<uint8_t> col(static_cast<size_t>(block_ * k_));
+        for (int64_t p0 = 0; p0 < P; p0 += block_) {
+          const int64_t p1 = std::min(P, p0 + block_);
+          for (int64_t grp = 0; grp < group_; ++grp) {
+            gather(xt.get(), grp, p0, p1, col.data());
+            gemms_[grp]->run(p1 - p0, col.data(), k_, out.get() + p0 * out_channels_ + grp * mg_, out_channels_, pool);
+          }
+        }
+      }
+      // [P, M] -> NCHW [M, P]
+      split(P, P * out_channels_, [&](int64_t r0, int64_t r1) {
+        transpose_u8(out.get() + r0 * out_channels_, r1 - r0, out_channels_, out_channels_, yn + r0, P);
+      });
     }
   }
 
@@ -238,22 +357,48 @@ class FastQLinearConv : public OpKernel {
     Tensor& y = ctx.output(0);
     const auto& g = win_;
     const int64_t P = g.out_size(), in_size = g.in_size();
-    const int64_t pd = g.in[0] + g.pad_begin[0] + g.pad_end[0], ph = g.in[1] + g.pad_begin[1] + g.pad_end[1],
-                  pw = g.in[2] + g.pad_begin[2] + g.pad_end[2];
+    const int64_t ph = g.in[1] + g.pad_begin[1] + g.pad_end[1], pw = g.in[2] + g.pad_begin[2] + g.pad_end[2];
     const ScalarEpilogue epi(p_.y_type, p_.y_zero);
     const uint8_t* xb = static_cast<const uint8_t*>(x.data());
     uint8_t* yb = static_cast<uint8_t*>(y.data());
     const bool s8_out = p_.y_type == DType::s8;
+    kernels::DwConvU8S8Plane plane;
+    plane.in_h = ph;
+    plane.in_w = pw;
+    plane.out_h = g.out[1];
+    plane.out_w = g.out[2];
+    plane.kernel_h = g.kernel[1];
+    plane.kernel_w = g.kernel[2];
+    plane.stride_h = g.stride[1];
+    plane.stride_w = g.stride[2];
+    plane.dilation_h = g.dilation[1];
+    plane.dilation_w = g.dilation[2];
+    plane.zero_point = epi.zp;
+    plane.q_lo = epi.q_lo;
+    plane.q_hi = epi.q_hi;
     // One task per (image, input channel): pad the plane, then every output channel of it.
     auto planes = [&](int64_t t0, int64_t t1) {
       std::vector<uint8_t> padded;
-      std::vector<int32_t> acc(static_cast<size_t>(P));
+      std::vector<int32_t> acc(static_cast<size_t>(planar_ ? 0 : P));
+      std::vector<int64_t> scratch(static_cast<size_t>(kernels::dwconv_u8s8_scratch_bytes(plane) / 8 + 1));
+      kernels::DwConvU8S8Plane pl = plane;
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t n = t / channels_, c = t % channels_;
         pad_input(xb + (n * channels_ + c) * in_size, 1, &padded, nullptr);
         for (int64_t j = 0; j < mg_; ++j) {
           const int64_t m = c * mg_ + j;
           const int32_t* w = w32_.data() + m * k_;
+          uint8_t* dst = yb + (n * out_channels_ + m) * P;
+          if (planar_) {
+            pl.in = padded.data();
+            pl.weights = w;
+            pl.comp = comp_[m];
+            pl.scale = scale_[m];
+            pl.out = dst;
+            dw_kernel_(pl, scratch.data());
+            continue;
+          }
+          // 3-D: the direct integer loop.
           std::fill(acc.begin(), acc.end(), comp_[m]);
           int64_t k = 0;
           for (int64_t kd = 0; kd < g.kernel[0]; ++kd)
@@ -270,7 +415,6 @@ class FastQLinearConv : public OpKernel {
                     for (int64_t ow = 0; ow < g.out[2]; ++ow) *a++ += static_cast<int32_t>(src[ow * sw]) * wv;
                   }
               }
-          uint8_t* dst = yb + (n * out_channels_ + m) * P;
           const float s = scale_[m];
           for (int64_t p = 0; p < P; ++p) {
             const int32_t q = epi(acc[p], s);
@@ -279,7 +423,6 @@ class FastQLinearConv : public OpKernel {
         }
       }
     };
-    (void)pd;
     const int64_t tasks = batch_ * channels_;
     if (ctx.pool && ctx.pool->size() > 1 && tasks > 1) ctx.pool->parallel_for(tasks, planes);
     else planes(0, tasks);
@@ -288,8 +431,13 @@ class FastQLinearConv : public OpKernel {
   WindowGeometry win_;
   ConstQParams p_;
   int64_t batch_ = 0, channels_ = 0, out_channels_ = 0, group_ = 1, cg_ = 0, mg_ = 0, k_ = 0;
+  int64_t block_ = 0;  // output pixels per im2col block
   int32_t x_zero_u8_ = 0;
-  bool depthwise_ = false;
+  bool depthwise_ = false, pointwise_ = false;
+  bool contiguous_taps_ = false;  // gather: a row of taps is one run of bytes
+  bool planar_ = false;  // depthwise over 1-D / 2-D planes: the dwconv_u8s8 kernels
+  kernels::DwConvU8S8Fn dw_kernel_ = nullptr;
+  const char* dw_name_ = "";
   std::vector<int32_t> w32_, comp_;
   std::vector<float> scale_;
   std::vector<std::unique_ptr<PackedQGemm>> gemms_;

@@ -53,7 +53,11 @@ void to_u8(DType t, const void* src, int64_t n, uint8_t* dst);
 std::unique_ptr<OpKernel> create_fast_qlinear_conv(const NodeContext& ctx);
 std::unique_ptr<OpKernel> create_fast_qlinear_matmul(const NodeContext& ctx);
 
-// com.microsoft QGemm, QLinearAveragePool, QLinearGlobalAveragePool, QLinearConcat.
+// com.microsoft QGemm, QLinearAveragePool, QLinearGlobalAveragePool, QLinearConcat; and
+// octet's internal quantized ops (register_quant_pool_fast_ops).
 void register_quant_contrib_ops(OpRegistry& r);
+
+// octet.MaxPool: MaxPool on u8 / s8 only, the fast byte kernel (quant_pool_fast.cc).
+void register_quant_pool_fast_ops(OpRegistry& r);
 
 }  // namespace octet::detail

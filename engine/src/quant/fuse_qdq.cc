@@ -312,6 +312,11 @@ class Fuser {
     if (q < 0 || !same_params(x, q)) return false;
     Node f = node;
     f.inputs[0] = x.q;
+    // An 8-bit MaxPool runs as octet.MaxPool (ops/quant_pool_fast.cc), the byte-max kernel.
+    if (f.op_type == "MaxPool" && f.attr_i("storage_order", 0) == 0 && f.outputs.size() == 1) {
+      f.domain = "octet";
+      g_.opsets.emplace("octet", 1);
+    }
     replace(n, std::move(f), q);
     return true;
   }

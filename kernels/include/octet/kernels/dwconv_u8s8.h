@@ -1,0 +1,48 @@
+// INT8 depthwise convolution of one channel plane: u8 input (already padded with its zero
+// point), int32 weights of one output channel, the u8s8 GEMM epilogue (gemm_u8s8.h) per
+// output: y = float(acc) * scale, clamped to [q_lo - zp, q_hi - zp], rounded half to even,
+// + zp. acc = comp + sum over taps of int32(x) * w is exact, so every ISA gives the
+// reference's bits. Any kernel size, stride and dilation (3x3 / 5x5, stride 1 / 2 are the
+// common ones): each input row is split into `stride_w` phases so that every tap reads
+// contiguous bytes, and the whole plane's outputs are one flat run: the ref and avx2 builds
+// compile a portable loop nest with their ISA flags (vectorised by the compiler), avx512 is
+// written with intrinsics (register-blocked, masked tails).
+#pragma once
+
+#include <cstdint>
+
+#include "octet/kernels/isa.h"
+
+namespace octet::kernels {
+
+struct DwConvU8S8Plane {
+  const uint8_t* in = nullptr;  // padded plane, in_h rows of in_w bytes
+  int64_t in_h = 0, in_w = 0;
+  int64_t out_h = 0, out_w = 0;
+  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
+  const int32_t* weights = nullptr;  // kernel_h * kernel_w, row-major
+  int32_t comp = 0;                  // bias - x_zero_point * sum(weights) (mod 2^32)
+  float scale = 1;
+  int32_t zero_point = 0, q_lo = 0, q_hi = 255;  // s8 output: q_lo -128, q_hi 127
+  uint8_t* out = nullptr;                        // out_h * out_w bytes (s8 as its byte)
+};
+
+// Scratch the kernels need: int32 accumulators and bytes for the plane's flat run (at most
+// in_h * pitch each), and its column phases (stride_w * in_h * pitch) when stride_w > 1.
+inline int64_t dwconv_u8s8_scratch_bytes(const DwConvU8S8Plane& p) {
+  const int64_t pitch = (p.in_w + p.stride_w - 1) / p.stride_w;
+  return (5 + p.stride_w) * p.in_h * pitch + 64;
+}
+
+using DwConvU8S8Fn = void (*)(const DwConvU8S8Plane& p, void* scratch);
+
+void dwconv_u8s8_ref(const DwConvU8S8Plane& p, void* scratch);
+void dwconv_u8s8_avx2(const DwConvU8S8Plane& p, void* scratch);
+void dwconv_u8s8_avx512(const DwConvU8S8Plane& p, void* scratch);
+
+// The kernel for an ISA level (vnni runs the AVX-512 build: the taps of one channel have no
+// 4-wide dot product for vpdpbusd in this layout).
+DwConvU8S8Fn dwconv_u8s8_kernel(Isa isa);
+const char* dwconv_u8s8_name(Isa isa);
+
+}  // namespace octet::kernels

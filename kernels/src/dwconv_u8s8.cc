@@ -1,0 +1,30 @@
+// Picks the depthwise INT8 plane kernel for an ISA level (dwconv_u8s8.h).
+#include "octet/kernels/dwconv_u8s8.h"
+
+namespace octet::kernels {
+
+DwConvU8S8Fn dwconv_u8s8_kernel(Isa isa) {
+  switch (isa) {
+    case Isa::vnni:
+    case Isa::avx512:
+      return dwconv_u8s8_avx512;
+    case Isa::avx2:
+      return dwconv_u8s8_avx2;
+    default:
+      return dwconv_u8s8_ref;
+  }
+}
+
+const char* dwconv_u8s8_name(Isa isa) {
+  switch (isa) {
+    case Isa::vnni:
+    case Isa::avx512:
+      return "dwconv_u8s8_avx512";
+    case Isa::avx2:
+      return "dwconv_u8s8_avx2";
+    default:
+      return "dwconv_u8s8_ref";
+  }
+}
+
+}  // namespace octet::kernels
