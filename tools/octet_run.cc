@@ -6,8 +6,10 @@
 //             [--rtol R] [--atol A] [--threads N] [--verbose]
 //             [--calibration-dir DIR] [--calibration-samples N]
 //             [--calibration-method minmax|percentile|entropy|mse] [--percentile P]
-//             [--report] [--export-qdq FILE]
+//             [--report] [--export-qdq FILE] [--profile[=RUNS]]
 //
+// --profile: after the check, RUNS more runs (default 20, after 3 warm-up runs) give the
+// median latency, then RUNS runs with per-node timing give a table sorted by cost.
 // DIR holds input_N.pb / output_N.pb (serialized onnx.TensorProto), matched to the model's
 // inputs and outputs by the tensor name, or by position when the name is empty.
 //
@@ -47,6 +49,7 @@ struct Args {
   double percentile = 99.99;
   long calibration_samples = 300;
   bool report = false;
+  int profile_runs = 0;  // --profile: timed runs (0 = off)
 };
 
 const char kUsage[] =
@@ -55,7 +58,7 @@ const char kUsage[] =
     "                 [--rtol R] [--atol A] [--threads N] [--verbose]\n"
     "                 [--calibration-dir DIR] [--calibration-samples N]\n"
     "                 [--calibration-method minmax|percentile|entropy|mse] [--percentile P]\n"
-    "                 [--report] [--export-qdq FILE]\n";
+    "                 [--report] [--export-qdq FILE] [--profile[=RUNS]]\n";
 
 double parse_double(const std::string& flag, const std::string& s) {
   char* end = nullptr;
@@ -106,6 +109,16 @@ Args parse_args(int argc, char** argv) {
         throw UsageError("--calibration-samples needs a count, got '" + v + "'");
     } else if (arg == "--report" && !has_inline_value) a.report = true;
     else if (arg == "--export-qdq") a.export_qdq = next();
+    else if (arg == "--profile") {
+      a.profile_runs = 20;
+      if (has_inline_value) {
+        char* end = nullptr;
+        const long r = std::strtol(value.c_str(), &end, 10);
+        if (value.empty() || *end != '\0' || r < 1 || r > 100000)
+          throw UsageError("--profile needs a run count, got '" + value + "'");
+        a.profile_runs = static_cast<int>(r);
+      }
+    }
     else if (arg == "--help" || arg == "-h") {
       std::cout << kUsage;
       std::exit(0);
@@ -239,6 +252,35 @@ std::string mb(size_t bytes) {
   return buf;
 }
 
+// Median latency of `runs` runs (after warm-up), then the per-node profile of `runs` more.
+void print_profile(octet::Session& session, const std::map<std::string, octet::Tensor>& feeds, int runs) {
+  for (int i = 0; i < 3; ++i) session.run(feeds);
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    session.run(feeds);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  std::printf("latency: median %.3f ms, min %.3f ms over %d runs\n", ms[ms.size() / 2], ms.front(), runs);
+  session.enable_profiling(true);
+  for (int i = 0; i < runs; ++i) session.run(feeds);
+  session.enable_profiling(false);
+  const auto prof = session.profile();
+  double total = 0;
+  for (const auto& p : prof) total += p.total_ms;
+  std::printf("profile: %zu nodes, %.3f ms per run in nodes (sorted by cost)\n", prof.size(), total / runs);
+  std::printf("  %4s %9s %6s %6s  %-40s %-16s %s\n", "#", "ms/run", "%", "cum%", "node", "op", "kernel");
+  double cum = 0;
+  int rank = 0;
+  for (const auto& p : prof) {
+    cum += p.total_ms;
+    std::printf("  %4d %9.3f %6.2f %6.2f  %-40s %-16s %s\n", ++rank, p.total_ms / runs,
+                total > 0 ? 100.0 * p.total_ms / total : 0.0, total > 0 ? 100.0 * cum / total : 0.0,
+                p.node.c_str(), p.op.c_str(), p.kernel.c_str());
+  }
+}
+
 std::string describe(const octet::Tensor& t) { return std::string(octet::dtype_name(t.dtype())) + octet::shape_str(t.shape()); }
 
 int run(const Args& args) {
@@ -330,6 +372,7 @@ int run(const Args& args) {
     all_ok = all_ok && c.ok();
   }
   std::printf("%s (rtol %g, atol %g)\n", all_ok ? "PASS" : "FAIL", args.rtol, args.atol);
+  if (args.profile_runs > 0) print_profile(session, feeds, args.profile_runs);
   return all_ok ? 0 : 1;
 }
 

@@ -16,6 +16,28 @@ const GemmF32Ops* f32_for(Isa isa) {
   return gemm_f32_ops_ref();
 }
 
+const DwConvF32Ops* dwconv_f32_for(Isa isa) {
+  const DwConvF32Ops* ops = nullptr;
+  switch (isa) {
+    case Isa::vnni:
+    case Isa::avx512: ops = dwconv_f32_ops_avx512(); if (ops) return ops; [[fallthrough]];
+    case Isa::avx2: ops = dwconv_f32_ops_avx2(); if (ops) return ops; [[fallthrough]];
+    case Isa::ref: break;
+  }
+  return dwconv_f32_ops_ref();
+}
+
+PackIm2colF32 im2col_f32_for(Isa isa) {
+  PackIm2colF32 fn = nullptr;
+  switch (isa) {
+    case Isa::vnni:
+    case Isa::avx512: fn = pack_im2col_f32_avx512(); if (fn) return fn; [[fallthrough]];
+    case Isa::avx2: fn = pack_im2col_f32_avx2(); if (fn) return fn; [[fallthrough]];
+    case Isa::ref: break;
+  }
+  return pack_im2col_f32_ref();
+}
+
 const GemmU8S8Ops* u8s8_for(Isa isa, bool fast) {
   const GemmU8S8Ops* ops = nullptr;
   switch (isa) {
@@ -48,6 +70,8 @@ const KernelTable& kernel_table(const IsaChoice& choice) {
         t.choice = {isa, fast};
         t.gemm_f32 = f32_for(isa);
         t.gemm_u8s8 = u8s8_for(isa, fast);
+        t.dwconv_f32 = dwconv_f32_for(isa);
+        t.pack_im2col_f32 = im2col_f32_for(isa);
       }
   });
   return tables[static_cast<int>(choice.isa)][choice.fast ? 1 : 0];

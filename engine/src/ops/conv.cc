@@ -1,4 +1,8 @@
-// Conv (1-D, 2-D, 3-D; groups, dilations, strides, pads, auto_pad; optional bias).
+// Conv (1-D, 2-D, 3-D; groups, dilations, strides, pads, auto_pad; optional bias), and the
+// fused form "octet"/"Conv" (+ residual input Z, + ReLU / clip; see conv_fast.h).
+//
+// Kernel choice at creation, first that accepts the node: depthwise SIMD kernel, GEMM on the
+// gemm_f32 table (conv_gemm.cc), then the reference below (every ISA, dtype and rank).
 //
 // For each (image, group) the output is the GEMM W_g[Mg, Cg*KS] x col[Cg*KS, OS] where col
 // is the im2col matrix of the input. col is built one tile of output positions at a time into
@@ -9,6 +13,7 @@
 #include <cstring>
 #include <vector>
 
+#include "ops/conv_fast.h"
 #include "ops/conv_geometry.h"
 #include "ops/matmul_gemm.h"
 #include "ops/op_util.h"
@@ -50,13 +55,18 @@ WindowGeometry conv_check(const NodeContext& ctx, int64_t* group_out) {
   return window_geometry(ctx, x, kernel, /*ceil_mode=*/false);
 }
 
+Shape conv_output_shape(const NodeContext& ctx, const WindowGeometry& g) {
+  Shape y{ctx.input_shape(0)[0], ctx.input_shape(1)[0]};
+  for (int64_t d : g.out_dims()) y.push_back(d);
+  return y;
+}
+
 void infer_conv(NodeContext& ctx) {
   int64_t group = 1;
   WindowGeometry g = conv_check(ctx, &group);
-  const Shape& x = ctx.input_shape(0);
-  Shape y{x[0], ctx.input_shape(1)[0]};
-  for (int64_t d : g.out_dims()) y.push_back(d);
+  Shape y = conv_output_shape(ctx, g);
   shape_numel(y);
+  conv_fusion(ctx, y);
   ctx.set_output(0, ctx.input_dtype(0), y);
 }
 
@@ -113,13 +123,15 @@ void im2col_rows(const T* x, const WindowGeometry& g, int64_t p0, int64_t p1, in
 
 class ConvKernel : public OpKernel {
  public:
-  ConvKernel(DType dtype, WindowGeometry g, int64_t group) : dtype_(dtype), g_(g), group_(group) {}
+  ConvKernel(DType dtype, WindowGeometry g, int64_t group, ConvFusion fusion)
+      : dtype_(dtype), g_(g), group_(group), fusion_(fusion) {}
 
   void run(KernelContext& ctx) const override {
     if (dtype_ == DType::f32)
       run_typed<float>(ctx);
     else
       run_typed<double>(ctx);
+    if (fusion_.residual || fusion_.act != kernels::Activation::none) run_epilogue(ctx);
   }
 
  private:
@@ -190,21 +202,62 @@ class ConvKernel : public OpKernel {
     }
   }
 
+  // The fused form: y = act(y + z), element by element after the convolution (f32 only).
+  void run_epilogue(KernelContext& ctx) const {
+    float* y = ctx.output(0).data_as<float>();
+    const float* z = fusion_.residual ? ctx.input(3).data_as<float>() : nullptr;
+    const int64_t n = ctx.output(0).numel();
+    for (int64_t i = 0; i < n; ++i) y[i] = apply_activation(fusion_, z ? y[i] + z[i] : y[i]);
+  }
+
   DType dtype_;
   WindowGeometry g_;
   int64_t group_;
+  ConvFusion fusion_;
 };
 
 std::unique_ptr<OpKernel> create_conv(const NodeContext& ctx) {
   int64_t group = 1;
   WindowGeometry g = conv_check(ctx, &group);
-  return std::make_unique<ConvKernel>(ctx.input_dtype(0), g, group);
+  const ConvFusion fusion = conv_fusion(ctx, conv_output_shape(ctx, g));
+  if (auto k = create_conv_depthwise(ctx, g, group, fusion)) return k;
+  if (auto k = create_conv_gemm(ctx, g, group, fusion)) return k;
+  return std::make_unique<ConvKernel>(ctx.input_dtype(0), g, group, fusion);
 }
 
 }  // namespace
 
+ConvFusion conv_fusion(const NodeContext& ctx, const Shape& y_shape) {
+  ConvFusion f;
+  if (ctx.node().domain != kOctetDomain) {
+    ctx.check(ctx.num_inputs() <= 3, "Conv takes at most 3 inputs");
+    return f;
+  }
+  ctx.check(ctx.input_dtype(0) == DType::f32, "the fused conv is FP32 only");
+  ctx.check(ctx.num_inputs() <= 4, "the fused conv takes at most 4 inputs (X, W, B, Z)");
+  if (ctx.has_input(3)) {
+    ctx.check(ctx.input_dtype(3) == DType::f32, "Z must be f32");
+    ctx.check(ctx.input_shape(3) == y_shape, "Z " + shape_str(ctx.input_shape(3)) +
+                                                 " must have the output shape " + shape_str(y_shape));
+    f.residual = true;
+  }
+  const std::string act = ctx.node().attr_s("activation", "");
+  if (act == "Relu") {
+    f.act = kernels::Activation::relu;
+  } else if (act == "Clip") {
+    f.act = kernels::Activation::clip;
+    f.clip_lo = ctx.node().attr_f("clip_min", -3.4028234663852886e38f);
+    f.clip_hi = ctx.node().attr_f("clip_max", 3.4028234663852886e38f);
+    ctx.check(!(f.clip_lo > f.clip_hi), "clip_min > clip_max");
+  } else {
+    ctx.check(act.empty(), "unknown activation '" + act + "'");
+  }
+  return f;
+}
+
 void register_conv_ops(OpRegistry& r) {
   r.add(OpDef{"", "Conv", infer_conv, create_conv});
+  r.add(OpDef{kOctetDomain, "Conv", infer_conv, create_conv});
   register_conv_transpose_op(r);
 }
 

@@ -2,9 +2,14 @@
 // beta, transA, transB, optional C broadcast to [M, N]), over the GEMM loops of
 // matmul_gemm.h. Transposed operands are copied to row-major first (once, at creation, for a
 // constant B).
+//
+// FP32 with a constant 2-D B on a SIMD level: B is packed once for the gemm_f32 table and
+// every run is one table GEMM over all rows of A (MatMul) or with C folded into the epilogue
+// as a bias or a residual (Gemm); see PackedGemmKernel.
 #include <algorithm>
 #include <vector>
 
+#include "octet/kernels/dispatch.h"
 #include "ops/matmul_gemm.h"
 #include "ops/op_util.h"
 
@@ -54,6 +59,46 @@ void transpose_matrix(const T* src, int64_t rows, int64_t cols, T* dst) {
       for (int64_t c = c0; c < c1; ++c)
         for (int64_t r = r0; r < r1; ++r) dst[c * rows + r] = src[r * cols + c];
     }
+}
+
+// ---- FP32 on the gemm_f32 table -----------------------------------------------------------
+
+// Y[rows, N] = epilogue(A[rows, K] x B) with B packed once. Results do not depend on the
+// thread count (the table's guarantee).
+class PackedGemmKernel : public OpKernel {
+ public:
+  PackedGemmKernel(const kernels::GemmF32Ops* ops, kernels::PackedBF32 b, std::vector<float> bias,
+                   bool c_residual)
+      : ops_(ops), b_(std::move(b)), bias_(std::move(bias)), c_residual_(c_residual) {}
+
+  std::string name() const override { return ops_->name; }
+  size_t weights_bytes() const override { return b_.data.size(); }
+
+  void run(KernelContext& ctx) const override {
+    const Tensor& a = ctx.input(0);
+    Tensor& y = ctx.output(0);
+    const int64_t K = b_.K, N = b_.N;
+    const int64_t rows = N == 0 ? 0 : y.numel() / N;
+    kernels::EpilogueF32 ep;
+    if (!bias_.empty()) ep.bias = bias_.data();
+    if (c_residual_) {
+      ep.residual = ctx.input(2).data_as<float>();
+      ep.ldr = N;
+    }
+    ops_->gemm(rows, a.data_as<float>(), K, b_, y.data_as<float>(), N, ep, ctx.pool);
+  }
+
+ private:
+  const kernels::GemmF32Ops* ops_;
+  kernels::PackedBF32 b_;
+  std::vector<float> bias_;  // per column, or empty
+  bool c_residual_;          // input 2 is a full [M, N] C added as is
+};
+
+// The table for a node, or null on ref (or for a non-f32 node).
+const kernels::GemmF32Ops* f32_table(const NodeContext& ctx) {
+  if (ctx.isa().isa == kernels::Isa::ref || ctx.input_dtype(0) != DType::f32) return nullptr;
+  return kernels::kernel_table(ctx.isa()).gemm_f32;
 }
 
 // ---- MatMul ------------------------------------------------------------------------------
@@ -154,7 +199,16 @@ class MatMulKernel : public OpKernel {
 };
 
 std::unique_ptr<OpKernel> create_matmul(const NodeContext& ctx) {
-  return std::make_unique<MatMulKernel>(ctx.input_dtype(0), matmul_shapes(ctx));
+  MatMulShapes s = matmul_shapes(ctx);
+  const kernels::GemmF32Ops* ops = f32_table(ctx);
+  const Tensor* b = ctx.input_const(1);
+  // A constant 2-D (or 1-D) B shared by every batch: all rows of A in one GEMM.
+  if (ops && b && ctx.input_shape(1).size() <= 2 && ctx.input_shape(0).size() >= 2 && s.N > 0) {
+    kernels::PackedBF32 packed;
+    ops->pack_b(b->data_as<float>(), s.K, s.N, s.N, false, &packed);
+    return std::make_unique<PackedGemmKernel>(ops, std::move(packed), std::vector<float>(), false);
+  }
+  return std::make_unique<MatMulKernel>(ctx.input_dtype(0), std::move(s));
 }
 
 // ---- Gemm --------------------------------------------------------------------------------
@@ -266,8 +320,45 @@ class GemmKernel : public OpKernel {
   Tensor b_rowmajor_;  // a constant B^T transposed once at creation; empty otherwise
 };
 
+// Gemm with a constant B, no transA: B (times alpha) packed once; beta*C as a per-column
+// bias when C is constant and broadcast over rows, or added as a residual when C is [M, N]
+// and beta is 1. Null otherwise.
+std::unique_ptr<OpKernel> create_gemm_packed(const NodeContext& ctx, const GemmParams& p) {
+  const kernels::GemmF32Ops* ops = f32_table(ctx);
+  const Tensor* b = ctx.input_const(1);
+  if (!ops || !b || p.trans_a || p.N == 0) return nullptr;
+  std::vector<float> bias;
+  bool c_residual = false;
+  if (p.has_c && p.beta != 0) {
+    const Shape& cs = p.c_shape;
+    const bool per_column = cs.empty() || cs.size() == 1 || cs[0] == 1;
+    const Tensor* c = ctx.input_const(2);
+    if (per_column && c) {
+      const int64_t cn = c->numel();
+      bias.resize(static_cast<size_t>(p.N));
+      for (int64_t j = 0; j < p.N; ++j)
+        bias[static_cast<size_t>(j)] = p.beta * c->data_as<float>()[cn == 1 ? 0 : j];
+    } else if (cs.size() == 2 && cs[0] == p.M && cs[1] == p.N && p.beta == 1) {
+      c_residual = true;
+    } else {
+      return nullptr;
+    }
+  }
+  std::vector<float> scaled;
+  const float* bd = b->data_as<float>();
+  if (p.alpha != 1) {
+    scaled.assign(bd, bd + b->numel());
+    for (float& v : scaled) v *= p.alpha;
+    bd = scaled.data();
+  }
+  kernels::PackedBF32 packed;
+  ops->pack_b(bd, p.K, p.N, p.trans_b ? p.K : p.N, p.trans_b, &packed);
+  return std::make_unique<PackedGemmKernel>(ops, std::move(packed), std::move(bias), c_residual);
+}
+
 std::unique_ptr<OpKernel> create_gemm(const NodeContext& ctx) {
   GemmParams p = gemm_params(ctx);
+  if (auto k = create_gemm_packed(ctx, p)) return k;
   Tensor b_rowmajor;
   const Tensor* b = ctx.input_const(1);
   if (p.trans_b && b) {

@@ -4,6 +4,11 @@
 // Per output position and spatial dim, the kernel taps that land inside the input are
 // precomputed once (tap range [lo, hi) and the tap count inside the padded input), so the
 // inner loops carry no bounds checks. One task per (image, channel) plane.
+//
+// 2-D (and 1-D) max and average pooling without Indices take a row-wise path whose inner
+// loop runs over output columns with a constant stride, so the compiler vectorises it: the
+// same taps in the same order (kh, then kw) as the general path, so the same results.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -98,9 +103,26 @@ DimTaps dim_taps(const WindowGeometry& g, int a) {
 
 class PoolKernel : public OpKernel {
  public:
-  PoolKernel(DType dtype, PoolParams p) : dtype_(dtype), p_(std::move(p)) {
+  PoolKernel(DType dtype, PoolParams p, bool has_indices) : dtype_(dtype), p_(std::move(p)) {
     for (int a = 0; a < 3; ++a) taps_[a] = dim_taps(p_.g, a);
+    rows_ = !has_indices && p_.kind != PoolKind::lp && p_.g.in[0] == 1 && p_.g.kernel[0] == 1 &&
+            p_.g.out[0] == 1 && (dtype_ == DType::f32 || dtype_ == DType::f64);
+    if (rows_) {
+      // Output columns [col_lo_[kw], col_hi_[kw]) read tap kw inside the input row.
+      for (int64_t kw = 0; kw < p_.g.kernel[2]; ++kw) {
+        int64_t lo = p_.g.out[2], hi = 0;
+        for (int64_t ow = 0; ow < p_.g.out[2]; ++ow)
+          if (kw >= taps_[2].lo[ow] && kw < taps_[2].hi[ow]) {
+            lo = std::min(lo, ow);
+            hi = ow + 1;
+          }
+        col_lo_.push_back(lo);
+        col_hi_.push_back(std::max(lo, hi));
+      }
+    }
   }
+
+  std::string name() const override { return rows_ ? "pool_rows" : "ref"; }
 
   void run(KernelContext& ctx) const override {
     switch (dtype_) {
@@ -135,6 +157,12 @@ class PoolKernel : public OpKernel {
         const T* xp = x + plane * IS;
         T* yp = y + plane * OS;
         int64_t* ip = indices ? indices + plane * OS : nullptr;
+        if constexpr (std::is_floating_point_v<T>) {
+          if (rows_) {
+            rows_plane(xp, yp);
+            continue;
+          }
+        }
         if (p_.kind == PoolKind::max)
           max_plane(xp, yp, ip, plane * IS);
         else if constexpr (std::is_floating_point_v<T>)
@@ -194,6 +222,51 @@ class PoolKernel : public OpKernel {
     });
   }
 
+  // Max or average of one 2-D plane, output row by output row: the row accumulates tap by
+  // tap (kh, then kw), each tap a strided pass over the columns it covers. Taps of a
+  // column are exactly those of taps_[2] (lo <= kw < hi), in the same order.
+  template <class T>
+  void rows_plane(const T* xp, T* yp) const {
+    const auto& g = p_.g;
+    const auto &H = taps_[1], &W = taps_[2];
+    const int64_t OW = g.out[2], IW = g.in[2], SW = g.stride[2], DW = g.dilation[2];
+    const bool is_max = p_.kind == PoolKind::max;
+    for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+      T* __restrict yr = yp + oh * OW;
+      // Max starts below every value (-inf, so an all -inf window stays -inf); a window
+      // wholly in the padding is set to lowest() below, as in max_plane.
+      const T init = is_max ? -std::numeric_limits<T>::infinity() : T(0);
+      for (int64_t ow = 0; ow < OW; ++ow) yr[ow] = init;
+      for (int64_t kh = H.lo[oh]; kh < H.hi[oh]; ++kh) {
+        const T* __restrict row = xp + (H.start[oh] + kh * g.dilation[1]) * IW;
+        for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+          const int64_t lo = col_lo_[kw], hi = col_hi_[kw];
+          const T* __restrict src = row + kw * DW - g.pad_begin[2];  // + ow * SW: in the row
+          if (is_max) {
+            for (int64_t ow = lo; ow < hi; ++ow) {
+              const T v = src[ow * SW];
+              yr[ow] = v > yr[ow] ? v : yr[ow];
+            }
+          } else {
+            for (int64_t ow = lo; ow < hi; ++ow) yr[ow] += src[ow * SW];
+          }
+        }
+      }
+      const int64_t rows_in = H.hi[oh] - H.lo[oh];
+      if (is_max) {
+        for (int64_t ow = 0; ow < OW; ++ow)
+          if (rows_in == 0 || W.hi[ow] == W.lo[ow]) yr[ow] = std::numeric_limits<T>::lowest();
+        continue;
+      }
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        const int64_t count = p_.count_include_pad
+                                  ? H.padded_count[oh] * W.padded_count[ow]
+                                  : rows_in * (W.hi[ow] - W.lo[ow]);
+        yr[ow] = count > 0 ? yr[ow] / static_cast<T>(count) : T(0);
+      }
+    }
+  }
+
   template <class T>
   void mean_or_lp_plane(const T* xp, T* yp) const {
     const auto& g = p_.g;
@@ -235,10 +308,13 @@ class PoolKernel : public OpKernel {
   DType dtype_;
   PoolParams p_;
   DimTaps taps_[3];
+  bool rows_ = false;                   // the row-wise path applies
+  std::vector<int64_t> col_lo_, col_hi_;  // per kw: output columns reading it
 };
 
 std::unique_ptr<OpKernel> create_pool(const NodeContext& ctx) {
-  return std::make_unique<PoolKernel>(ctx.input_dtype(0), pool_params(ctx));
+  const bool indices = ctx.num_outputs() > 1 && ctx.has_output(1);
+  return std::make_unique<PoolKernel>(ctx.input_dtype(0), pool_params(ctx), indices);
 }
 
 // ---- MaxUnpool ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // Graph passes run by the compiler, in this order: infer_and_fold, remove_identities,
-// fold_batchnorm, eliminate_dead_code (the last three only when optimising).
+// fold_batchnorm, fuse_conv_epilogue (FP32 on a SIMD level), eliminate_dead_code (all but the
+// first and last only when optimising).
 #pragma once
 
 #include <cstdint>
@@ -28,6 +29,11 @@ void remove_identities(Graph& g);
 // BatchNormalization after a Conv (or Gemm) with constant weights folds into that Conv's
 // weights and bias.
 void fold_batchnorm(Graph& g);
+
+// FP32 Conv -> [Add residual of the same shape] -> [Relu | Clip] chains become one fused
+// "octet"/"Conv" node (see ops/conv_fast.h). Not for graphs the quantizer will read: it
+// knows only ONNX ops.
+void fuse_conv_epilogue(Graph& g);
 
 // Drops nodes none of whose outputs reach a graph output.
 void eliminate_dead_code(Graph& g);

@@ -86,6 +86,7 @@ Graph prepare_graph(const Graph& model, const CompileOptions& options, const ker
   if (options.optimize) {
     remove_identities(g);
     fold_batchnorm(g);
+    if (isa.isa != kernels::Isa::ref && !keep_dequantize) fuse_conv_epilogue(g);  // INT8 prepares on ref
   }
   eliminate_dead_code(g);
   g.compact();

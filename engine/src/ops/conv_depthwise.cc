@@ -1,0 +1,82 @@
+// FP32 depthwise Conv (group == C == M) on the table's dwconv kernel, NCHW: one channel
+// plane per call, planes shared out over the threads (each plane computed by one thread, so
+// results do not depend on the thread count). Bias, residual and activation are fused.
+#include <vector>
+
+#include "octet/kernels/dispatch.h"
+#include "ops/conv_fast.h"
+
+namespace octet::detail {
+namespace {
+
+class ConvDepthwiseKernel : public OpKernel {
+ public:
+  ConvDepthwiseKernel(const kernels::DwConvF32Ops* ops, kernels::DwConvF32Shape shape, int64_t C,
+                      Tensor w, Tensor bias, ConvFusion fusion)
+      : ops_(ops), s_(shape), C_(C), w_(std::move(w)), bias_(std::move(bias)), fusion_(fusion) {}
+
+  std::string name() const override { return ops_->name; }
+
+  void run(KernelContext& ctx) const override {
+    const Tensor& xt = ctx.input(0);
+    const float* x = xt.data_as<float>();
+    const float* z = fusion_.residual ? ctx.input(3).data_as<float>() : nullptr;
+    float* y = ctx.output(0).data_as<float>();
+    const float* w = w_.data_as<float>();
+    const float* bias = bias_.empty() ? nullptr : bias_.data_as<float>();
+    const int64_t planes = xt.shape()[0] * C_;
+    const int64_t in_plane = s_.in_h * s_.in_w, out_plane = s_.out_h * s_.out_w;
+    const int64_t taps = s_.kernel_h * s_.kernel_w;
+    auto run_planes = [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const int64_t c = p % C_;
+        ops_->plane(s_, x + p * in_plane, w + c * taps, bias ? bias[c] : 0.0f,
+                    z ? z + p * out_plane : nullptr, fusion_.act, fusion_.clip_lo,
+                    fusion_.clip_hi, y + p * out_plane);
+      }
+    };
+    kernels::ThreadPool* pool = ctx.pool;
+    if (pool && pool->size() > 1 && planes > 1 && planes * out_plane * taps >= 8192)
+      pool->parallel_for(planes, run_planes);
+    else
+      run_planes(0, planes);
+  }
+
+ private:
+  const kernels::DwConvF32Ops* ops_;
+  kernels::DwConvF32Shape s_;
+  int64_t C_;
+  Tensor w_, bias_;
+  ConvFusion fusion_;
+};
+
+}  // namespace
+
+std::unique_ptr<OpKernel> create_conv_depthwise(const NodeContext& ctx, const WindowGeometry& g,
+                                                int64_t group, const ConvFusion& fusion) {
+  if (ctx.isa().isa == kernels::Isa::ref || ctx.input_dtype(0) != DType::f32) return nullptr;
+  if (g.in[0] != 1 || g.kernel[0] != 1 || g.out[0] != 1) return nullptr;
+  const Shape& x = ctx.input_shape(0);
+  const Tensor* w = ctx.input_const(1);
+  if (!w || group != x[1] || w->shape()[0] != x[1]) return nullptr;  // multiplier 1
+  const Tensor* b = ctx.has_input(2) ? ctx.input_const(2) : nullptr;
+  if (ctx.has_input(2) && !b) return nullptr;
+  kernels::DwConvF32Shape s;
+  s.in_h = g.in[1];
+  s.in_w = g.in[2];
+  s.out_h = g.out[1];
+  s.out_w = g.out[2];
+  s.kernel_h = g.kernel[1];
+  s.kernel_w = g.kernel[2];
+  s.stride_h = g.stride[1];
+  s.stride_w = g.stride[2];
+  s.dilation_h = g.dilation[1];
+  s.dilation_w = g.dilation[2];
+  s.pad_top = g.pad_begin[1];
+  s.pad_left = g.pad_begin[2];
+  const kernels::DwConvF32Ops* ops = kernels::kernel_table(ctx.isa()).dwconv_f32;
+  if (!ops || !ops->accepts(s)) return nullptr;
+  return std::make_unique<ConvDepthwiseKernel>(ops, s, x[1], *w, b ? *b : Tensor(), fusion);
+}
+
+}  // namespace octet::detail

@@ -1,0 +1,49 @@
+// Fast FP32 convolution kernels (ISA != ref) and the fused-epilogue form of Conv.
+//
+// The fused form is the internal op "octet"/"Conv" written by the fuse_conv_epilogue pass:
+// the inputs of Conv (X, W, optional B) plus an optional input 3, Z, of the output's shape,
+// and the attributes of Conv plus
+//   activation: "" (none), "Relu" or "Clip";  clip_min, clip_max: the Clip bounds.
+// Y = activation(conv(X, W) + B + Z). The reference conv implements the same semantics.
+#pragma once
+
+#include <memory>
+
+#include "octet/kernels/gemm_f32.h"
+#include "ops/conv_geometry.h"
+#include "ops/op_registry.h"
+
+namespace octet::detail {
+
+// The domain of the fused conv.
+inline constexpr const char* kOctetDomain = "octet";
+
+struct ConvFusion {
+  bool residual = false;  // input 3 (Z) is added
+  kernels::Activation act = kernels::Activation::none;
+  float clip_lo = 0, clip_hi = 0;
+};
+
+// Reads the fusion attributes of a node (none for a plain ONNX Conv); fails through ctx on
+// an unknown activation or a residual of the wrong shape.
+ConvFusion conv_fusion(const NodeContext& ctx, const Shape& y_shape);
+
+// Applies the activation to one value (the reference epilogue).
+inline float apply_activation(const ConvFusion& f, float v) {
+  if (f.act == kernels::Activation::relu) return v > 0.0f ? v : 0.0f;
+  if (f.act == kernels::Activation::clip) return v < f.clip_lo ? f.clip_lo : (v > f.clip_hi ? f.clip_hi : v);
+  return v;
+}
+
+// Depthwise conv (group == C == M) on the table's dwconv kernel; null when it does not apply
+// (not FP32 2-D/1-D, weights not constant, ref ISA, kernel window not handled).
+std::unique_ptr<OpKernel> create_conv_depthwise(const NodeContext& ctx, const WindowGeometry& g,
+                                                int64_t group, const ConvFusion& fusion);
+
+// Conv as GEMM on the gemm_f32 table: Y_g[Mg, P] = W_g[Mg, K] x col_g[K, P] per image and group,
+// col packed straight into the GEMM's panel layout one block of output positions at a time.
+// Null when it does not apply (not FP32, weights not constant, 3-D, ref ISA).
+std::unique_ptr<OpKernel> create_conv_gemm(const NodeContext& ctx, const WindowGeometry& g,
+                                           int64_t group, const ConvFusion& fusion);
+
+}  // namespace octet::detail
