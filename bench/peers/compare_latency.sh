@@ -8,17 +8,18 @@
 #       [--threads N] [--rounds R] [--runs N] [--isa ISA] [MODEL ...]
 #
 # MODEL names a file DIR/MODEL.onnx with DIR/MODEL/test_data_set_0 (default: resnet-50
-# resnet-18 mobilenet-v2). Defaults: --octet-run build/tools/octet_run, --models-dir
-# /work/build-tools/models, --ort-dir $OCTET_ORT_DIR or /work/build-tools/peers, 2 threads,
+# resnet-18 mobilenet-v2). Defaults: --octet-run build/release/tools/octet_run, --models-dir
+# build/models (tools/export_torchvision.py), --ort-dir $OCTET_ORT_DIR or build/peers
+# (bench/peers/install_ort.sh), 2 threads,
 # 3 rounds, 20 octet runs and 4 s of ORT runs per round, --isa auto.
 # Output: one markdown table on stdout; progress on stderr. Exit 1 when a run fails.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-octet_run="$root/build/tools/octet_run"
-models_dir=/work/build-tools/models
-ort_dir="${OCTET_ORT_DIR:-/work/build-tools/peers}"
+octet_run="$root/build/release/tools/octet_run"
+models_dir="$root/build/models"
+ort_dir="${OCTET_ORT_DIR:-$root/build/peers}"
 threads=2
 rounds=3
 runs=20

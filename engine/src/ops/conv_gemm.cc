@@ -98,6 +98,7 @@ class ConvGemmKernel : public OpKernel {
 
   // The padded copy of the weights, when one was made (otherwise the graph's constant).
   size_t weights_bytes() const override { return lda_ != K_ ? w_.nbytes() : 0; }
+  bool owns_copy_of_input(size_t i) const override { return i == 1 && lda_ != K_; }
 
   void run(KernelContext& ctx) const override {
     const Tensor& xt = ctx.input(0);

@@ -73,6 +73,8 @@ class PackedGemmKernel : public OpKernel {
 
   std::string name() const override { return ops_->name; }
   size_t weights_bytes() const override { return b_.data.size(); }
+  // B is packed; C is copied into bias_ unless it is read as a residual.
+  bool owns_copy_of_input(size_t i) const override { return i == 1 || (i == 2 && !c_residual_); }
 
   void run(KernelContext& ctx) const override {
     const Tensor& a = ctx.input(0);

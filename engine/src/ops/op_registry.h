@@ -84,6 +84,9 @@ class OpKernel {
   virtual std::string name() const { return "ref"; }
   // Bytes of packed weights or other constant state the kernel owns.
   virtual size_t weights_bytes() const { return 0; }
+  // True when the kernel made its own copy (packed, padded) of constant input i and never
+  // reads that input at run time: the compiler then frees the graph's copy.
+  virtual bool owns_copy_of_input(size_t i) const { return false; }
 };
 
 struct OpDef {

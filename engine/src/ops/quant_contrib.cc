@@ -137,6 +137,7 @@ class QGemmFast : public OpKernel {
   QGemmFast(std::unique_ptr<PackedQGemm> gemm, DType a_type) : gemm_(std::move(gemm)), a_type_(a_type) {}
   std::string name() const override { return gemm_->kernel_name(); }
   size_t weights_bytes() const override { return gemm_->bytes(); }
+  bool owns_copy_of_input(size_t i) const override { return i == kB; }  // packed
   void run(KernelContext& ctx) const override {
     const Tensor& a = ctx.input(kA);
     const uint8_t* src = static_cast<const uint8_t*>(a.data());

@@ -206,6 +206,8 @@ class FastQLinearConv : public OpKernel {
     for (const auto& g : gemms_) b += g->bytes();
     return b;
   }
+  // The weights are packed (GEMM or depthwise layout) and the bias folded at creation.
+  bool owns_copy_of_input(size_t i) const override { return i == 3 || i == 8; }
 
   void run(KernelContext& ctx) const override {
     if (depthwise_) run_depthwise(ctx);
@@ -455,6 +457,7 @@ class FastQLinearMatMul : public OpKernel {
   }
   std::string name() const override { return gemm_->kernel_name(); }
   size_t weights_bytes() const override { return gemm_->bytes(); }
+  bool owns_copy_of_input(size_t i) const override { return i == 3; }  // B, packed
 
   void run(KernelContext& ctx) const override {
     const Tensor& a = ctx.input(0);

@@ -119,6 +119,18 @@ std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& option
     p.steps.push_back(std::move(step));
   }
 
+  // Constants every consumer has copied (packed weights) are not kept twice: the graph's copy
+  // is freed, so weights_bytes() is what the model really holds.
+  std::vector<char> still_read(g.values.size(), 0);
+  for (int id : g.outputs) still_read[id] = 1;
+  for (const Step& step : p.steps) {
+    const Node& node = g.nodes[step.node];
+    for (size_t i = 0; i < node.inputs.size(); ++i)
+      if (node.inputs[i] >= 0 && !step.kernel->owns_copy_of_input(i)) still_read[node.inputs[i]] = 1;
+  }
+  for (size_t v = 0; v < g.values.size(); ++v)
+    if (g.values[v].is_const && !still_read[v]) g.values[v].data = Tensor();
+
   // Memory plan over the intermediate values.
   std::vector<char> external(g.values.size(), 0);  // not in the arena
   for (int id : g.inputs) external[id] = 1;
