@@ -11,7 +11,7 @@
 namespace octet::bench {
 namespace {
 
-// The whole file fits in memory; a larger header is refused before allocating.
+// The whole file fits in memory; a larger header is refused before reading.
 constexpr int64_t kMaxBytes = int64_t(1) << 31;
 
 struct GzCloser {
@@ -71,8 +71,16 @@ IdxArray read_idx(const std::string& path, int expected_rank) {
     if (total > kMaxBytes) throw Error(path + ": IDX dimensions describe more than 2 GiB");
     array.dims.push_back(dim);
   }
-  array.data.resize(static_cast<size_t>(total));
-  read_exact(file.get(), array.data.data(), array.data.size(), path, "data");
+  // The header is untrusted (and a gzip stream's length is unknown until it is read): read
+  // the data in bounded chunks so memory grows with the bytes actually present, and a 20-byte
+  // file that declares 2 GiB fails as truncated instead of allocating 2 GiB first.
+  constexpr int64_t kChunk = int64_t(1) << 20;
+  while (static_cast<int64_t>(array.data.size()) < total) {
+    const size_t done = array.data.size();
+    const size_t n = static_cast<size_t>(std::min<int64_t>(kChunk, total - static_cast<int64_t>(done)));
+    array.data.resize(done + n);
+    read_exact(file.get(), array.data.data() + done, n, path, "data");
+  }
   unsigned char extra;
   int trailing = gzread(file.get(), &extra, 1);
   if (trailing != 0) throw Error(path + ": trailing bytes after the IDX data");

@@ -4,7 +4,8 @@
 #   tests/fuzz/run_fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default 60 s, all targets)
 #
 # Environment: OCTET_FUZZ_BUILD (build folder, default build/fuzz), OCTET_ZOO (the model zoo,
-# default ../shared/zoo), OCTET_FUZZ_JOBS (build parallelism, default nproc).
+# default ../shared/zoo), OCTET_FUZZ_JOBS (build parallelism, default nproc), OCTET_FUZZ_NO_BUILD=1
+# (fuzz the binaries already built there, e.g. to run targets one after another).
 #
 # Steps, per target: replay the committed regression inputs (tests/fuzz/regressions/<target>),
 # then fuzz with -max_total_time=SECONDS -rss_limit_mb=2048 -timeout=10, starting from the
@@ -25,11 +26,15 @@ build="${OCTET_FUZZ_BUILD:-$root/build/fuzz}"
 jobs="${OCTET_FUZZ_JOBS:-$(nproc)}"
 zoo="${OCTET_ZOO:-$(dirname "$root")/shared/zoo}"
 
-echo "== fuzz build in $build"
-CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DOCTET_BUILD_FUZZERS=ON -DOCTET_SANITIZE=address,undefined -DOCTET_BUILD_BENCH=OFF -DOCTET_BUILD_TOOLS=OFF \
-  -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link >/dev/null
-cmake --build "$build" -j"$jobs" --target "${targets[@]}"
+if [ "${OCTET_FUZZ_NO_BUILD:-0}" = 1 ]; then
+  echo "== fuzz binaries in $build (OCTET_FUZZ_NO_BUILD=1: not rebuilt)"
+else
+  echo "== fuzz build in $build"
+  CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DOCTET_BUILD_FUZZERS=ON -DOCTET_SANITIZE=address,undefined -DOCTET_BUILD_BENCH=OFF -DOCTET_BUILD_TOOLS=OFF \
+    -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link >/dev/null
+  cmake --build "$build" -j"$jobs" --target "${targets[@]}"
+fi
 
 seeds="$build/seeds"
 if [ ! -d "$seeds" ]; then

@@ -1,10 +1,21 @@
 // octet: INT8 / FP32 inference for ONNX models on x86 CPUs. The public C++ API.
 //
-// Thread safety:
+// Thread safety (checked by tests/reliability/test_concurrency.cc, also under ThreadSanitizer):
+//  - The static and free functions (Model::load, Model::load_from_buffer,
+//    CompiledModel::compile, load_tensor_pb, save_tensor_pb, the dtype/shape helpers) keep
+//    no shared mutable state: any number of threads may call them at once (save_tensor_pb
+//    to different paths).
 //  - Model and CompiledModel are immutable after construction: any number of threads may
-//    read them and call CompiledModel::create_session() concurrently.
-//  - A Session owns its working memory; one Session must be used by one thread at a time.
-//    Create one Session per thread to run a CompiledModel in parallel.
+//    call their const members at once, e.g. compile one Model, or create_session() on one
+//    CompiledModel, from several threads concurrently.
+//  - A Session owns its working memory (and its intra-op thread pool when threads > 1):
+//    one Session must be used by one thread at a time. Create one Session per thread to run a
+//    CompiledModel in parallel; every Session of one CompiledModel gives bit-for-bit the
+//    same outputs for the same inputs, however many run at once.
+//    A Session keeps what it needs alive: it may outlive the CompiledModel it came from.
+//  - Tensor is a handle to shared storage with no locking: its copies may be read by many
+//    threads at once (Session::run only reads its inputs, so one input Tensor may feed
+//    sessions on several threads), but nobody may write the data while others read it.
 //  - Every function reports failure by throwing octet::Error; nothing aborts the process.
 #pragma once
 
@@ -53,6 +64,8 @@ std::string shape_str(const Shape& s);  // "[1,3,224,224]"
 int64_t shape_numel(const Shape& s);
 
 // A dense, row-major tensor. Copies share storage (like a shared_ptr); clone() copies data.
+// Thread safety: like a shared_ptr to non-atomic data; concurrent reads are safe, a write
+// (data(), data_as() through a non-const handle) must not race with any other access.
 class Tensor {
  public:
   Tensor() = default;
@@ -103,7 +116,7 @@ struct Program;
 struct SessionState;
 }  // namespace detail
 
-// A loaded, checked ONNX model. Cheap to copy.
+// A loaded, checked ONNX model. Cheap to copy. Immutable: thread-safe to share and read.
 class Model {
  public:
   static Model load(const std::string& path);
@@ -171,7 +184,8 @@ struct LayerError {
 };
 
 // A model specialised for shapes, precision and ISA, with packed weights. Immutable,
-// shareable across threads.
+// shareable across threads: every member is const and may be called from many threads at
+// once (create_session() included). Cheap to copy.
 class CompiledModel {
  public:
   static CompiledModel compile(const Model& model, const CompileOptions& options = {});
@@ -204,10 +218,14 @@ struct NodeProfile {
   int64_t calls = 0;
 };
 
+// The working state of one inference stream. NOT thread-safe: use one Session from one
+// thread at a time (moving it to another thread between calls is fine); run many Sessions of
+// one CompiledModel in parallel for concurrency. Sessions share nothing mutable.
 class Session {
  public:
   // Inputs by graph input name; returns every graph output by name. Shapes and dtypes must
-  // match the compiled ones exactly.
+  // match the compiled ones exactly. Inputs are only read; the outputs are new tensors owned
+  // by the caller (a later run does not overwrite them).
   std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs);
 
   void enable_profiling(bool on);

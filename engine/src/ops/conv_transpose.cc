@@ -77,12 +77,20 @@ TransposeGeometry conv_transpose_check(const NodeContext& ctx) {
     g.kernel[a] = kernel[i];
     g.stride[a] = strides[i];
     g.dilation[a] = dilations[i];
-    // The extent of the full (unpadded) output.
-    const int64_t full =
-        strides[i] * (in - 1) + output_padding[i] + (kernel[i] - 1) * dilations[i] + 1;
+    // The extent of the full (unpadded) output, checked: attributes come from the file and
+    // stride * length can pass int64 (a 1 KB model with strides 2^30 on a 2^40 axis).
+    int64_t spread = 0, reach = 0, full = 0;
+    const bool overflow = __builtin_mul_overflow(strides[i], in - 1, &spread) ||
+                          __builtin_mul_overflow(kernel[i] - 1, dilations[i], &reach) ||
+                          __builtin_add_overflow(spread, reach, &full) ||
+                          __builtin_add_overflow(full, output_padding[i], &full) ||
+                          __builtin_add_overflow(full, int64_t(1), &full) || full >= (int64_t(1) << 40);
+    ctx.check(!overflow, "output extent of axis " + std::to_string(i) + " (stride " + std::to_string(strides[i]) +
+                             ", input " + std::to_string(in) + ", kernel " + std::to_string(kernel[i]) +
+                             ", dilation " + std::to_string(dilations[i]) + ") is out of range");
     int64_t out = 0, pad_begin = 0;
     if (!output_shape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      out = !output_shape.empty() ? output_shape[i] : in * strides[i];
+      out = !output_shape.empty() ? output_shape[i] : in * strides[i];  // in * stride <= full < 2^40
       ctx.check(out >= 1 && out < (int64_t(1) << 31),
                 "output_shape value " + std::to_string(out) + " is out of range");
       // An output larger than the full extent is padded at the end (bias only).
@@ -91,6 +99,8 @@ TransposeGeometry conv_transpose_check(const NodeContext& ctx) {
     } else if (auto_pad == "VALID") {
       out = full;
     } else {
+      ctx.check(pads[i] < (int64_t(1) << 40) && pads[rank + i] < (int64_t(1) << 40),
+                "pads " + std::to_string(pads[i]) + ", " + std::to_string(pads[rank + i]) + " are out of range");
       pad_begin = pads[i];
       out = full - pads[i] - pads[rank + i];
       ctx.check(out >= 1, "pads leave an empty output");

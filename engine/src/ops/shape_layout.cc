@@ -93,7 +93,8 @@ void infer_concat(NodeContext& ctx) {
     for (size_t d = 0; d < s.size(); ++d)
       if (int64_t(d) != axis && s[d] != first[d])
         ctx.fail("input " + std::to_string(i) + " differs from input 0 in dimension " + std::to_string(d));
-    out[axis] += s[axis];
+    if (__builtin_add_overflow(out[axis], s[axis], &out[axis]))
+      ctx.fail("the concatenated length overflows int64");
   }
   ctx.set_output(0, ctx.input_dtype(0), out);
 }
@@ -405,13 +406,17 @@ PadPlan pad_plan(const NodeContext& ctx) {
   }
   p.out = in;
   for (size_t d = 0; d < in.size(); ++d) {
+    // Bound the pads before any arithmetic on them: -INT64_MIN and INT64_MAX + INT64_MAX
+    // overflow. After these checks every sum below stays within +-2^42.
+    if (p.begin[d] > (int64_t(1) << 40) || p.end[d] > (int64_t(1) << 40)) ctx.fail("pads are absurdly large");
+    if (p.begin[d] < -in[d] || p.end[d] < -in[d])
+      ctx.fail("negative pads remove more than dimension " + std::to_string(d) + " holds");
     // Crop first (negative pads), then pad what is left.
-    int64_t kept = in[d] - std::max<int64_t>(-p.begin[d], 0) - std::max<int64_t>(-p.end[d], 0);
+    int64_t kept = in[d] + std::min<int64_t>(p.begin[d], 0) + std::min<int64_t>(p.end[d], 0);
     if (kept < 0) ctx.fail("negative pads remove more than dimension " + std::to_string(d) + " holds");
     int64_t added = std::max<int64_t>(p.begin[d], 0) + std::max<int64_t>(p.end[d], 0);
     if (p.mode != PadMode::constant && kept == 0 && added > 0)
       ctx.fail("cannot pad an empty dimension in mode '" + mode + "'");
-    if (p.begin[d] > (int64_t(1) << 40) || p.end[d] > (int64_t(1) << 40)) ctx.fail("pads are absurdly large");
     p.out[d] = kept + added;
   }
   return p;
