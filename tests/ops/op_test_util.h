@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -132,6 +133,15 @@ Tensor make_tensor(DType dtype, Shape shape, const std::vector<T>& values) {
   if (static_cast<int64_t>(values.size()) != t.numel()) throw Error("make_tensor: value count mismatch");
   T* p = t.data_as<T>();
   for (size_t i = 0; i < values.size(); ++i) p[i] = values[i];
+  return t;
+}
+
+// A reproducible f32 tensor, uniform in [lo, hi).
+inline Tensor random_f32(Shape shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  Tensor t(DType::f32, std::move(shape));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data_as<float>()[i] = dist(rng);
   return t;
 }
 

@@ -16,12 +16,9 @@ namespace {
 using testing::make_tensor;
 using testing::OpTest;
 
+// These ops are exercised over [-2, 2) unless a test says otherwise.
 Tensor random_f32(Shape shape, uint32_t seed, float lo = -2.0f, float hi = 2.0f) {
-  Tensor t(DType::f32, std::move(shape));
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data_as<float>()[i] = dist(rng);
-  return t;
+  return testing::random_f32(std::move(shape), seed, lo, hi);
 }
 
 // Value of `t` at the output multi-index `idx` under numpy broadcasting.

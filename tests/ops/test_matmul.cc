@@ -13,14 +13,8 @@ namespace {
 
 using testing::make_tensor;
 using testing::OpTest;
+using testing::random_f32;
 
-Tensor random_f32(Shape shape, uint32_t seed) {
-  Tensor t(DType::f32, std::move(shape));
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data_as<float>()[i] = dist(gen);
-  return t;
-}
 
 // Batched reference over already-broadcast operands: a [B, M, K], b [B, K, N] as functions.
 template <class A, class Bf>
