@@ -1,8 +1,9 @@
 // The depthwise INT8 plane kernel on AVX-512 (dwconv_u8s8.h): the same flat run of outputs as
-// the portable build (dwconv_u8s8_impl.h), but register-blocked: 16 outputs at a time take
-// every tap in a zmm accumulator (vpmovzxbd, vpmulld, vpaddd) and go straight through the
-// epilogue (vmulps, vmaxps / vminps, vrndscaleps to nearest even, vcvtps2dq, + zp, clamp,
-// vpmovdb), with masked loads and stores on the tail. No int32 buffer round trips.
+// the portable build (dwconv_u8s8_impl.h), but register-blocked: a block of outputs takes every
+// tap in zmm accumulators and goes straight through the epilogue (vmulps, vmaxps / vminps,
+// vrndscaleps to nearest even, vcvtps2dq, + zp, clamp, vpmovdb), with masked loads and stores
+// on the tail; no int32 buffer round trips. s8-range weights (QLinearConv's) take two taps per
+// vpmaddwd on 32 outputs; other weights one tap per vpmulld on 16.
 #include <immintrin.h>
 
 #include <cstring>
@@ -44,6 +45,49 @@ void dwconv_u8s8_avx512(const DwConvU8S8Plane& p, void* scratch) {
   const __m512 hi = _mm512_set1_ps(static_cast<float>(p.q_hi - p.zero_point));
   const __m512i zp = _mm512_set1_epi32(p.zero_point), qlo = _mm512_set1_epi32(p.q_lo),
                 qhi = _mm512_set1_epi32(p.q_hi);
+  bool s8_weights = true;
+  for (int64_t t = 0; t < taps; ++t) s8_weights = s8_weights && p.weights[t] >= -128 && p.weights[t] <= 127;
+  if (s8_weights) {
+    // Taps in pairs: 32 outputs widen to int16 and take two taps per vpmaddwd (u8 x s8 fits
+    // in int16, the pair's sum in int32: exact). The unpacks leave each 128-bit lane's
+    // outputs split between the two accumulators, so the bytes are put back in order at the end.
+    const int64_t pairs = (taps + 1) / 2;
+    __m512i wp[32];
+    const uint8_t* src2[64];
+    for (int64_t j = 0; j < pairs; ++j) {
+      const int64_t t0 = 2 * j, t1 = 2 * j + 1;
+      const auto w0 = static_cast<uint16_t>(static_cast<int16_t>(p.weights[t0]));
+      const auto w1 = t1 < taps ? static_cast<uint16_t>(static_cast<int16_t>(p.weights[t1])) : uint16_t{0};
+      wp[j] = _mm512_set1_epi32(static_cast<int32_t>(w0 | (uint32_t{w1} << 16)));
+      src2[t0] = src[t0];
+      src2[t1] = t1 < taps ? src[t1] : src[t0];  // weight 0: any readable row
+    }
+    for (int64_t i = 0; i < len; i += 32) {
+      const __mmask32 m = len - i >= 32 ? ~__mmask32(0) : __mmask32((uint64_t{1} << (len - i)) - 1);
+      __m512i acc_lo = comp, acc_hi = comp;
+      for (int64_t j = 0; j < pairs; ++j) {
+        const __m512i x0 = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, src2[2 * j] + i));
+        const __m512i x1 = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, src2[2 * j + 1] + i));
+        acc_lo = _mm512_add_epi32(acc_lo, _mm512_madd_epi16(_mm512_unpacklo_epi16(x0, x1), wp[j]));
+        acc_hi = _mm512_add_epi32(acc_hi, _mm512_madd_epi16(_mm512_unpackhi_epi16(x0, x1), wp[j]));
+      }
+      __m128i bytes[2];
+      const __m512i accs[2] = {acc_lo, acc_hi};
+      for (int h = 0; h < 2; ++h) {
+        __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(accs[h]), scale);
+        y = _mm512_min_ps(_mm512_max_ps(y, lo), hi);
+        y = _mm512_roundscale_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(y), zp);
+        q = _mm512_min_epi32(_mm512_max_epi32(q, qlo), qhi);
+        bytes[h] = _mm512_cvtepi32_epi8(q);
+      }
+      // bytes[0] holds outputs 0-3, 8-11, 16-19, 24-27 (a dword each), bytes[1] the others.
+      const __m128i first = _mm_unpacklo_epi32(bytes[0], bytes[1]), second = _mm_unpackhi_epi32(bytes[0], bytes[1]);
+      _mm256_mask_storeu_epi8(flat + i, m, _mm256_set_m128i(second, first));
+    }
+    for (int64_t oh = 0; oh < p.out_h; ++oh) std::memcpy(p.out + oh * p.out_w, flat + oh * row_step, p.out_w);
+    return;
+  }
   for (int64_t i = 0; i < len; i += 16) {
     const __mmask16 m = len - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (len - i)) - 1);
     __m512i acc = comp;
