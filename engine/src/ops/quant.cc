@@ -40,31 +40,6 @@ int64_t quant_axis(const NodeContext& ctx, bool* per_axis) {
   return axis;
 }
 
-// Per-tensor parameters known at compile time (scale input 1, optional zero point input 2);
-// false otherwise.
-bool const_per_tensor_param(const NodeContext& ctx, float* scale, int32_t* zero) {
-  const Tensor* s = ctx.input_const(1);
-  if (!s || s->dtype() != DType::f32 || s->numel() != 1) return false;
-  *scale = *s->data_as<float>();
-  *zero = 0;
-  if (ctx.has_input(2)) {
-    const Tensor* z = ctx.input_const(2);
-    if (!z || z->numel() != 1) return false;
-    *zero = tensor_to_int32s(*z)[0];
-  }
-  return true;
-}
-
-// Runs fn(begin, end) over [0, n) in chunks on the pool when there is enough work.
-template <class Fn>
-void for_chunks(const KernelContext& ctx, int64_t n, Fn fn) {
-  const int64_t chunk = 1 << 15, chunks = (n + chunk - 1) / chunk;
-  if (ctx.pool && ctx.pool->size() > 1 && chunks > 1)
-    ctx.pool->parallel_for(chunks, [&](int64_t c0, int64_t c1) { fn(c0 * chunk, std::min(n, c1 * chunk)); });
-  else if (n > 0)
-    fn(0, n);
-}
-
 // QuantizeLinear / DequantizeLinear between f32 and u8 / s8 with constant per-tensor
 // parameters, on AVX2 and up (quantize_q8.h: the reference's operations, so its bits).
 class QuantizeFastKernel : public OpKernel {
@@ -74,7 +49,7 @@ class QuantizeFastKernel : public OpKernel {
   void run(KernelContext& ctx) const override {
     const float* x = ctx.input(0).data_as<float>();
     auto* y = static_cast<uint8_t*>(ctx.output(0).data());
-    for_chunks(ctx, ctx.output(0).numel(), [&](int64_t i0, int64_t i1) {
+    for_chunks(ctx, ctx.output(0).numel(), 1 << 15, [&](int64_t i0, int64_t i1) {
       kernels::quantize_f32_q8_avx2(x + i0, y + i0, i1 - i0, scale_, zero_, s8_);
     });
   }
@@ -92,7 +67,7 @@ class DequantizeFastKernel : public OpKernel {
   void run(KernelContext& ctx) const override {
     const auto* q = static_cast<const uint8_t*>(ctx.input(0).data());
     float* y = ctx.output(0).data_as<float>();
-    for_chunks(ctx, ctx.output(0).numel(), [&](int64_t i0, int64_t i1) {
+    for_chunks(ctx, ctx.output(0).numel(), 1 << 15, [&](int64_t i0, int64_t i1) {
       kernels::dequantize_q8_f32_avx2(q + i0, y + i0, i1 - i0, scale_, zero_, s8_);
     });
   }
@@ -158,11 +133,10 @@ class QuantizeKernel : public OpKernel {
 std::unique_ptr<OpKernel> create_quantize(const NodeContext& ctx) {
   bool per_axis;
   int64_t axis = quant_axis(ctx, &per_axis);
-  float scale;
-  int32_t zero;
+  QuantParam q;
   if (ctx.isa().isa != kernels::Isa::ref && !per_axis && ctx.input_dtype(0) == DType::f32 &&
-      const_per_tensor_param(ctx, &scale, &zero))
-    return std::make_unique<QuantizeFastKernel>(scale, zero, ctx.output(0).dtype == DType::s8);
+      const_quant_param(ctx, 1, 2, &q))
+    return std::make_unique<QuantizeFastKernel>(q.scale[0], q.zero[0], ctx.output(0).dtype == DType::s8);
   return std::make_unique<QuantizeKernel>(axis, per_axis);
 }
 
@@ -210,11 +184,10 @@ class DequantizeKernel : public OpKernel {
 std::unique_ptr<OpKernel> create_dequantize(const NodeContext& ctx) {
   bool per_axis;
   int64_t axis = quant_axis(ctx, &per_axis);
-  float scale;
-  int32_t zero;
+  QuantParam q;
   if (ctx.isa().isa != kernels::Isa::ref && !per_axis && is_q8(ctx.input_dtype(0)) &&
-      const_per_tensor_param(ctx, &scale, &zero))
-    return std::make_unique<DequantizeFastKernel>(scale, zero, ctx.input_dtype(0) == DType::s8);
+      const_quant_param(ctx, 1, 2, &q))
+    return std::make_unique<DequantizeFastKernel>(q.scale[0], q.zero[0], ctx.input_dtype(0) == DType::s8);
   return std::make_unique<DequantizeKernel>(axis, per_axis);
 }
 

@@ -88,21 +88,6 @@ class QLinearBinaryKernel : public OpKernel {
   BinaryOp op_;
 };
 
-// Constant per-tensor parameters (scale input si, zero point zi) as a QuantParam; false when
-// either is not known at compile time.
-bool const_quant_param(const NodeContext& ctx, size_t si, size_t zi, QuantParam* q) {
-  const Tensor* s = ctx.input_const(si);
-  if (!s || s->dtype() != DType::f32 || s->numel() != 1) return false;
-  q->scale = {*s->data_as<float>()};
-  q->zero = {0};
-  if (ctx.has_input(zi)) {
-    const Tensor* z = ctx.input_const(zi);
-    if (!z || z->numel() != 1) return false;
-    q->zero = tensor_to_int32s(*z);
-  }
-  return true;
-}
-
 // Same-shape inputs with constant parameters: out = table[a * 256 + b].
 class QLinearBinaryTableKernel : public OpKernel {
  public:
@@ -146,11 +131,7 @@ class QLinearBinaryTableKernel : public OpKernel {
       }
       for (int64_t i = i0; i < i1; ++i) py[i] = t[pa[i] * 256 + pb[i]];
     };
-    const int64_t chunk = 1 << 14, chunks = (n + chunk - 1) / chunk;
-    if (ctx.pool && ctx.pool->size() > 1 && chunks > 1)
-      ctx.pool->parallel_for(chunks, [&](int64_t c0, int64_t c1) { range(c0 * chunk, std::min(n, c1 * chunk)); });
-    else
-      range(0, n);
+    for_chunks(ctx, n, 1 << 14, range);
   }
 
  private:

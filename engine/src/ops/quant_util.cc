@@ -34,6 +34,19 @@ QuantParam read_quant_param(const KernelContext& ctx, size_t si, size_t zi) {
   return p;
 }
 
+bool const_quant_param(const NodeContext& ctx, size_t si, size_t zi, QuantParam* q) {
+  const Tensor* s = ctx.input_const(si);
+  if (!s || s->dtype() != DType::f32 || s->numel() != 1) return false;
+  q->scale = {*s->data_as<float>()};
+  q->zero = {0};
+  if (ctx.has_input(zi)) {
+    const Tensor* z = ctx.input_const(zi);
+    if (!z || z->numel() != 1) return false;
+    q->zero = tensor_to_int32s(*z);
+  }
+  return true;
+}
+
 void check_quant_param(const NodeContext& ctx, size_t si, size_t zi, int64_t channels, const std::string& what) {
   auto check_count = [&](size_t i, const std::string& name) {
     const Shape& s = ctx.input_shape(i);

@@ -9,6 +9,7 @@
 // NaN quantizes to the zero point.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -53,6 +54,21 @@ struct QuantParam {
 
 // Reads scale (input si) and optional zero point (input zi, may be absent) at run time.
 QuantParam read_quant_param(const KernelContext& ctx, size_t si, size_t zi);
+
+// Constant per-tensor parameters (scale input si, zero point zi, which may be absent) as a
+// QuantParam; false when either is not known at compile time or has more than one element.
+bool const_quant_param(const NodeContext& ctx, size_t si, size_t zi, QuantParam* q);
+
+// Runs fn(begin, end) over [0, n) in chunks of `chunk` elements, on the pool when there is
+// more than one chunk and more than one thread.
+template <class Fn>
+void for_chunks(const KernelContext& ctx, int64_t n, int64_t chunk, Fn fn) {
+  const int64_t chunks = (n + chunk - 1) / chunk;
+  if (ctx.pool && ctx.pool->size() > 1 && chunks > 1)
+    ctx.pool->parallel_for(chunks, [&](int64_t c0, int64_t c1) { fn(c0 * chunk, std::min(n, c1 * chunk)); });
+  else if (n > 0)
+    fn(0, n);
+}
 
 // Compile-time checks for a scale / zero-point pair: scale f32, zero point of dtype zp_dtype
 // (or absent when `optional_zp`), each either one element or `channels` elements (1-D);
