@@ -23,6 +23,16 @@ std::vector<std::string> simd_isas() {
   return out;
 }
 
+// A scalar zero-point initializer named "z" (u8, or s8 when `s8`).
+TP zero_point_initializer(int32_t zero, bool s8) {
+  TP z;
+  z.set_name("z");
+  z.set_data_type(s8 ? TP::INT8 : TP::UINT8);
+  const auto byte = static_cast<uint8_t>(zero);
+  z.set_raw_data(&byte, 1);
+  return z;
+}
+
 // x: length n; the zero point's dtype picks the output dtype.
 Model quantize_model(int64_t n, float scale, int32_t zero, bool s8, bool as_inputs) {
   ModelBuilder b(13);
@@ -33,12 +43,7 @@ Model quantize_model(int64_t n, float scale, int32_t zero, bool s8, bool as_inpu
     b.input("z", s8 ? TP::INT8 : TP::UINT8, {});
   } else {
     b.initializer(tensor_f32("s", {}, {scale}));
-    TP z;
-    z.set_name("z");
-    z.set_data_type(s8 ? TP::INT8 : TP::UINT8);
-    const auto byte = static_cast<uint8_t>(zero);
-    z.set_raw_data(&byte, 1);
-    b.initializer(z);
+    b.initializer(zero_point_initializer(zero, s8));
   }
   b.node("QuantizeLinear", {"x", "s", "z"}, {"y"}, "quantize");
   return load_model(b);
@@ -49,12 +54,7 @@ Model dequantize_model(int64_t n, float scale, int32_t zero, bool s8) {
   b.input("q", s8 ? TP::INT8 : TP::UINT8, {n});
   b.output_untyped("y");
   b.initializer(tensor_f32("s", {}, {scale}));
-  TP z;
-  z.set_name("z");
-  z.set_data_type(s8 ? TP::INT8 : TP::UINT8);
-  const auto byte = static_cast<uint8_t>(zero);
-  z.set_raw_data(&byte, 1);
-  b.initializer(z);
+  b.initializer(zero_point_initializer(zero, s8));
   b.node("DequantizeLinear", {"q", "s", "z"}, {"y"}, "dequantize");
   return load_model(b);
 }

@@ -45,6 +45,15 @@ void dwconv_u8s8_avx512(const DwConvU8S8Plane& p, void* scratch) {
   const __m512 hi = _mm512_set1_ps(static_cast<float>(p.q_hi - p.zero_point));
   const __m512i zp = _mm512_set1_epi32(p.zero_point), qlo = _mm512_set1_epi32(p.q_lo),
                 qhi = _mm512_set1_epi32(p.q_hi);
+  // 16 accumulators -> 16 output bytes: the epilogue of dwconv_u8s8.h.
+  auto requantize = [&](__m512i acc) {
+    __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale);
+    y = _mm512_min_ps(_mm512_max_ps(y, lo), hi);
+    y = _mm512_roundscale_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(y), zp);
+    q = _mm512_min_epi32(_mm512_max_epi32(q, qlo), qhi);
+    return _mm512_cvtepi32_epi8(q);
+  };
   bool s8_weights = true;
   for (int64_t t = 0; t < taps; ++t) s8_weights = s8_weights && p.weights[t] >= -128 && p.weights[t] <= 127;
   if (s8_weights) {
@@ -71,18 +80,9 @@ void dwconv_u8s8_avx512(const DwConvU8S8Plane& p, void* scratch) {
         acc_lo = _mm512_add_epi32(acc_lo, _mm512_madd_epi16(_mm512_unpacklo_epi16(x0, x1), wp[j]));
         acc_hi = _mm512_add_epi32(acc_hi, _mm512_madd_epi16(_mm512_unpackhi_epi16(x0, x1), wp[j]));
       }
-      __m128i bytes[2];
-      const __m512i accs[2] = {acc_lo, acc_hi};
-      for (int h = 0; h < 2; ++h) {
-        __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(accs[h]), scale);
-        y = _mm512_min_ps(_mm512_max_ps(y, lo), hi);
-        y = _mm512_roundscale_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(y), zp);
-        q = _mm512_min_epi32(_mm512_max_epi32(q, qlo), qhi);
-        bytes[h] = _mm512_cvtepi32_epi8(q);
-      }
-      // bytes[0] holds outputs 0-3, 8-11, 16-19, 24-27 (a dword each), bytes[1] the others.
-      const __m128i first = _mm_unpacklo_epi32(bytes[0], bytes[1]), second = _mm_unpackhi_epi32(bytes[0], bytes[1]);
+      // acc_lo holds outputs 0-3, 8-11, 16-19, 24-27 (a dword of bytes each), acc_hi the others.
+      const __m128i b_lo = requantize(acc_lo), b_hi = requantize(acc_hi);
+      const __m128i first = _mm_unpacklo_epi32(b_lo, b_hi), second = _mm_unpackhi_epi32(b_lo, b_hi);
       _mm256_mask_storeu_epi8(flat + i, m, _mm256_set_m128i(second, first));
     }
     for (int64_t oh = 0; oh < p.out_h; ++oh) std::memcpy(p.out + oh * p.out_w, flat + oh * row_step, p.out_w);
@@ -95,12 +95,7 @@ void dwconv_u8s8_avx512(const DwConvU8S8Plane& p, void* scratch) {
       const __m512i x = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, src[t] + i));
       acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(x, w[t]));
     }
-    __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale);
-    y = _mm512_min_ps(_mm512_max_ps(y, lo), hi);
-    y = _mm512_roundscale_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(y), zp);
-    q = _mm512_min_epi32(_mm512_max_epi32(q, qlo), qhi);
-    _mm_mask_storeu_epi8(flat + i, m, _mm512_cvtepi32_epi8(q));
+    _mm_mask_storeu_epi8(flat + i, m, requantize(acc));
   }
   for (int64_t oh = 0; oh < p.out_h; ++oh) std::memcpy(p.out + oh * p.out_w, flat + oh * row_step, p.out_w);
 }
