@@ -35,6 +35,25 @@ inline Tensor random_tensor(const Shape& shape, std::mt19937& rng, float lo = -1
   return t;
 }
 
+// A raw-data initializer of any element type.
+template <class T>
+TP tensor_of(const std::string& name, int type, const std::vector<int64_t>& dims, const std::vector<T>& v) {
+  TP t;
+  t.set_name(name);
+  t.set_data_type(type);
+  for (int64_t d : dims) t.add_dims(d);
+  t.set_raw_data(v.data(), v.size() * sizeof(T));
+  return t;
+}
+
+// Uniformly random u8 (or s8) values.
+inline Tensor random_q8(const std::vector<int64_t>& shape, bool s8, std::mt19937& rng) {
+  Tensor t(s8 ? DType::s8 : DType::u8, shape);
+  std::uniform_int_distribution<int> d(0, 255);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data_as<uint8_t>()[i] = static_cast<uint8_t>(d(rng));
+  return t;
+}
+
 inline std::vector<Sample> random_samples(const std::string& input, const Shape& shape, int count, uint32_t seed,
                                           float lo = -1, float hi = 1) {
   std::mt19937 rng(seed);

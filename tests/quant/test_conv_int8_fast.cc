@@ -12,16 +12,6 @@
 namespace octet::testing {
 namespace {
 
-template <class T>
-TP tensor_of(const std::string& name, int type, const std::vector<int64_t>& dims, const std::vector<T>& v) {
-  TP t;
-  t.set_name(name);
-  t.set_data_type(type);
-  for (int64_t d : dims) t.add_dims(d);
-  t.set_raw_data(v.data(), v.size() * sizeof(T));
-  return t;
-}
-
 struct ConvCase {
   std::vector<int64_t> x;  // N, C, spatial...
   int64_t m = 8;           // output channels
@@ -93,13 +83,6 @@ Model conv_model(const ConvCase& c, std::mt19937& rng) {
   if (!c.pads.empty()) attr_ints(n, "pads", c.pads);
   attr_i(n, "group", c.group);
   return load_model(b);
-}
-
-Tensor random_q8(const std::vector<int64_t>& shape, bool s8, std::mt19937& rng) {
-  Tensor t(s8 ? DType::s8 : DType::u8, shape);
-  std::uniform_int_distribution<int> d(0, 255);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data_as<uint8_t>()[i] = static_cast<uint8_t>(d(rng));
-  return t;
 }
 
 std::map<std::string, Tensor> run(const Model& m, const std::string& isa, int threads,

@@ -34,6 +34,9 @@ struct Value {
   bool is_const = false;               // initializer, Constant node, or folded
   Tensor data;                         // the constant's value when is_const
   int producer = -1;                   // node index, -1 for graph inputs and constants
+  // Set by the layout pass on a channels-last twin: the name of the [N, C, H, W] value whose
+  // elements this one holds as [N, H, W, C] (reports compare it under that name).
+  std::string nhwc_of;
 };
 
 struct Node {

@@ -14,6 +14,7 @@ const OpRegistry& OpRegistry::instance() {
     register_elementwise_ops(r);
     register_shape_ops(r);
     register_reduce_ops(r);
+    register_layout_ops(r);
     return r;
   }();
   return registry;

@@ -120,5 +120,6 @@ void register_quant_ops(OpRegistry& r);        // QuantizeLinear, QLinearConv, .
 void register_elementwise_ops(OpRegistry& r);  // unary, binary (broadcast), variadic, Where
 void register_shape_ops(OpRegistry& r);        // Reshape, Transpose, Concat, Slice, Gather, ...
 void register_reduce_ops(OpRegistry& r);       // ReduceX, ArgMax/Min, TopK, CumSum
+void register_layout_ops(OpRegistry& r);       // octet.ToNHWC / octet.ToNCHW (layout pass)
 
 }  // namespace octet::detail

@@ -401,6 +401,7 @@ void register_quant_contrib_ops(OpRegistry& r) {
   r.add(OpDef{"com.microsoft", "QLinearGlobalAveragePool", infer_qglobalavgpool, create_qglobalavgpool});
   r.add(OpDef{"com.microsoft", "QLinearConcat", infer_qconcat, create_qconcat});
   register_quant_pool_fast_ops(r);
+  register_qlinear_conv_nhwc_op(r);
 }
 
 }  // namespace octet::detail

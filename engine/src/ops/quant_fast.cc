@@ -139,12 +139,38 @@ struct ScalarEpilogue {
 // in cache (blocks of about kColBlockBytes); a small layer instead gathers at most
 // kWholeColBytes at once and lets the GEMMs split over the pool. Results do not depend on the
 // blocking or the thread count: every output is one exact int32 sum and the same epilogue.
+// Output pixels cut into tasks for the pool: whole granules of pixels (the GEMM's row tile, or
+// 16 for the byte transposes), a multiple of the thread count with at most one granule between
+// the largest and smallest task, so the threads finish together, and about `block_bytes` of
+// im2col / output rows per task.
+struct PixelTasks {
+  int64_t count = 0, max_rows = 0;
+  PixelTasks(int64_t pixels, int64_t width, int64_t threads, int64_t granule, int64_t block_bytes)
+      : pixels_(pixels), granule_(granule), granules_((pixels + granule - 1) / granule) {
+    const int64_t per_thread = std::max<int64_t>(1, (pixels * width + threads * block_bytes - 1) / (threads * block_bytes));
+    count = std::max<int64_t>(1, std::min(granules_, threads * per_thread));
+    max_rows = (granules_ + count - 1) / count * granule_;
+  }
+  // Pixels [p0, p1) of task t.
+  void rows(int64_t t, int64_t* p0, int64_t* p1) const {
+    int64_t b, e;
+    kernels::split_range(granules_, static_cast<int>(count), static_cast<int>(t), &b, &e);
+    *p0 = b * granule_;
+    *p1 = std::min(pixels_, e * granule_);
+  }
+
+ private:
+  int64_t pixels_, granule_, granules_;
+};
+
 class FastQLinearConv : public OpKernel {
  public:
   static constexpr int64_t kColBlockBytes = 192 << 10, kWholeColBytes = 1 << 20;
 
-  FastQLinearConv(const NodeContext& ctx, WindowGeometry win, ConstQParams p) : win_(win), p_(std::move(p)) {
-    const Shape& x = ctx.input_shape(0);
+  // x: the input's shape as [N, C, spatial...]; channels_last: input and output are
+  // [N, H, W, C] tensors (octet.QLinearConvNhwc), so no transposes run at all.
+  FastQLinearConv(const NodeContext& ctx, const Shape& x, WindowGeometry win, ConstQParams p, bool channels_last)
+      : win_(win), p_(std::move(p)), channels_last_(channels_last) {
     const Tensor& w = *ctx.input_const(3);
     batch_ = x[0];
     channels_ = x[1];
@@ -199,6 +225,8 @@ class FastQLinearConv : public OpKernel {
 
   std::string name() const override {
     if (depthwise_) return std::string("qconv_depthwise+") + dw_name_;
+    if (channels_last_)
+      return std::string(pointwise_ ? "qconv1x1_nhwc_io+" : "qconv_blocked_nhwc_io+") + gemms_[0]->kernel_name();
     return std::string(pointwise_ ? "qconv1x1_nhwc+" : "qconv_blocked_nhwc+") + gemms_[0]->kernel_name();
   }
   size_t weights_bytes() const override {
@@ -211,6 +239,7 @@ class FastQLinearConv : public OpKernel {
 
   void run(KernelContext& ctx) const override {
     if (depthwise_) run_depthwise(ctx);
+    else if (channels_last_) run_gemm_channels_last(ctx);
     else run_gemm(ctx);
   }
 
@@ -293,13 +322,7 @@ class FastQLinearConv : public OpKernel {
     // through (transpose in or gather) -> single-threaded GEMM -> transpose out in cache.
     const int64_t threads = pool ? pool->size() : 1;
     const bool tiled = P >= 64 * threads;
-    int64_t rows_per_task = 0, tasks = 0;
-    if (tiled) {
-      const int64_t width = std::max({k_, channels_, out_channels_});
-      tasks = std::max<int64_t>(2 * threads, (P * width + kColBlockBytes - 1) / kColBlockBytes);
-      rows_per_task = ((P + tasks - 1) / tasks + 15) / 16 * 16;
-      tasks = (P + rows_per_task - 1) / rows_per_task;
-    }
+    const PixelTasks tasks(P, std::max({k_, channels_, out_channels_}), threads, 16, kColBlockBytes);
     for (int64_t n = 0; n < batch_; ++n) {
       const uint8_t* xn = xb + n * channels_ * in_size;
       uint8_t* yn = yb + n * out_channels_ * P;
@@ -312,10 +335,12 @@ class FastQLinearConv : public OpKernel {
       }
       if (tiled) {
         auto run_tasks = [&](int64_t t0, int64_t t1) {
-          std::vector<uint8_t> a(static_cast<size_t>(rows_per_task * (pointwise_ ? channels_ : k_)));
-          std::vector<uint8_t> o(static_cast<size_t>(rows_per_task * out_channels_));
+          std::vector<uint8_t> a(static_cast<size_t>(tasks.max_rows * (pointwise_ ? channels_ : k_)));
+          std::vector<uint8_t> o(static_cast<size_t>(tasks.max_rows * out_channels_));
           for (int64_t t = t0; t < t1; ++t) {
-            const int64_t p0 = t * rows_per_task, p1 = std::min(P, p0 + rows_per_task), rows = p1 - p0;
+            int64_t p0, p1;
+            tasks.rows(t, &p0, &p1);
+            const int64_t rows = p1 - p0;
             if (pointwise_) transpose_u8(xn + p0, channels_, rows, in_size, a.data(), channels_, mask);
             for (int64_t grp = 0; grp < group_; ++grp) {
               if (pointwise_) {
@@ -328,8 +353,8 @@ class FastQLinearConv : public OpKernel {
             transpose_u8(o.data(), rows, out_channels_, out_channels_, yn + p0, P);
           }
         };
-        if (pool) pool->parallel_for(tasks, run_tasks);
-        else run_tasks(0, tasks);
+        if (pool) pool->parallel_for(tasks.count, run_tasks);
+        else run_tasks(0, tasks.count);
         continue;
       }
       // Few pixels: the GEMMs split the work over the pool.
@@ -351,6 +376,65 @@ class FastQLinearConv : public OpKernel {
       split(P, P * out_channels_, [&](int64_t r0, int64_t r1) {
         transpose_u8(out.get() + r0 * out_channels_, r1 - r0, out_channels_, out_channels_, yn + r0, P);
       });
+    }
+  }
+
+  // Input [N, P_in, C] and output [N, P, M]: the GEMM reads the image (or its gathered
+  // blocks) and writes the output rows in place. Same blocking and arithmetic as run_gemm.
+  void run_gemm_channels_last(KernelContext& ctx) const {
+    const auto& g = win_;
+    const int64_t P = g.out_size(), in_size = g.in_size();
+    kernels::ThreadPool* pool = ctx.pool && ctx.pool->size() > 1 ? ctx.pool : nullptr;
+    const uint8_t* xb = static_cast<const uint8_t*>(ctx.input(0).data());
+    uint8_t* yb = static_cast<uint8_t*>(ctx.output(0).data());
+    std::unique_ptr<uint8_t[]> shifted;  // s8 input as u8 (x ^ 0x80), one image
+    const int64_t threads = pool ? pool->size() : 1;
+    const bool tiled = P >= 64 * threads;
+    const PixelTasks tasks(P, std::max(k_, out_channels_), threads, gemms_[0]->mr(), kColBlockBytes);
+    for (int64_t n = 0; n < batch_; ++n) {
+      const uint8_t* xn = xb + n * in_size * channels_;
+      uint8_t* yn = yb + n * P * out_channels_;
+      if (p_.x_type == DType::s8) {
+        if (!shifted) shifted.reset(new uint8_t[static_cast<size_t>(in_size * channels_)]);
+        to_u8(DType::s8, xn, in_size * channels_, shifted.get());
+        xn = shifted.get();
+      }
+      if (tiled) {
+        auto run_tasks = [&](int64_t t0, int64_t t1) {
+          std::vector<uint8_t> a(pointwise_ ? 0 : static_cast<size_t>(tasks.max_rows * k_));
+          for (int64_t t = t0; t < t1; ++t) {
+            int64_t p0, p1;
+            tasks.rows(t, &p0, &p1);
+            const int64_t rows = p1 - p0;
+            for (int64_t grp = 0; grp < group_; ++grp) {
+              uint8_t* out = yn + p0 * out_channels_ + grp * mg_;
+              if (pointwise_) {
+                gemms_[grp]->run(rows, xn + p0 * channels_ + grp * cg_, channels_, out, out_channels_, nullptr);
+              } else {
+                gather(xn, grp, p0, p1, a.data());
+                gemms_[grp]->run(rows, a.data(), k_, out, out_channels_, nullptr);
+              }
+            }
+          }
+        };
+        if (pool) pool->parallel_for(tasks.count, run_tasks);
+        else run_tasks(0, tasks.count);
+        continue;
+      }
+      // Few pixels: the GEMMs split the work over the pool.
+      if (pointwise_) {
+        for (int64_t grp = 0; grp < group_; ++grp)
+          gemms_[grp]->run(P, xn + grp * cg_, channels_, yn + grp * mg_, out_channels_, pool);
+        continue;
+      }
+      std::vector<uint8_t> col(static_cast<size_t>(block_ * k_));
+      for (int64_t p0 = 0; p0 < P; p0 += block_) {
+        const int64_t p1 = std::min(P, p0 + block_);
+        for (int64_t grp = 0; grp < group_; ++grp) {
+          gather(xn, grp, p0, p1, col.data());
+          gemms_[grp]->run(p1 - p0, col.data(), k_, yn + p0 * out_channels_ + grp * mg_, out_channels_, pool);
+        }
+      }
     }
   }
 
@@ -435,6 +519,7 @@ class FastQLinearConv : public OpKernel {
   int64_t batch_ = 0, channels_ = 0, out_channels_ = 0, group_ = 1, cg_ = 0, mg_ = 0, k_ = 0;
   int64_t block_ = 0;  // output pixels per im2col block
   int32_t x_zero_u8_ = 0;
+  bool channels_last_ = false;
   bool depthwise_ = false, pointwise_ = false;
   bool contiguous_taps_ = false;  // gather: a row of taps is one run of bytes
   bool planar_ = false;  // depthwise over 1-D / 2-D planes: the dwconv_u8s8 kernels
@@ -479,20 +564,68 @@ class FastQLinearMatMul : public OpKernel {
 
 }  // namespace
 
-std::unique_ptr<OpKernel> create_fast_qlinear_conv(const NodeContext& ctx) {
-  if (ctx.isa().isa == kernels::Isa::ref || ctx.num_inputs() < 8) return nullptr;
-  if (!s8_weights_zero_free(ctx, 3, 5)) return nullptr;
-  if (ctx.has_input(8) && (!ctx.input_const(8) || ctx.input_dtype(8) != DType::s32)) return nullptr;
-  const Shape& x = ctx.input_shape(0);
+namespace {
+
+// The fast kernel's conditions on a QLinearConv-shaped node whose input has shape x
+// ([N, C, spatial...]); fills the geometry and parameters when they hold.
+bool fast_qlinear_conv_conditions(const NodeContext& ctx, const Shape& x, WindowGeometry* g, ConstQParams* p) {
+  if (ctx.isa().isa == kernels::Isa::ref || ctx.num_inputs() < 8) return false;
+  if (!s8_weights_zero_free(ctx, 3, 5)) return false;
+  if (ctx.has_input(8) && (!ctx.input_const(8) || ctx.input_dtype(8) != DType::s32)) return false;
   const Shape& w = ctx.input_shape(3);
-  if (x.size() < 3 || x.size() > 5 || w.size() != x.size()) return nullptr;
+  if (x.size() < 3 || x.size() > 5 || w.size() != x.size()) return false;
   const int64_t group = ctx.node().attr_i("group", 1);
-  if (group < 1 || x[1] % group || w[0] % group || w[1] != x[1] / group) return nullptr;
-  ConstQParams p;
-  if (!read_qlinear_params(ctx, w[0], &p)) return nullptr;
+  if (group < 1 || x[1] % group || w[0] % group || w[1] != x[1] / group) return false;
+  if (ctx.has_input(8) && ctx.input_const(8)->numel() != w[0]) return false;
+  if (!read_qlinear_params(ctx, w[0], p)) return false;
   std::vector<int64_t> kernel(w.begin() + 2, w.end());
-  WindowGeometry g = window_geometry(ctx, x, kernel, /*ceil_mode=*/false);
-  return std::make_unique<FastQLinearConv>(ctx, g, std::move(p));
+  *g = window_geometry(ctx, x, kernel, /*ceil_mode=*/false);
+  return true;
+}
+
+void infer_qlinear_conv_nhwc(NodeContext& ctx) {
+  const Shape x = nchw_of_nhwc_input(ctx, "octet.QLinearConvNhwc");
+  WindowGeometry g;
+  ConstQParams p;
+  ctx.check(fast_qlinear_conv_conditions(ctx, x, &g, &p),
+            "octet.QLinearConvNhwc needs constant s8 weights with zero points 0, constant per-tensor activation "
+            "parameters and a SIMD ISA");
+  const int64_t m = ctx.input_shape(3)[0];
+  const std::vector<int64_t> out = g.out_dims();
+  Shape y{x[0], out[0], out[1], m};
+  shape_numel(y);
+  ctx.set_output(0, p.y_type, y);
+}
+
+std::unique_ptr<OpKernel> create_qlinear_conv_nhwc(const NodeContext& ctx) {
+  const Shape x = nchw_of_nhwc_input(ctx, "octet.QLinearConvNhwc");
+  WindowGeometry g;
+  ConstQParams p;
+  ctx.check(fast_qlinear_conv_conditions(ctx, x, &g, &p) && x[1] / ctx.node().attr_i("group", 1) != 1,
+            "octet.QLinearConvNhwc: no channels-last kernel for this node");
+  return std::make_unique<FastQLinearConv>(ctx, x, g, std::move(p), /*channels_last=*/true);
+}
+
+}  // namespace
+
+std::unique_ptr<OpKernel> create_fast_qlinear_conv(const NodeContext& ctx) {
+  WindowGeometry g;
+  ConstQParams p;
+  const Shape& x = ctx.input_shape(0);
+  if (!fast_qlinear_conv_conditions(ctx, x, &g, &p)) return nullptr;
+  return std::make_unique<FastQLinearConv>(ctx, x, g, std::move(p), /*channels_last=*/false);
+}
+
+bool qlinear_conv_has_channels_last_kernel(const NodeContext& ctx) {
+  WindowGeometry g;
+  ConstQParams p;
+  const Shape& x = ctx.input_shape(0);
+  if (x.size() != 4 || !fast_qlinear_conv_conditions(ctx, x, &g, &p)) return false;
+  return x[1] / ctx.node().attr_i("group", 1) != 1;  // depthwise runs on NCHW planes
+}
+
+void register_qlinear_conv_nhwc_op(OpRegistry& r) {
+  r.add(OpDef{"octet", "QLinearConvNhwc", infer_qlinear_conv_nhwc, create_qlinear_conv_nhwc});
 }
 
 std::unique_ptr<OpKernel> create_fast_qlinear_matmul(const NodeContext& ctx) {

@@ -35,6 +35,7 @@ class PackedQGemm {
   int64_t K() const { return packed_.K; }
   int64_t N() const { return packed_.N; }
   const char* kernel_name() const { return ops_->name; }
+  int mr() const { return ops_->mr; }  // rows of the GEMM's micro-tile
   size_t bytes() const { return packed_.data.size() + packed_.comp.size() + scale_.size() * sizeof(float); }
 
  private:
@@ -52,6 +53,12 @@ void to_u8(DType t, const void* src, int64_t n, uint8_t* dst);
 // the reference kernel.
 std::unique_ptr<OpKernel> create_fast_qlinear_conv(const NodeContext& ctx);
 std::unique_ptr<OpKernel> create_fast_qlinear_matmul(const NodeContext& ctx);
+
+// Whether a QLinearConv node can run as octet.QLinearConvNhwc (the same inputs and
+// attributes, input and output [N, H, W, C]): 2-D, the fast kernel's conditions, not
+// depthwise. The layout pass asks this.
+bool qlinear_conv_has_channels_last_kernel(const NodeContext& ctx);
+void register_qlinear_conv_nhwc_op(OpRegistry& r);
 
 // com.microsoft QGemm, QLinearAveragePool, QLinearGlobalAveragePool, QLinearConcat; and
 // octet's internal quantized ops (register_quant_pool_fast_ops).

@@ -1,6 +1,6 @@
 // Graph passes run by the compiler, in this order: infer_and_fold, remove_identities,
-// fold_batchnorm, fuse_conv_epilogue (FP32 on a SIMD level), eliminate_dead_code (all but the
-// first and last only when optimising).
+// fold_batchnorm, fuse_conv_epilogue (FP32 on a SIMD level), plan_nhwc_layout (8-bit graphs on
+// a SIMD level), eliminate_dead_code (all but the first and last only when optimising).
 #pragma once
 
 #include <cstdint>
@@ -34,6 +34,11 @@ void fold_batchnorm(Graph& g);
 // "octet"/"Conv" node (see ops/conv_fast.h). Not for graphs the quantizer will read: it
 // knows only ONNX ops.
 void fuse_conv_epilogue(Graph& g);
+
+// 8-bit convolutions with a channels-last kernel, and the element-wise ops between them, run
+// on NHWC twins of their values; conversions only where the layouts meet (layout_nhwc.cc).
+// Results are bit-identical. Not on the reference ISA. Follow with eliminate_dead_code.
+void plan_nhwc_layout(Graph& g, const PassOptions& options);
 
 // Drops nodes none of whose outputs reach a graph output.
 void eliminate_dead_code(Graph& g);

@@ -1,7 +1,10 @@
 #include "quant/sqnr_report.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <map>
+#include <string>
 
 #include "runtime/session_state.h"
 
@@ -19,6 +22,15 @@ std::vector<LayerError> sqnr_report(const std::shared_ptr<const Program>& fp32,
     const int q = int8->graph.find_value(quantized[k].quantized_name);
     if (f >= 0) fp32_slot[f] = static_cast<long>(k);
     if (q >= 0) int8_slot[q] = static_cast<long>(k);
+  }
+  // A value the layout pass keeps only as its NHWC twin is compared through the twin.
+  std::map<std::string, long> by_name;
+  for (size_t k = 0; k < count; ++k) by_name.emplace(quantized[k].quantized_name, static_cast<long>(k));
+  for (size_t v = 0; v < int8->graph.values.size(); ++v) {
+    const Value& val = int8->graph.values[v];
+    if (val.nhwc_of.empty() || int8->graph.find_value(val.nhwc_of) >= 0) continue;
+    auto it = by_name.find(val.nhwc_of);
+    if (it != by_name.end()) int8_slot[v] = it->second;
   }
   std::vector<double> signal(count, 0), noise(count, 0);
   std::vector<char> seen(count, 0);
@@ -55,7 +67,23 @@ std::vector<LayerError> sqnr_report(const std::shared_ptr<const Program>& fp32,
     seen[k] = 1;
   };
   q.observer = [&](int id, const Tensor& t) {
-    if (int8_slot[id] >= 0) compare(int8_slot[id], t);
+    if (int8_slot[id] < 0) return;
+    if (int8->graph.values[id].nhwc_of.empty() || t.rank() != 4) {
+      compare(int8_slot[id], t);
+      return;
+    }
+    // [N, H, W, C] -> [N, C, H, W], the FP32 value's element order.
+    const Shape& s = t.shape();
+    Tensor nchw(t.dtype(), {s[0], s[3], s[1], s[2]});
+    const size_t es = dtype_size(t.dtype());
+    const int64_t hw = s[1] * s[2];
+    const uint8_t* src = static_cast<const uint8_t*>(t.data());
+    uint8_t* dst = static_cast<uint8_t*>(nchw.data());
+    for (int64_t n = 0; n < s[0]; ++n)
+      for (int64_t p = 0; p < hw; ++p)
+        for (int64_t c = 0; c < s[3]; ++c)
+          std::memcpy(dst + ((n * s[3] + c) * hw + p) * es, src + ((n * hw + p) * s[3] + c) * es, es);
+    compare(int8_slot[id], nchw);
   };
   for (size_t s = 0; s < samples.size() && s < kSqnrSamples; ++s) {
     for (Tensor& r : reference) r = Tensor();

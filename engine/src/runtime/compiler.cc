@@ -86,7 +86,10 @@ Graph prepare_graph(const Graph& model, const CompileOptions& options, const ker
   if (options.optimize) {
     remove_identities(g);
     fold_batchnorm(g);
-    if (isa.isa != kernels::Isa::ref && !keep_dequantize) fuse_conv_epilogue(g);  // INT8 prepares on ref
+    if (isa.isa != kernels::Isa::ref && !keep_dequantize) {  // INT8 prepares on ref
+      fuse_conv_epilogue(g);
+      plan_nhwc_layout(g, po);  // QOperator models
+    }
   }
   eliminate_dead_code(g);
   g.compact();

@@ -1,0 +1,301 @@
+// The channels-last layout pass (passes/layout_nhwc.cc) and the ops it places: conversions
+// only at the edges of NHWC regions, results bit-identical to the reference ISA (which keeps
+// NCHW), with 1 and 2 threads, and the SQNR report unchanged by it.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "quant_test_util.h"
+#include "runtime/program.h"
+
+namespace octet::testing {
+namespace {
+
+// Builds QOperator graphs over u8 (or s8) tensors whose quantization parameters are "<value>.s"
+// and "<value>.z".
+class QNet {
+ public:
+  explicit QNet(bool s8) : s8_(s8), rng_(5) {
+    auto* os = b_.model().add_opset_import();
+    os->set_domain("com.microsoft");
+    os->set_version(1);
+    auto* oc = b_.model().add_opset_import();
+    oc->set_domain("octet");
+    oc->set_version(1);
+  }
+  ModelBuilder& builder() { return b_; }
+  int q8() const { return s8_ ? TP::INT8 : TP::UINT8; }
+
+  void params(const std::string& v) {
+    std::uniform_real_distribution<float> sd(0.02f, 0.06f);
+    std::uniform_int_distribution<int> zd(s8_ ? -10 : 110, s8_ ? 10 : 140);
+    params(v, sd(rng_), zd(rng_));
+  }
+  void params(const std::string& v, float scale, int zero) {
+    scale_[v] = scale;
+    zero_[v] = zero;
+    b_.initializer(tensor_f32(v + ".s", {}, {scale}));
+    if (s8_) b_.initializer(tensor_of<int8_t>(v + ".z", TP::INT8, {}, {static_cast<int8_t>(zero)}));
+    else b_.initializer(tensor_of<uint8_t>(v + ".z", TP::UINT8, {}, {static_cast<uint8_t>(zero)}));
+  }
+  void input(const std::string& v, const std::vector<int64_t>& dims) {
+    b_.input(v, q8(), std::vector<Dim>(dims.begin(), dims.end()));
+    params(v);
+  }
+  // y = QLinearConv(x) with m output channels, a k x k window (stride, pad on every side), group.
+  void conv(const std::string& x, const std::string& y, int64_t c, int64_t m, int64_t k, int64_t stride = 1,
+            int64_t pad = 0, int64_t group = 1) {
+    std::uniform_int_distribution<int> wd(-100, 100);
+    std::vector<int8_t> w(static_cast<size_t>(m * (c / group) * k * k));
+    for (auto& v : w) v = static_cast<int8_t>(wd(rng_));
+    std::uniform_int_distribution<int32_t> bd(-3000, 3000);
+    std::vector<int32_t> bias(static_cast<size_t>(m));
+    for (auto& v : bias) v = bd(rng_);
+    b_.initializer(tensor_of<int8_t>(y + ".w", TP::INT8, {m, c / group, k, k}, w));
+    b_.initializer(tensor_f32(y + ".ws", {}, {0.004f}));
+    b_.initializer(tensor_of<int8_t>(y + ".wz", TP::INT8, {}, {0}));
+    b_.initializer(tensor_of<int32_t>(y + ".b", TP::INT32, {m}, bias));
+    params(y);
+    auto* n = b_.node("QLinearConv", {x, x + ".s", x + ".z", y + ".w", y + ".ws", y + ".wz", y + ".s", y + ".z", y + ".b"},
+                      {y}, y);
+    attr_ints(n, "kernel_shape", {k, k});
+    attr_ints(n, "strides", {stride, stride});
+    attr_ints(n, "pads", {pad, pad, pad, pad});
+    attr_i(n, "group", group);
+  }
+  void add(const std::string& a, const std::string& b, const std::string& y) {
+    params(y);
+    b_.node("QLinearAdd", {a, a + ".s", a + ".z", b, b + ".s", b + ".z", y + ".s", y + ".z"}, {y}, y,
+            "com.microsoft");
+  }
+  void maxpool(const std::string& x, const std::string& y, int64_t k, int64_t stride, int64_t pad) {
+    auto* n = b_.node("MaxPool", {x}, {y}, y, "octet");
+    attr_ints(n, "kernel_shape", {k, k});
+    attr_ints(n, "strides", {stride, stride});
+    attr_ints(n, "pads", {pad, pad, pad, pad});
+    params(y, scale_.at(x), zero_.at(x));  // a max pool keeps its input's parameters
+  }
+  void global_avg(const std::string& x, const std::string& y) {
+    params(y);
+    b_.node("QLinearGlobalAveragePool", {x, x + ".s", x + ".z", y + ".s", y + ".z"}, {y}, y, "com.microsoft");
+  }
+  void output(const std::string& v) { b_.output_untyped(v); }
+
+ private:
+  bool s8_;
+  ModelBuilder b_;
+  std::mt19937 rng_;
+  std::map<std::string, float> scale_;
+  std::map<std::string, int> zero_;
+};
+
+std::multiset<std::string> op_types(const CompiledModel& c) {
+  std::multiset<std::string> ops;
+  for (const auto& n : c.program()->graph.nodes) ops.insert(n.op_type);
+  return ops;
+}
+
+CompiledModel compile(const Model& m, const std::string& isa, int threads) {
+  CompileOptions o;
+  o.isa = isa;
+  o.threads = threads;
+  return CompiledModel::compile(m, o);
+}
+
+// A ResNet-like block and its surroundings: stem conv, max pool, two convs and a residual
+// add, a 1x1 conv; then a depthwise conv (no channels-last kernel: NCHW) and a global
+// average pool. The stem conv's output is also a graph output.
+Model block_net(bool s8) {
+  QNet q(s8);
+  q.input("x", {1, 5, 19, 17});
+  q.conv("x", "stem", 5, 24, 3, 2, 1);
+  q.maxpool("stem", "pool", 3, 2, 1);
+  q.conv("pool", "a", 24, 24, 3, 1, 1);
+  q.conv("a", "b", 24, 24, 1);
+  q.add("b", "pool", "sum");
+  q.conv("sum", "c", 24, 40, 1);
+  q.conv("c", "dw", 40, 40, 3, 1, 1, 40);
+  q.global_avg("dw", "y");
+  q.output("y");
+  q.output("stem");
+  return load_model(q.builder());
+}
+
+TEST(LayoutNhwc, ConversionsOnlyAtTheEdges) {
+  for (bool s8 : {false, true}) {
+    const Model m = block_net(s8);
+    std::mt19937 rng(11);
+    const std::map<std::string, Tensor> feeds = {{"x", random_q8({1, 5, 19, 17}, s8, rng)}};
+    const CompiledModel ref = compile(m, "ref", 1);
+    const auto want = ref.create_session().run(feeds);
+    EXPECT_EQ(op_types(ref).count("ToNHWC"), 0u) << "the reference ISA keeps NCHW\n" << ref.describe();
+    const auto all = isas(/*with_fast=*/true);
+    if (all.size() < 2) GTEST_SKIP() << "only the reference ISA on this machine: the pass does not run";
+    for (const std::string& isa : all) {
+      if (isa == "ref") continue;
+      const CompiledModel c = compile(m, isa, 2);
+      const auto ops = op_types(c);
+      const std::string where = std::string(s8 ? "s8" : "u8") + " on " + isa + "\n" + c.describe();
+      // x in; back to NCHW for the stem output, and before the depthwise conv.
+      EXPECT_EQ(ops.count("ToNHWC"), 1u) << where;
+      EXPECT_EQ(ops.count("ToNCHW"), 2u) << where;
+      EXPECT_EQ(ops.count("QLinearConvNhwc"), 4u) << where;
+      EXPECT_EQ(ops.count("QLinearConv"), 1u) << where;  // the depthwise one
+      EXPECT_EQ(ops.count("MaxPoolNhwc"), 1u) << where;
+      EXPECT_EQ(ops.count("QLinearAdd"), 1u) << where;
+      const bool fast = isa.find("fast") != std::string::npos;
+      const auto one = compile(m, isa, 1).create_session().run(feeds);
+      const auto two = c.create_session().run(feeds);
+      EXPECT_TRUE(bit_identical(one, two)) << "1 vs 2 threads, " << where;
+      if (!fast) EXPECT_TRUE(bit_identical(want, one)) << "vs ref, " << where;
+    }
+  }
+}
+
+// An add whose other input comes straight from the graph input gets that input converted;
+// an add with a broadcast input stays NCHW.
+TEST(LayoutNhwc, AddsFollowTheirInputs) {
+  QNet q(false);
+  q.input("x", {1, 8, 6, 6});
+  q.input("bias", {1, 8, 1, 1});
+  q.conv("x", "a", 8, 8, 3, 1, 1);
+  q.add("a", "x", "sum");
+  q.add("sum", "bias", "shifted");
+  q.output("shifted");
+  const Model m = load_model(q.builder());
+  std::mt19937 rng(3);
+  const std::map<std::string, Tensor> feeds = {{"x", random_q8({1, 8, 6, 6}, false, rng)},
+                                               {"bias", random_q8({1, 8, 1, 1}, false, rng)}};
+  const auto want = compile(m, "ref", 1).create_session().run(feeds);
+  for (const std::string& isa : isas()) {
+    if (isa == "ref") continue;
+    const CompiledModel c = compile(m, isa, 2);
+    const auto ops = op_types(c);
+    EXPECT_EQ(ops.count("ToNHWC"), 1u) << c.describe();  // x, shared by the conv and the add
+    EXPECT_EQ(ops.count("ToNCHW"), 1u) << c.describe();  // sum, for the broadcasting add
+    EXPECT_TRUE(bit_identical(want, c.create_session().run(feeds))) << isa;
+  }
+}
+
+// octet.MaxPoolNhwc on its own against ONNX MaxPool (reference ISA) on the transposed input.
+TEST(LayoutNhwc, MaxPoolNhwcMatchesMaxPool) {
+  struct PoolCase {
+    std::vector<int64_t> x, kernel, strides, pads, dilations;
+    int64_t ceil_mode;
+    bool s8;
+  };
+  const std::vector<PoolCase> cases = {
+      {{1, 5, 17, 17}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 0, false},
+      {{2, 3, 8, 9}, {2, 2}, {2, 2}, {}, {}, 0, false},
+      {{1, 4, 10, 11}, {3, 3}, {2, 2}, {0, 0, 1, 1}, {}, 1, true},
+      {{1, 35, 12, 12}, {3, 2}, {1, 3}, {1, 0, 2, 1}, {2, 2}, 0, false},
+      {{1, 2, 7, 7}, {3, 3}, {3, 3}, {}, {}, 1, true},
+      {{1, 64, 40, 40}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 0, true},
+  };
+  std::mt19937 rng(78);
+  for (const PoolCase& c : cases) {
+    auto build = [&](bool nhwc) {
+      ModelBuilder b(13);
+      auto* os = b.model().add_opset_import();
+      os->set_domain("octet");
+      os->set_version(1);
+      std::vector<int64_t> dims = c.x;
+      if (nhwc) dims = {c.x[0], c.x[2], c.x[3], c.x[1]};
+      b.input("x", c.s8 ? TP::INT8 : TP::UINT8, std::vector<Dim>(dims.begin(), dims.end()));
+      b.output_untyped("y");
+      auto* n = b.node(nhwc ? "MaxPoolNhwc" : "MaxPool", {"x"}, {"y"}, "pool", nhwc ? "octet" : "");
+      attr_ints(n, "kernel_shape", c.kernel);
+      attr_ints(n, "strides", c.strides);
+      if (!c.pads.empty()) attr_ints(n, "pads", c.pads);
+      if (!c.dilations.empty()) attr_ints(n, "dilations", c.dilations);
+      attr_i(n, "ceil_mode", c.ceil_mode);
+      return load_model(b);
+    };
+    const Tensor x = random_q8(c.x, c.s8, rng);
+    const Tensor want = compile(build(false), "ref", 1).create_session().run({{"x", x}}).at("y");
+    const int64_t N = c.x[0], C = c.x[1], HW = c.x[2] * c.x[3];
+    Tensor xt(x.dtype(), {N, c.x[2], c.x[3], C});
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t ch = 0; ch < C; ++ch)
+        for (int64_t p = 0; p < HW; ++p)
+          xt.data_as<uint8_t>()[(n * HW + p) * C + ch] = x.data_as<uint8_t>()[(n * C + ch) * HW + p];
+    for (const std::string& isa : isas())
+      for (int threads : {1, 2}) {
+        const Tensor got = compile(build(true), isa, threads).create_session().run({{"x", xt}}).at("y");
+        const Shape& ys = want.shape();
+        ASSERT_EQ(got.shape(), (Shape{ys[0], ys[2], ys[3], ys[1]}));
+        const int64_t OHW = ys[2] * ys[3];
+        int64_t mismatches = 0;
+        for (int64_t n = 0; n < ys[0]; ++n)
+          for (int64_t ch = 0; ch < ys[1]; ++ch)
+            for (int64_t p = 0; p < OHW; ++p)
+              mismatches += got.data_as<uint8_t>()[(n * OHW + p) * ys[1] + ch] !=
+                            want.data_as<uint8_t>()[(n * ys[1] + ch) * OHW + p];
+        EXPECT_EQ(mismatches, 0) << "pool case C" << C << " x" << c.x[2] << " on " << isa << ", " << threads
+                                 << " threads";
+      }
+  }
+}
+
+// Internal ops reached from a model file get clear errors, not crashes.
+TEST(LayoutNhwc, InternalOpsRejectBadInput) {
+  ModelBuilder b(13);
+  auto* os = b.model().add_opset_import();
+  os->set_domain("octet");
+  os->set_version(1);
+  b.input("x", TP::FLOAT, {1, 3, 4, 4});
+  b.output_untyped("y");
+  b.node("ToNHWC", {"x"}, {"y"}, "t", "octet");
+  EXPECT_THROW(CompiledModel::compile(load_model(b)), Error);
+
+  ModelBuilder b2(13);
+  auto* os2 = b2.model().add_opset_import();
+  os2->set_domain("octet");
+  os2->set_version(1);
+  b2.input("x", TP::UINT8, {1, 3, 4});
+  b2.output_untyped("y");
+  b2.node("ToNCHW", {"x"}, {"y"}, "t", "octet");
+  EXPECT_THROW(CompiledModel::compile(load_model(b2)), Error);
+
+  // A QLinearConvNhwc without constant weights has no kernel.
+  QNet q(false);
+  q.input("x", {1, 4, 4, 3});
+  q.input("w", {2, 3, 1, 1});
+  q.params("y");
+  q.builder().initializer(tensor_f32("ws", {}, {0.1f}));
+  q.builder().initializer(tensor_of<int8_t>("wz", TP::INT8, {}, {0}));
+  q.builder().node("QLinearConvNhwc", {"x", "x.s", "x.z", "w", "ws", "wz", "y.s", "y.z"}, {"y"}, "c", "octet");
+  q.output("y");
+  for (const std::string& isa : isas()) {
+    CompileOptions o;
+    o.isa = isa;
+    EXPECT_THROW(CompiledModel::compile(load_model(q.builder()), o), Error) << isa;
+  }
+}
+
+// The SQNR report compares NHWC values through their twins: the same figures on every ISA.
+TEST(LayoutNhwc, SqnrReportUnchanged) {
+  const Model m = load_model(conv_net());
+  const auto calibration = random_samples("x", {1, 3, 16, 16}, 4, 21);
+  const std::vector<LayerError> want = compile_int8(m, calibration, "ref").quantization_report();
+  ASSERT_FALSE(want.empty());
+  for (const std::string& isa : isas()) {
+    if (isa == "ref") continue;
+    const CompiledModel c = compile_int8(m, calibration, isa);
+    EXPECT_GT(op_types(c).count("QLinearConvNhwc"), 0u) << "the pass must have run:\n" << c.describe();
+    const std::vector<LayerError> report = c.quantization_report();
+    ASSERT_EQ(report.size(), want.size()) << isa;
+    for (size_t i = 0; i < report.size(); ++i) {
+      EXPECT_EQ(report[i].tensor, want[i].tensor);
+      if (std::isnan(want[i].sqnr_db)) EXPECT_TRUE(std::isnan(report[i].sqnr_db)) << report[i].tensor;
+      else EXPECT_NEAR(report[i].sqnr_db, want[i].sqnr_db, 1e-9) << report[i].tensor << " on " << isa;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace octet::testing
