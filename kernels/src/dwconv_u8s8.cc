@@ -1,4 +1,4 @@
-// Picks the depthwise INT8 plane kernel for an ISA level (dwconv_u8s8.h).
+// Picks the depthwise INT8 kernels (planes and channels-last) for an ISA level (dwconv_u8s8.h).
 #include "octet/kernels/dwconv_u8s8.h"
 
 namespace octet::kernels {
@@ -24,6 +24,30 @@ const char* dwconv_u8s8_name(Isa isa) {
       return "dwconv_u8s8_avx2";
     default:
       return "dwconv_u8s8_ref";
+  }
+}
+
+DwConvNhwcU8S8Fn dwconv_nhwc_u8s8_kernel(Isa isa) {
+  switch (isa) {
+    case Isa::vnni:
+    case Isa::avx512:
+      return dwconv_nhwc_u8s8_avx512;
+    case Isa::avx2:
+      return dwconv_nhwc_u8s8_avx2;
+    default:
+      return dwconv_nhwc_u8s8_ref;
+  }
+}
+
+const char* dwconv_nhwc_u8s8_name(Isa isa) {
+  switch (isa) {
+    case Isa::vnni:
+    case Isa::avx512:
+      return "dwconv_nhwc_u8s8_avx512";
+    case Isa::avx2:
+      return "dwconv_nhwc_u8s8_avx2";
+    default:
+      return "dwconv_nhwc_u8s8_ref";
   }
 }
 

@@ -107,8 +107,9 @@ CompiledModel compile(const Model& m, const std::string& isa, int threads) {
 }
 
 // A ResNet-like block and its surroundings: stem conv, max pool, two convs and a residual
-// add, a 1x1 conv; then a depthwise conv (no channels-last kernel: NCHW) and a global
-// average pool. The stem conv's output is also a graph output.
+// add, a 1x1 conv, a depthwise conv; then a depthwise conv with a channel multiplier (no
+// channels-last kernel: NCHW) and a global average pool (NCHW). The stem conv's output is
+// also a graph output.
 Model block_net(bool s8) {
   QNet q(s8);
   q.input("x", {1, 5, 19, 17});
@@ -118,8 +119,9 @@ Model block_net(bool s8) {
   q.conv("a", "b", 24, 24, 1);
   q.add("b", "pool", "sum");
   q.conv("sum", "c", 24, 40, 1);
-  q.conv("c", "dw", 40, 40, 3, 1, 1, 40);
-  q.global_avg("dw", "y");
+  q.conv("c", "dw", 40, 40, 3, 2, 1, 40);
+  q.conv("dw", "dw2", 40, 80, 3, 1, 1, 40);
+  q.global_avg("dw2", "y");
   q.output("y");
   q.output("stem");
   return load_model(q.builder());
@@ -140,11 +142,11 @@ TEST(LayoutNhwc, ConversionsOnlyAtTheEdges) {
       const CompiledModel c = compile(m, isa, 2);
       const auto ops = op_types(c);
       const std::string where = std::string(s8 ? "s8" : "u8") + " on " + isa + "\n" + c.describe();
-      // x in; back to NCHW for the stem output, and before the depthwise conv.
+      // x in; back to NCHW for the stem output, and before the channel-multiplier conv.
       EXPECT_EQ(ops.count("ToNHWC"), 1u) << where;
       EXPECT_EQ(ops.count("ToNCHW"), 2u) << where;
-      EXPECT_EQ(ops.count("QLinearConvNhwc"), 4u) << where;
-      EXPECT_EQ(ops.count("QLinearConv"), 1u) << where;  // the depthwise one
+      EXPECT_EQ(ops.count("QLinearConvNhwc"), 5u) << where;
+      EXPECT_EQ(ops.count("QLinearConv"), 1u) << where;  // the channel-multiplier one
       EXPECT_EQ(ops.count("MaxPoolNhwc"), 1u) << where;
       EXPECT_EQ(ops.count("QLinearAdd"), 1u) << where;
       const bool fast = isa.find("fast") != std::string::npos;

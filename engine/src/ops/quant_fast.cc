@@ -197,6 +197,14 @@ class FastQLinearConv : public OpKernel {
       planar_ = win_.kernel[0] == 1 && win_.out[0] == 1 && win_.in[0] == 1;
       dw_kernel_ = kernels::dwconv_u8s8_kernel(ctx.isa().isa);
       dw_name_ = planar_ ? kernels::dwconv_u8s8_name(ctx.isa().isa) : "qconv_depthwise_direct";
+      if (channels_last_) {  // one output channel per input channel; weights [tap][channel]
+        w_taps_.resize(w32_.size());
+        for (int64_t m = 0; m < out_channels_; ++m)
+          for (int64_t t = 0; t < k_; ++t) w_taps_[t * out_channels_ + m] = w32_[m * k_ + t];
+        w32_.clear();
+        dw_nhwc_kernel_ = kernels::dwconv_nhwc_u8s8_kernel(ctx.isa().isa);
+        dw_name_ = kernels::dwconv_nhwc_u8s8_name(ctx.isa().isa);
+      }
       return;
     }
     const auto& g = win_;
@@ -238,7 +246,8 @@ class FastQLinearConv : public OpKernel {
   bool owns_copy_of_input(size_t i) const override { return i == 3 || i == 8; }
 
   void run(KernelContext& ctx) const override {
-    if (depthwise_) run_depthwise(ctx);
+    if (depthwise_ && channels_last_) run_depthwise_channels_last(ctx);
+    else if (depthwise_) run_depthwise(ctx);
     else if (channels_last_) run_gemm_channels_last(ctx);
     else run_gemm(ctx);
   }
@@ -438,6 +447,54 @@ class FastQLinearConv : public OpKernel {
     }
   }
 
+  // [N, H, W, C] in and out, one output channel per input channel: output rows over the pool.
+  void run_depthwise_channels_last(KernelContext& ctx) const {
+    const auto& g = win_;
+    const ScalarEpilogue epi(p_.y_type, p_.y_zero);
+    kernels::DwConvU8S8Nhwc p;
+    p.in_h = g.in[1];
+    p.in_w = g.in[2];
+    p.channels = channels_;
+    p.out_h = g.out[1];
+    p.out_w = g.out[2];
+    p.kernel_h = g.kernel[1];
+    p.kernel_w = g.kernel[2];
+    p.stride_h = g.stride[1];
+    p.stride_w = g.stride[2];
+    p.dilation_h = g.dilation[1];
+    p.dilation_w = g.dilation[2];
+    p.pad_top = g.pad_begin[1];
+    p.pad_left = g.pad_begin[2];
+    p.weights = w_taps_.data();
+    p.comp = comp_.data();
+    p.scale = scale_.data();
+    p.x_zero = static_cast<uint8_t>(x_zero_u8_);
+    p.zero_point = epi.zp;
+    p.q_lo = epi.q_lo;
+    p.q_hi = epi.q_hi;
+    const int64_t in_bytes = g.in_size() * channels_, out_bytes = g.out_size() * channels_;
+    const uint8_t* xb = static_cast<const uint8_t*>(ctx.input(0).data());
+    uint8_t* yb = static_cast<uint8_t*>(ctx.output(0).data());
+    std::unique_ptr<uint8_t[]> shifted;  // s8 input as u8 (x ^ 0x80), one image
+    const size_t scratch_bytes = static_cast<size_t>(kernels::dwconv_nhwc_u8s8_scratch_bytes(p));
+    const bool threaded = ctx.pool && ctx.pool->size() > 1 && p.out_h > 1 && out_bytes * k_ >= (int64_t(1) << 15);
+    for (int64_t n = 0; n < batch_; ++n) {
+      p.in = xb + n * in_bytes;
+      if (p_.x_type == DType::s8) {
+        if (!shifted) shifted.reset(new uint8_t[static_cast<size_t>(in_bytes)]);
+        to_u8(DType::s8, p.in, in_bytes, shifted.get());
+        p.in = shifted.get();
+      }
+      p.out = yb + n * out_bytes;
+      auto rows = [&](int64_t r0, int64_t r1) {
+        std::vector<uint8_t> scratch(scratch_bytes);
+        dw_nhwc_kernel_(p, r0, r1, scratch.data());
+      };
+      if (threaded) ctx.pool->parallel_for(p.out_h, rows);
+      else rows(0, p.out_h);
+    }
+  }
+
   void run_depthwise(KernelContext& ctx) const {
     const Tensor& x = ctx.input(0);
     Tensor& y = ctx.output(0);
@@ -524,6 +581,8 @@ class FastQLinearConv : public OpKernel {
   bool contiguous_taps_ = false;  // gather: a row of taps is one run of bytes
   bool planar_ = false;  // depthwise over 1-D / 2-D planes: the dwconv_u8s8 kernels
   kernels::DwConvU8S8Fn dw_kernel_ = nullptr;
+  kernels::DwConvNhwcU8S8Fn dw_nhwc_kernel_ = nullptr;  // channels_last_ depthwise
+  std::vector<int32_t> w_taps_;                         // its weights, [tap][channel]
   const char* dw_name_ = "";
   std::vector<int32_t> w32_, comp_;
   std::vector<float> scale_;
@@ -583,6 +642,13 @@ bool fast_qlinear_conv_conditions(const NodeContext& ctx, const Shape& x, Window
   return true;
 }
 
+// The channels-last kernels: the GEMM ones (several input channels per group), and the
+// depthwise one for one output channel per input channel (no channel multiplier).
+bool channels_last_layout_ok(const NodeContext& ctx, const Shape& x) {
+  const int64_t group = ctx.node().attr_i("group", 1);
+  return x[1] / group != 1 || ctx.input_shape(3)[0] == x[1];
+}
+
 void infer_qlinear_conv_nhwc(NodeContext& ctx) {
   const Shape x = nchw_of_nhwc_input(ctx, "octet.QLinearConvNhwc");
   WindowGeometry g;
@@ -601,7 +667,7 @@ std::unique_ptr<OpKernel> create_qlinear_conv_nhwc(const NodeContext& ctx) {
   const Shape x = nchw_of_nhwc_input(ctx, "octet.QLinearConvNhwc");
   WindowGeometry g;
   ConstQParams p;
-  ctx.check(fast_qlinear_conv_conditions(ctx, x, &g, &p) && x[1] / ctx.node().attr_i("group", 1) != 1,
+  ctx.check(fast_qlinear_conv_conditions(ctx, x, &g, &p) && channels_last_layout_ok(ctx, x),
             "octet.QLinearConvNhwc: no channels-last kernel for this node");
   return std::make_unique<FastQLinearConv>(ctx, x, g, std::move(p), /*channels_last=*/true);
 }
@@ -621,7 +687,7 @@ bool qlinear_conv_has_channels_last_kernel(const NodeContext& ctx) {
   ConstQParams p;
   const Shape& x = ctx.input_shape(0);
   if (x.size() != 4 || !fast_qlinear_conv_conditions(ctx, x, &g, &p)) return false;
-  return x[1] / ctx.node().attr_i("group", 1) != 1;  // depthwise runs on NCHW planes
+  return channels_last_layout_ok(ctx, x);
 }
 
 void register_qlinear_conv_nhwc_op(OpRegistry& r) {

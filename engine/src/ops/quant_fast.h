@@ -55,8 +55,9 @@ std::unique_ptr<OpKernel> create_fast_qlinear_conv(const NodeContext& ctx);
 std::unique_ptr<OpKernel> create_fast_qlinear_matmul(const NodeContext& ctx);
 
 // Whether a QLinearConv node can run as octet.QLinearConvNhwc (the same inputs and
-// attributes, input and output [N, H, W, C]): 2-D, the fast kernel's conditions, not
-// depthwise. The layout pass asks this.
+// attributes, input and output [N, H, W, C]): 2-D, the fast kernel's conditions, and either
+// several input channels per group (GEMM) or depthwise without a channel multiplier. The
+// layout pass asks this.
 bool qlinear_conv_has_channels_last_kernel(const NodeContext& ctx);
 void register_qlinear_conv_nhwc_op(OpRegistry& r);
 

@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "avx512/requantize_avx512.h"
 #include "ref/dwconv_u8s8_impl.h"
 
 namespace octet::kernels {
@@ -41,19 +42,9 @@ void dwconv_u8s8_avx512(const DwConvU8S8Plane& p, void* scratch) {
     }
   const __m512i comp = _mm512_set1_epi32(p.comp);
   const __m512 scale = _mm512_set1_ps(p.scale);
-  const __m512 lo = _mm512_set1_ps(static_cast<float>(p.q_lo - p.zero_point));
-  const __m512 hi = _mm512_set1_ps(static_cast<float>(p.q_hi - p.zero_point));
-  const __m512i zp = _mm512_set1_epi32(p.zero_point), qlo = _mm512_set1_epi32(p.q_lo),
-                qhi = _mm512_set1_epi32(p.q_hi);
   // 16 accumulators -> 16 output bytes: the epilogue of dwconv_u8s8.h.
-  auto requantize = [&](__m512i acc) {
-    __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale);
-    y = _mm512_min_ps(_mm512_max_ps(y, lo), hi);
-    y = _mm512_roundscale_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(y), zp);
-    q = _mm512_min_epi32(_mm512_max_epi32(q, qlo), qhi);
-    return _mm512_cvtepi32_epi8(q);
-  };
+  const detail::RequantizeAvx512 requantize_scaled(p.zero_point, p.q_lo, p.q_hi);
+  auto requantize = [&](__m512i acc) { return requantize_scaled(acc, scale); };
   bool s8_weights = true;
   for (int64_t t = 0; t < taps; ++t) s8_weights = s8_weights && p.weights[t] >= -128 && p.weights[t] <= 127;
   if (s8_weights) {

@@ -45,4 +45,34 @@ void dwconv_u8s8_avx512(const DwConvU8S8Plane& p, void* scratch);
 DwConvU8S8Fn dwconv_u8s8_kernel(Isa isa);
 const char* dwconv_u8s8_name(Isa isa);
 
+// The same convolution on a channels-last image (octet.QLinearConvNhwc, one input channel
+// per output channel): [in_h][in_w][channels] u8 in, [out_h][out_w][channels] out, each
+// channel with its own weights, comp and scale. Outputs are computed a pixel at a time over
+// contiguous channels (vectorised by the compiler in each ISA's build); taps in the padding
+// read the input zero point, as the plane kernels' padded planes do, so comp is the same.
+struct DwConvU8S8Nhwc {
+  const uint8_t* in = nullptr;  // one image, unpadded
+  int64_t in_h = 0, in_w = 0, channels = 0;
+  int64_t out_h = 0, out_w = 0;
+  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
+  int64_t pad_top = 0, pad_left = 0;
+  const int32_t* weights = nullptr;  // [kernel_h * kernel_w][channels]
+  const int32_t* comp = nullptr;     // [channels]: bias - x_zero_point * sum(weights) (mod 2^32)
+  const float* scale = nullptr;      // [channels]
+  uint8_t x_zero = 0;                // the input zero point (u8 domain): the padding's value
+  int32_t zero_point = 0, q_lo = 0, q_hi = 255;
+  uint8_t* out = nullptr;  // one image
+};
+
+// Scratch for dwconv_nhwc_u8s8_*: int32 accumulators and a padding row.
+inline int64_t dwconv_nhwc_u8s8_scratch_bytes(const DwConvU8S8Nhwc& p) { return p.channels * 5 + 64; }
+
+// Output rows [oh0, oh1).
+using DwConvNhwcU8S8Fn = void (*)(const DwConvU8S8Nhwc& p, int64_t oh0, int64_t oh1, void* scratch);
+void dwconv_nhwc_u8s8_ref(const DwConvU8S8Nhwc& p, int64_t oh0, int64_t oh1, void* scratch);
+void dwconv_nhwc_u8s8_avx2(const DwConvU8S8Nhwc& p, int64_t oh0, int64_t oh1, void* scratch);
+void dwconv_nhwc_u8s8_avx512(const DwConvU8S8Nhwc& p, int64_t oh0, int64_t oh1, void* scratch);
+DwConvNhwcU8S8Fn dwconv_nhwc_u8s8_kernel(Isa isa);
+const char* dwconv_nhwc_u8s8_name(Isa isa);
+
 }  // namespace octet::kernels
