@@ -79,6 +79,33 @@ class QNet {
     attr_ints(n, "pads", {pad, pad, pad, pad});
     params(y, scale_.at(x), zero_.at(x));  // a max pool keeps its input's parameters
   }
+  // y = QLinearAveragePool(x), k x k, stride 1, no pads of its own.
+  void avg_pool(const std::string& x, const std::string& y, int64_t k, bool count_include_pad) {
+    params(y);
+    auto* n = b_.node("QLinearAveragePool", {x, x + ".s", x + ".z", y + ".s", y + ".z"}, {y}, y, "com.microsoft");
+    attr_ints(n, "kernel_shape", {k, k});
+    attr_i(n, "count_include_pad", count_include_pad ? 1 : 0);
+  }
+  // y = x padded by p on every spatial side with x's zero point: as an 8-bit Pad, or as
+  // DequantizeLinear -> f32 Pad with 0 -> QuantizeLinear with x's parameters.
+  void zero_point_pad(const std::string& x, const std::string& y, int64_t p, bool through_float) {
+    params(y, scale_.at(x), zero_.at(x));
+    b_.initializer(tensor_of<int64_t>(y + ".pads", TP::INT64, {8}, {0, 0, p, p, 0, 0, p, p}));
+    if (!through_float) {
+      b_.node("Pad", {x, y + ".pads", x + ".z"}, {y}, y);
+      return;
+    }
+    b_.initializer(tensor_f32(y + ".zero_f", {}, {0.0f}));
+    b_.node("DequantizeLinear", {x, x + ".s", x + ".z"}, {y + ".f"}, y + ".dq");
+    b_.node("Pad", {y + ".f", y + ".pads", y + ".zero_f"}, {y + ".fp"}, y + ".pad");
+    b_.node("QuantizeLinear", {y + ".fp", y + ".s", y + ".z"}, {y}, y + ".q");
+  }
+  // y = Concat(inputs) on channels; the inputs must share y's parameters (what fuse_qdq makes).
+  void concat(const std::vector<std::string>& inputs, const std::string& y) {
+    params(y, scale_.at(inputs[0]), zero_.at(inputs[0]));
+    auto* n = b_.node("Concat", inputs, {y}, y);
+    attr_i(n, "axis", 1);
+  }
   void global_avg(const std::string& x, const std::string& y) {
     params(y);
     b_.node("QLinearGlobalAveragePool", {x, x + ".s", x + ".z", y + ".s", y + ".z"}, {y}, y, "com.microsoft");
@@ -155,6 +182,73 @@ TEST(LayoutNhwc, ConversionsOnlyAtTheEdges) {
       EXPECT_TRUE(bit_identical(one, two)) << "1 vs 2 threads, " << where;
       if (!fast) EXPECT_TRUE(bit_identical(want, one)) << "vs ref, " << where;
     }
+  }
+}
+
+// An Inception-like block: branches of convs and average pools behind zero-point Pads (an
+// 8-bit Pad, and DequantizeLinear -> f32 Pad -> QuantizeLinear), an 8-bit Concat of all of
+// them, a global average pool: everything channels-last, the Pads folded into the pools.
+Model inception_net(bool s8) {
+  QNet q(s8);
+  q.input("x", {1, 6, 11, 9});
+  q.conv("x", "a", 6, 16, 3, 1, 1);
+  q.conv("a", "b", 16, 8, 1);
+  q.zero_point_pad("a", "pa", 1, /*through_float=*/true);
+  q.avg_pool("pa", "pool_a", 3, false);
+  q.conv("pool_a", "c", 16, 8, 1);
+  q.zero_point_pad("a", "pb", 1, /*through_float=*/false);
+  q.avg_pool("pb", "pool_b", 3, true);
+  q.concat({"b", "c", "pool_b"}, "cat");
+  q.global_avg("cat", "y");
+  q.output("y");
+  return load_model(q.builder());
+}
+
+TEST(LayoutNhwc, PoolsAndConcatStayChannelsLast) {
+  for (bool s8 : {false, true}) {
+    const Model m = inception_net(s8);
+    std::mt19937 rng(12);
+    const std::map<std::string, Tensor> feeds = {{"x", random_q8({1, 6, 11, 9}, s8, rng)}};
+    const auto want = compile(m, "ref", 1).create_session().run(feeds);
+    for (const std::string& isa : isas(/*with_fast=*/true)) {
+      if (isa == "ref") continue;
+      const CompiledModel c = compile(m, isa, 2);
+      const auto ops = op_types(c);
+      const std::string where = std::string(s8 ? "s8" : "u8") + " on " + isa + "\n" + c.describe();
+      EXPECT_EQ(ops.count("ToNHWC"), 1u) << where;  // x
+      EXPECT_EQ(ops.count("ToNCHW"), 1u) << where;  // y
+      EXPECT_EQ(ops.count("QLinearAveragePoolNhwc"), 3u) << where;
+      EXPECT_EQ(ops.count("Pad") + ops.count("DequantizeLinear") + ops.count("QuantizeLinear"), 0u) << where;
+      EXPECT_EQ(ops.count("Concat"), 1u) << where;
+      const bool fast = isa.find("fast") != std::string::npos;
+      const auto one = compile(m, isa, 1).create_session().run(feeds);
+      EXPECT_TRUE(bit_identical(one, c.create_session().run(feeds))) << "1 vs 2 threads, " << where;
+      if (!fast) EXPECT_TRUE(bit_identical(want, one)) << "vs ref, " << where;
+    }
+  }
+}
+
+// A Pad whose value is not the zero point stays (and so does the pool's NCHW form).
+TEST(LayoutNhwc, OtherPadsAreKept) {
+  QNet q(false);
+  q.input("x", {1, 4, 7, 7});
+  q.conv("x", "a", 4, 8, 3, 1, 1);
+  q.params("pa", 0.05f, 0);
+  auto& b = q.builder();
+  b.initializer(tensor_of<int64_t>("pa.pads", TP::INT64, {8}, {0, 0, 1, 1, 0, 0, 1, 1}));
+  b.initializer(tensor_of<uint8_t>("pa.value", TP::UINT8, {}, {7}));
+  b.node("Pad", {"a", "pa.pads", "pa.value"}, {"pa"}, "pad");
+  q.avg_pool("pa", "y", 3, false);
+  q.output("y");
+  const Model m = load_model(b);
+  std::mt19937 rng(5);
+  const std::map<std::string, Tensor> feeds = {{"x", random_q8({1, 4, 7, 7}, false, rng)}};
+  const auto want = compile(m, "ref", 1).create_session().run(feeds);
+  for (const std::string& isa : isas()) {
+    if (isa == "ref") continue;
+    const CompiledModel c = compile(m, isa, 2);
+    EXPECT_EQ(op_types(c).count("Pad"), 1u) << c.describe();
+    EXPECT_TRUE(bit_identical(want, c.create_session().run(feeds))) << isa;
   }
 }
 

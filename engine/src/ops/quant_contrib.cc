@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "octet/kernels/avgpool_q8.h"
 #include "ops/conv_geometry.h"
 #include "ops/quant_fast.h"
 #include "ops/quant_util.h"
@@ -218,7 +219,8 @@ struct PoolGeom {
   Shape out;
 };
 
-PoolGeom check_qpool(const NodeContext& ctx, bool global) {
+// x: the input's shape as [N, C, spatial...].
+PoolGeom check_qpool(const NodeContext& ctx, bool global, const Shape& x) {
   const DType t = ctx.input_dtype(0);
   if (!is_q8(t)) ctx.fail(std::string("unsupported dtype ") + dtype_name(t) + " for input 0");
   if (ctx.node().attr_i("channels_last", 0) != 0) ctx.fail("channels_last = 1 is not supported");
@@ -226,7 +228,6 @@ PoolGeom check_qpool(const NodeContext& ctx, bool global) {
   check_quant_param(ctx, 3, 4, -1, "y");
   for (size_t zi : {size_t(2), size_t(4)})
     if (ctx.has_input(zi) && ctx.input_dtype(zi) != t) ctx.fail("zero points must have the dtype of X");
-  const Shape& x = ctx.input_shape(0);
   if (x.size() < 3 || x.size() > 5) ctx.fail("expected a 1-D, 2-D or 3-D pooling input (rank 3 to 5)");
   PoolGeom p;
   p.global = global;
@@ -250,7 +251,7 @@ PoolGeom check_qpool(const NodeContext& ctx, bool global) {
 }
 
 void infer_qpool(NodeContext& ctx, bool global) {
-  PoolGeom p = check_qpool(ctx, global);
+  PoolGeom p = check_qpool(ctx, global, ctx.input_shape(0));
   ctx.set_output(0, ctx.input_dtype(0), p.out);
 }
 void infer_qavgpool(NodeContext& ctx) { infer_qpool(ctx, false); }
@@ -314,10 +315,90 @@ class QAvgPoolKernel : public OpKernel {
 };
 
 std::unique_ptr<OpKernel> create_qavgpool(const NodeContext& ctx) {
-  return std::make_unique<QAvgPoolKernel>(check_qpool(ctx, false));
+  return std::make_unique<QAvgPoolKernel>(check_qpool(ctx, false, ctx.input_shape(0)));
 }
 std::unique_ptr<OpKernel> create_qglobalavgpool(const NodeContext& ctx) {
-  return std::make_unique<QAvgPoolKernel>(check_qpool(ctx, true));
+  return std::make_unique<QAvgPoolKernel>(check_qpool(ctx, true, ctx.input_shape(0)));
+}
+
+// octet.QLinearAveragePoolNhwc: QLinearAveragePool's inputs and attributes (2-D, explicit
+// kernel_shape) on [N, H, W, C]; the layout pass makes it of QLinearAveragePool and
+// QLinearGlobalAveragePool with constant per-tensor parameters. The avgpool_nhwc_q8 kernels,
+// output rows over the pool.
+PoolGeom check_qavgpool_nhwc(const NodeContext& ctx, QuantParam* xq, QuantParam* yq) {
+  const Shape x = nchw_of_nhwc_input(ctx, "octet.QLinearAveragePoolNhwc");
+  PoolGeom p = check_qpool(ctx, false, x);
+  ctx.check(const_quant_param(ctx, 1, 2, xq) && const_quant_param(ctx, 3, 4, yq),
+            "octet.QLinearAveragePoolNhwc needs constant per-tensor parameters");
+  // The kernels sum in int32.
+  ctx.check(p.win.kernel[1] * p.win.kernel[2] < (int64_t(1) << 23), "the pooling window is too large");
+  return p;
+}
+
+void infer_qavgpool_nhwc(NodeContext& ctx) {
+  QuantParam xq, yq;
+  const PoolGeom p = check_qavgpool_nhwc(ctx, &xq, &yq);
+  Shape y{p.out[0], p.out[2], p.out[3], p.out[1]};
+  ctx.set_output(0, ctx.input_dtype(0), y);
+}
+
+class QAvgPoolNhwcKernel : public OpKernel {
+ public:
+  QAvgPoolNhwcKernel(const NodeContext& ctx, const PoolGeom& g, const QuantParam& xq, const QuantParam& yq)
+      : batch_(g.out[0]), fn_(kernels::avgpool_nhwc_q8_kernel(ctx.isa().isa)), name_(kernels::avgpool_nhwc_q8_name(ctx.isa().isa)) {
+    const WindowGeometry& w = g.win;
+    p_.s8_in = ctx.input_dtype(0) == DType::s8;
+    p_.in_h = w.in[1];
+    p_.in_w = w.in[2];
+    p_.channels = g.out[1];
+    p_.out_h = w.out[1];
+    p_.out_w = w.out[2];
+    p_.kernel_h = w.kernel[1];
+    p_.kernel_w = w.kernel[2];
+    p_.stride_h = w.stride[1];
+    p_.stride_w = w.stride[2];
+    p_.pad_top = w.pad_begin[1];
+    p_.pad_left = w.pad_begin[2];
+    p_.pad_bottom = w.pad_end[1];
+    p_.pad_right = w.pad_end[2];
+    p_.count_include_pad = g.count_include_pad;
+    p_.x_zero = xq.zero[0];
+    p_.ratio = xq.scale[0] / yq.scale[0];
+    p_.y_zero = yq.zero[0];
+    q8_range(ctx.input_dtype(0), &p_.q_lo, &p_.q_hi);
+  }
+  std::string name() const override { return name_; }
+
+  void run(KernelContext& ctx) const override {
+    const uint8_t* x = static_cast<const uint8_t*>(ctx.input(0).data());
+    uint8_t* y = static_cast<uint8_t*>(ctx.output(0).data());
+    const int64_t in_bytes = p_.in_h * p_.in_w * p_.channels, out_bytes = p_.out_h * p_.out_w * p_.channels;
+    const size_t scratch_bytes = static_cast<size_t>(kernels::avgpool_nhwc_q8_scratch_bytes(p_));
+    const bool threaded = ctx.pool && ctx.pool->size() > 1 && p_.out_h > 1 && in_bytes >= (int64_t(1) << 15);
+    for (int64_t n = 0; n < batch_; ++n) {
+      kernels::AvgPoolNhwcQ8 p = p_;
+      p.in = x + n * in_bytes;
+      p.out = y + n * out_bytes;
+      auto rows = [&](int64_t r0, int64_t r1) {
+        std::vector<uint8_t> scratch(scratch_bytes);
+        fn_(p, r0, r1, scratch.data());
+      };
+      if (threaded) ctx.pool->parallel_for(p.out_h, rows);
+      else rows(0, p.out_h);
+    }
+  }
+
+ private:
+  int64_t batch_;
+  kernels::AvgPoolNhwcQ8 p_;
+  kernels::AvgPoolNhwcQ8Fn fn_;
+  const char* name_;
+};
+
+std::unique_ptr<OpKernel> create_qavgpool_nhwc(const NodeContext& ctx) {
+  QuantParam xq, yq;
+  const PoolGeom p = check_qavgpool_nhwc(ctx, &xq, &yq);
+  return std::make_unique<QAvgPoolNhwcKernel>(ctx, p, xq, yq);
 }
 
 // --- QLinearConcat ---------------------------------------------------------------------------
@@ -400,6 +481,7 @@ void register_quant_contrib_ops(OpRegistry& r) {
   r.add(OpDef{"com.microsoft", "QLinearAveragePool", infer_qavgpool, create_qavgpool});
   r.add(OpDef{"com.microsoft", "QLinearGlobalAveragePool", infer_qglobalavgpool, create_qglobalavgpool});
   r.add(OpDef{"com.microsoft", "QLinearConcat", infer_qconcat, create_qconcat});
+  r.add(OpDef{"octet", "QLinearAveragePoolNhwc", infer_qavgpool_nhwc, create_qavgpool_nhwc});
   register_quant_pool_fast_ops(r);
   register_qlinear_conv_nhwc_op(r);
 }

@@ -5,7 +5,9 @@
 //   of its input;
 // * a layout-agnostic op (QLinearAdd / QLinearMul of same-shape tensors with per-tensor
 //   parameters) whose input already has a twin runs on the twins;
-// * an 8-bit max pool (octet.MaxPool) whose input has a twin becomes octet.MaxPoolNhwc;
+// * an 8-bit max pool (octet.MaxPool) whose input has a twin becomes octet.MaxPoolNhwc, an
+//   8-bit average pool (QLinear[Global]AveragePool) octet.QLinearAveragePoolNhwc (absorbing
+//   a zero-point Pad in front of it), an 8-bit Concat concatenates the twins on their axis;
 // * an NHWC value gets an octet.ToNHWC from its NCHW value where it is first needed, and every
 //   NHWC result an octet.ToNCHW back to the original value, which dead-code elimination then
 //   drops unless an op without an NHWC form (or the graph output) reads it.
@@ -13,7 +15,7 @@
 // "<value>/nhwc" and carry Value::nhwc_of; the arithmetic of every op is unchanged, so the
 // results are bit-identical to the NCHW graph.
 #include <algorithm>
-#include <initializer_list>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -58,6 +60,12 @@ class LayoutPlanner {
   void run(const kernels::IsaChoice& isa) {
     std::vector<Node> nodes = std::move(g_.nodes);
     g_.nodes.clear();
+    original_ = &nodes;
+    original_producer_.assign(g_.values.size(), -1);
+    for (size_t k = 0; k < nodes.size(); ++k)
+      if (!nodes[k].dead)
+        for (int o : nodes[k].outputs)
+          if (o >= 0) original_producer_[static_cast<size_t>(o)] = static_cast<int>(k);
     for (size_t k = 0; k < nodes.size(); ++k) {
       Node& n = nodes[k];
       if (n.dead) continue;
@@ -65,15 +73,21 @@ class LayoutPlanner {
           rank4_q8(g_.values[n.outputs[0]]) && channels_last_conv(nodes, k, isa)) {
         n.op_type = "QLinearConvNhwc";
         n.domain = "octet";
-        emit_on_twins(std::move(n), {0});
+        emit_on_twins(n, {0});
       } else if (layout_agnostic(g_, n) && (has_twin(n.inputs[0]) || has_twin(n.inputs[3]))) {
-        emit_on_twins(std::move(n), {0, 3});
+        emit_on_twins(n, {0, 3});
       } else if (n.op_type == "MaxPool" && n.domain == "octet" && !n.inputs.empty() && has_twin(n.inputs[0]) &&
                  n.outputs.size() == 1 && n.outputs[0] >= 0) {
         n.op_type = "MaxPoolNhwc";
-        emit_on_twins(std::move(n), {0});
+        emit_on_twins(n, {0});
+      } else if (avg_pool_on_twins(n)) {
+        emit_on_twins(n, {0});
+      } else if (concat_on_twins(n)) {
+        std::vector<size_t> data;
+        for (size_t i = 0; i < n.inputs.size(); ++i) data.push_back(i);
+        emit_on_twins(n, data);
       } else {
-        g_.nodes.push_back(std::move(n));
+        g_.nodes.push_back(n);  // a copy: later nodes may read this one in original_
       }
     }
     g_.toposort();  // recomputes producers
@@ -93,6 +107,149 @@ class LayoutPlanner {
     }
     g_.nodes.pop_back();
     return ok;
+  }
+
+  // A QLinearAveragePool / QLinearGlobalAveragePool (2-D, constant per-tensor parameters)
+  // whose input has a twin becomes octet.QLinearAveragePoolNhwc with explicit attributes. A
+  // constant Pad with the input's zero point in front of it (count_include_pad exported as
+  // Pad + pool) folds into the pool's pads with count_include_pad = 1: the padded values add
+  // (zero - zero) to the sums and their positions to the counts either way.
+  bool avg_pool_on_twins(Node& n) {
+    const bool global = n.op_type == "QLinearGlobalAveragePool";
+    if (n.domain != "com.microsoft" || (!global && n.op_type != "QLinearAveragePool")) return false;
+    if (n.inputs.size() < 4 || n.inputs[0] < 0 || n.outputs.size() != 1 || n.outputs[0] < 0) return false;
+    if (n.attr_i("channels_last", 0) != 0 || !rank4_q8(g_.values[n.inputs[0]])) return false;
+    for (size_t i : {size_t(1), size_t(2), size_t(3), size_t(4)})
+      if (!const_scalar(g_, n, i)) return false;
+    if (n.inputs[1] < 0 || n.inputs[3] < 0) return false;
+    const Shape& x = g_.values[n.inputs[0]].shape;
+    int data = n.inputs[0];
+    std::vector<int64_t> pads = n.attr_ints("pads", {0, 0, 0, 0});
+    int64_t count_include_pad = n.attr_i("count_include_pad", 0);
+    const bool no_pool_pads = n.attr_s("auto_pad", "NOTSET") == "NOTSET" &&
+                              std::all_of(pads.begin(), pads.end(), [](int64_t v) { return v == 0; });
+    std::vector<int64_t> pad_pads;
+    if (!global && no_pool_pads && zero_point_pad(n, &pad_pads)) {
+      data = pad_input_;
+      pads = {pad_pads[2], pad_pads[3], pad_pads[6], pad_pads[7]};
+      count_include_pad = 1;
+    }
+    if (!has_twin(data)) return false;
+    n.inputs[0] = data;
+    n.op_type = "QLinearAveragePoolNhwc";
+    n.domain = "octet";
+    n.attrs.erase("channels_last");
+    if (global) {
+      set_ints(n, "kernel_shape", {x[2], x[3]});
+    } else {
+      set_ints(n, "pads", pads);
+      n.attrs.erase("auto_pad");
+      set_int(n, "count_include_pad", count_include_pad);
+    }
+    return true;
+  }
+
+  // Whether the pool's input is x padded with the pool's x zero point in the spatial dims only:
+  // a constant-mode 8-bit Pad with that value, or DequantizeLinear -> f32 Pad with 0 ->
+  // QuantizeLinear with the same parameters as the DequantizeLinear and the pool (then
+  // Q(DQ(x)) = x, and Q(0) the zero point). Sets the pads and pad_input_ (x).
+  bool zero_point_pad(const Node& pool, std::vector<int64_t>* pads) {
+    const Node* pad = producer(pool.inputs[0]);
+    if (!pad) return false;
+    int x = -1;
+    if (pad->op_type == "QuantizeLinear" && pad->domain.empty()) {
+      const Node* q = pad;
+      if (q->inputs.size() < 2 || !same_scalar(q, 1, pool, 1) || !same_scalar(q, 2, pool, 2)) return false;
+      pad = producer(q->inputs[0]);
+      if (!pad || pad->inputs.empty() || g_.values[pad->inputs[0]].dtype != DType::f32) return false;
+      if (pad->inputs.size() > 2 && pad->inputs[2] >= 0) {
+        const Value& c = g_.values[pad->inputs[2]];
+        if (!c.is_const || c.data.numel() != 1 || c.data.dtype() != DType::f32 || *c.data.data_as<float>() != 0.0f)
+          return false;
+      }
+      const Node* dq = producer(pad->inputs[0]);
+      if (!dq || dq->op_type != "DequantizeLinear" || !dq->domain.empty() || dq->inputs.size() < 2) return false;
+      if (!same_scalar(dq, 1, pool, 1) || !same_scalar(dq, 2, pool, 2)) return false;
+      x = dq->inputs[0];
+      if (x < 0 || g_.values[x].dtype != g_.values[pool.inputs[0]].dtype) return false;
+    } else if (pad->op_type == "Pad" && pad->domain.empty() && !pad->inputs.empty() && pad->inputs[0] >= 0) {
+      // The constant (absent: 0) must equal the zero point (absent: 0), as bytes of one dtype.
+      x = pad->inputs[0];
+      auto byte_of = [&](int id) -> int {
+        if (id < 0) return 0;
+        const Value& c = g_.values[id];
+        if (!c.is_const || c.data.numel() != 1 || c.data.dtype() != g_.values[x].dtype) return -1;
+        return *static_cast<const uint8_t*>(c.data.data());
+      };
+      const int pad_value = byte_of(pad->inputs.size() > 2 ? pad->inputs[2] : -1);
+      const int zero = byte_of(pool.inputs.size() > 2 ? pool.inputs[2] : -1);
+      if (pad_value < 0 || pad_value != zero) return false;
+    } else {
+      return false;
+    }
+    if (pad->op_type != "Pad" || pad->attr_s("mode", "constant") != "constant") return false;
+    if (pad->inputs.size() < 2 || pad->inputs[1] < 0) return false;
+    if (pad->inputs.size() > 3 && pad->inputs[3] >= 0) return false;  // axes
+    const Value& pv = g_.values[pad->inputs[1]];
+    if (!pv.is_const || pv.data.dtype() != DType::s64 || pv.data.numel() != 8) return false;
+    const int64_t* pp = pv.data.data_as<int64_t>();
+    if (pp[0] || pp[1] || pp[4] || pp[5]) return false;
+    for (int i = 0; i < 8; ++i)
+      if (pp[i] < 0) return false;
+    pads->assign(pp, pp + 8);
+    pad_input_ = x;
+    return true;
+  }
+
+  // The original node producing value v, or null.
+  const Node* producer(int v) const {
+    if (v < 0) return nullptr;
+    const int k = original_producer_[static_cast<size_t>(v)];
+    return k < 0 ? nullptr : &(*original_)[static_cast<size_t>(k)];
+  }
+
+  // Whether input i of a and input j of b are the same constant scalar (dtype and bytes), both
+  // absent counting as equal.
+  bool same_scalar(const Node* a, size_t i, const Node& b, size_t j) const {
+    const int va = i < a->inputs.size() ? a->inputs[i] : -1, vb = j < b.inputs.size() ? b.inputs[j] : -1;
+    if (va < 0 || vb < 0) return va < 0 && vb < 0;
+    const Value &x = g_.values[va], &y = g_.values[vb];
+    if (!x.is_const || !y.is_const || x.data.numel() != 1 || y.data.numel() != 1 || x.data.dtype() != y.data.dtype())
+      return false;
+    return std::memcmp(x.data.data(), y.data.data(), x.data.nbytes()) == 0;
+  }
+
+  // An 8-bit Concat (what fuse_qdq makes of one whose inputs share parameters) of rank-4
+  // tensors, one of which has a twin, becomes the same Concat on the twins along the
+  // channels-last axis.
+  bool concat_on_twins(Node& n) {
+    if (n.op_type != "Concat" || !n.domain.empty() || n.outputs.size() != 1 || n.outputs[0] < 0) return false;
+    if (!rank4_q8(g_.values[n.outputs[0]]) || n.inputs.empty()) return false;
+    bool any_twin = false;
+    for (int v : n.inputs) {
+      if (v < 0 || g_.values[v].is_const || !rank4_q8(g_.values[v])) return false;
+      any_twin = any_twin || has_twin(v);
+    }
+    if (!any_twin) return false;
+    int64_t axis = n.attr_i("axis", 1);
+    if (axis < 0) axis += 4;
+    if (axis < 0 || axis > 3) return false;
+    static constexpr int64_t kNhwcAxis[4] = {0, 3, 1, 2};
+    set_int(n, "axis", kNhwcAxis[axis]);
+    return true;
+  }
+
+  static void set_ints(Node& n, const std::string& key, const std::vector<int64_t>& v) {
+    Attribute a;
+    a.kind = Attribute::Kind::ints;
+    a.ints = v;
+    n.attrs[key] = a;
+  }
+  static void set_int(Node& n, const std::string& key, int64_t v) {
+    Attribute a;
+    a.kind = Attribute::Kind::int_;
+    a.i = v;
+    n.attrs[key] = a;
   }
 
   // A new value: the NHWC form of value v (same dtype, [N, H, W, C]).
@@ -128,7 +285,7 @@ class LayoutPlanner {
 
   // Emits n reading the twins of its inputs at `positions` and writing the twin of its
   // output, then the conversion back to the original output value.
-  void emit_on_twins(Node n, std::initializer_list<size_t> positions) {
+  void emit_on_twins(Node n, const std::vector<size_t>& positions) {
     for (size_t i : positions) n.inputs[i] = twin_of(n.inputs[i]);
     const int y = n.outputs[0];
     const int t = add_twin_value(y);
@@ -146,6 +303,11 @@ class LayoutPlanner {
 
   Graph& g_;
   std::vector<int> twin_;  // value id -> its NHWC twin, -1 when none yet
+  // The node list being rewritten (copied out of, so it stays intact) and the producer of
+  // each original value in it.
+  const std::vector<Node>* original_ = nullptr;
+  std::vector<int> original_producer_;
+  int pad_input_ = -1;  // set by zero_point_pad
 };
 
 }  // namespace
