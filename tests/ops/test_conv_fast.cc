@@ -2,7 +2,8 @@
 // every ISA level the machine has: random shapes and the awkward attributes (padding larger
 // than the kernel, dilation with stride, 1-pixel outputs, channel counts off the vector
 // width, groups, depthwise 3x3/5x5 stride 1/2, asymmetric pads), the fused epilogues of the
-// "octet"/"Conv" node (residual, ReLU, clip), 1 vs 2 threads bit-identical; and the
+// "octet"/"Conv" node (residual, ReLU, clip), 1 vs 2 threads bit-identical, each on the NCHW
+// kernels and on octet.ConvNhwc (the layout pass's channels-last form); and the
 // fuse_conv_epilogue pass on a Conv -> Add -> Relu graph; Gemm and MatMul with a constant B
 // on the gemm_f32 tables against the reference.
 #include <gtest/gtest.h>
@@ -138,16 +139,22 @@ struct Result {
   std::string kernel;  // from CompiledModel::describe()
 };
 
-Result run(const Built& b, const std::string& isa, int threads) {
+// optimize = false compiles the graph as built (the NCHW kernels); true runs the passes, and
+// the layout pass puts 2-D convs with a channels-last kernel on octet.ConvNhwc.
+Result run(const Built& b, const std::string& isa, int threads, bool optimize = false) {
   CompileOptions opt;
   opt.isa = isa;
   opt.threads = threads;
+  opt.optimize = optimize;
   CompiledModel cm = CompiledModel::compile(Model(b.graph), opt);
   Session s = cm.create_session();
   Result r;
   r.y = s.run(b.feeds).at("y");
+  // The conv's kernel (the line of the node named "conv").
   const std::string d = cm.describe();
-  const size_t k = d.find("kernel=");
+  size_t line = d.find("conv ");
+  if (line != 0) line = d.find("\nconv ");
+  const size_t k = d.find("kernel=", line == std::string::npos ? 0 : line);
   r.kernel = k == std::string::npos ? "" : d.substr(k + 7, d.find('\n', k) - k - 7);
   return r;
 }
@@ -161,14 +168,19 @@ std::vector<std::string> simd_isas() {
   return out;
 }
 
-void check_case(const Case& c, const std::string& isa, const std::string& kernel_prefix) {
-  SCOPED_TRACE(c.label + " on " + isa);
+void check_case(const Case& c, const std::string& isa, const std::string& kernel_prefix, bool channels_last) {
+  SCOPED_TRACE(c.label + " on " + isa + (channels_last ? ", channels-last" : ""));
   const Built b = build(c);
   const Result ref = run(b, "ref", 1);
   EXPECT_EQ(ref.kernel, "ref");
-  const Result one = run(b, isa, 1);
-  const Result two = run(b, isa, 2);
-  EXPECT_EQ(one.kernel.rfind(kernel_prefix, 0), 0u) << "kernel " << one.kernel;
+  const Result one = run(b, isa, 1, channels_last);
+  const Result two = run(b, isa, 2, channels_last);
+  if (!channels_last) {
+    EXPECT_EQ(one.kernel.rfind(kernel_prefix, 0), 0u) << "kernel " << one.kernel;
+  } else if (!c.one_d && (c.c / c.group > 1 || c.m == c.c)) {
+    // 2-D with several input channels per group, or depthwise without a multiplier.
+    EXPECT_NE(one.kernel.find("nhwc"), std::string::npos) << "kernel " << one.kernel;
+  }
   ASSERT_EQ(one.y.shape(), ref.y.shape());
   ASSERT_EQ(two.y.shape(), ref.y.shape());
   const int64_t n = ref.y.numel();
@@ -192,7 +204,8 @@ void check_case(const Case& c, const std::string& isa, const std::string& kernel
 void check_on_every_isa(const Case& c, const std::string& kernel_prefix) {
   const std::vector<std::string> isas = simd_isas();
   if (isas.empty()) GTEST_SKIP() << "no avx2 or avx512 level on this CPU (or under OCTET_MAX_ISA)";
-  for (const std::string& isa : isas) check_case(c, isa, kernel_prefix);
+  for (const std::string& isa : isas)
+    for (bool channels_last : {false, true}) check_case(c, isa, kernel_prefix, channels_last);
 }
 
 TEST(ConvFast, GemmPathShapes) {
@@ -420,8 +433,10 @@ TEST(ConvFast, FusionPassConvAddRelu) {
   EXPECT_NE(ref_desc.find("Relu"), std::string::npos) << ref_desc;  // not fused on ref
   for (const std::string& isa : isas) {
     const Tensor fast = compile(isa, &fast_desc);
-    EXPECT_EQ(std::count(fast_desc.begin(), fast_desc.end(), '\n'), 1) << fast_desc;
+    // One fused conv (channels-last, between the layout conversions of x, z and y).
+    EXPECT_NE(fast_desc.find("conv ConvNhwc"), std::string::npos) << fast_desc;
     EXPECT_EQ(fast_desc.find("Relu"), std::string::npos) << fast_desc;
+    EXPECT_EQ(fast_desc.find(" Add "), std::string::npos) << fast_desc;
     ASSERT_EQ(fast.shape(), ref.shape());
     for (int64_t i = 0; i < ref.numel(); ++i)
       ASSERT_NEAR(fast.data_as<float>()[i], ref.data_as<float>()[i], 1e-4) << "element " << i;
@@ -433,6 +448,90 @@ void expect_close(const Tensor& got, const Tensor& want, double tol, const std::
   for (int64_t i = 0; i < want.numel(); ++i)
     ASSERT_NEAR(got.data_as<float>()[i], want.data_as<float>()[i], tol) << what << " element " << i;
 }
+
+// The layout pass on an FP32 graph: convs (3x3, 1x1, depthwise), a max pool with padding
+// and ceil_mode, Relu, Add, Concat between them all run channels-last, with one conversion
+// in and one out; the result matches the reference within FP32 rounding.
+TEST(ConvFast, LayoutPassFp32Graph) {
+  const std::vector<std::string> isas = simd_isas();
+  if (isas.empty()) GTEST_SKIP() << "no avx2 or avx512 level on this CPU (or under OCTET_MAX_ISA)";
+  auto g = std::make_shared<detail::Graph>();
+  g->opsets[""] = 17;
+  const int x = g->add_value("x");
+  g->values[x].dtype = DType::f32;
+  g->values[x].shape = {1, 6, 13, 12};
+  g->values[x].shape_known = true;
+  g->inputs.push_back(x);
+  uint32_t seed = 40;
+  auto node = [&](const std::string& op, std::vector<int> in, const std::string& out) {
+    detail::Node n;
+    n.name = out;
+    n.op_type = op;
+    n.inputs = std::move(in);
+    n.outputs = {g->add_value(out)};
+    g->nodes.push_back(n);
+    return n.outputs[0];
+  };
+  auto conv = [&](int in, int64_t c, int64_t m, int64_t k, int64_t group, const std::string& out) {
+    const int w = g->add_const(out + ".w", random_tensor({m, c / group, k, k}, seed++));
+    const int b = g->add_const(out + ".b", random_tensor({m}, seed++));
+    const int y = node("Conv", {in, w, b}, out);
+    g->nodes.back().attrs["pads"] = ints_attr({k / 2, k / 2, k / 2, k / 2});
+    detail::Attribute gr;
+    gr.kind = detail::Attribute::Kind::int_;
+    gr.i = group;
+    g->nodes.back().attrs["group"] = gr;
+    return y;
+  };
+  const int a = conv(x, 6, 16, 3, 1, "a");
+  const int pool = node("MaxPool", {a}, "pool");
+  g->nodes.back().attrs["kernel_shape"] = ints_attr({3, 3});
+  g->nodes.back().attrs["strides"] = ints_attr({2, 2});
+  g->nodes.back().attrs["pads"] = ints_attr({1, 0, 1, 1});
+  detail::Attribute ceil;
+  ceil.kind = detail::Attribute::Kind::int_;
+  ceil.i = 1;
+  g->nodes.back().attrs["ceil_mode"] = ceil;
+  const int b = node("Relu", {conv(pool, 16, 16, 1, 1, "b")}, "b_relu");
+  const int c = conv(pool, 16, 16, 3, 16, "c");
+  const int sum = node("Add", {b, c}, "sum");
+  const int cat = node("Concat", {sum, pool}, "cat");
+  detail::Attribute axis;
+  axis.kind = detail::Attribute::Kind::int_;
+  axis.i = 1;
+  g->nodes.back().attrs["axis"] = axis;
+  const int y = conv(cat, 32, 8, 1, 1, "y");
+  g->outputs.push_back(y);
+  g->toposort();
+  const std::map<std::string, Tensor> feeds = {{"x", random_tensor({1, 6, 13, 12}, 99)}};
+  auto compile = [&](const std::string& isa, int threads, std::string* described) {
+    CompileOptions opt;
+    opt.isa = isa;
+    opt.threads = threads;
+    CompiledModel cm = CompiledModel::compile(Model(g), opt);
+    *described = cm.describe();
+    return cm.create_session().run(feeds).at("y");
+  };
+  std::string desc;
+  const Tensor ref = compile("ref", 1, &desc);
+  EXPECT_EQ(desc.find("Nhwc"), std::string::npos) << desc;
+  for (const std::string& isa : isas) {
+    const Tensor one = compile(isa, 1, &desc);
+    auto count = [&](const std::string& what) {
+      size_t n = 0;
+      for (size_t at = desc.find(what); at != std::string::npos; at = desc.find(what, at + 1)) ++n;
+      return n;
+    };
+    EXPECT_EQ(count(" ToNHWC "), 1u) << desc;
+    EXPECT_EQ(count(" ToNCHW "), 1u) << desc;
+    EXPECT_EQ(count(" ConvNhwc "), 4u) << desc;
+    EXPECT_EQ(count(" MaxPoolNhwc "), 1u) << desc;
+    const Tensor two = compile(isa, 2, &desc);
+    expect_close(one, ref, 1e-4, "channels-last graph on " + isa);
+    ASSERT_EQ(std::memcmp(one.data(), two.data(), one.nbytes()), 0) << "1 and 2 threads differ on " << isa;
+  }
+}
+
 
 TEST(ConvFast, GemmWithConstantB) {
   const std::vector<std::string> isas = simd_isas();

@@ -343,7 +343,7 @@ TEST(LayoutNhwc, InternalOpsRejectBadInput) {
   auto* os = b.model().add_opset_import();
   os->set_domain("octet");
   os->set_version(1);
-  b.input("x", TP::FLOAT, {1, 3, 4, 4});
+  b.input("x", TP::INT32, {1, 3, 4, 4});  // only u8 / s8 / f32 are converted
   b.output_untyped("y");
   b.node("ToNHWC", {"x"}, {"y"}, "t", "octet");
   EXPECT_THROW(CompiledModel::compile(load_model(b)), Error);

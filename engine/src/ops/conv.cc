@@ -259,6 +259,7 @@ void register_conv_ops(OpRegistry& r) {
   r.add(OpDef{"", "Conv", infer_conv, create_conv});
   r.add(OpDef{kOctetDomain, "Conv", infer_conv, create_conv});
   register_conv_transpose_op(r);
+  register_conv_nhwc_op(r);
 }
 
 }  // namespace octet::detail

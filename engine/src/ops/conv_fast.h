@@ -46,4 +46,11 @@ std::unique_ptr<OpKernel> create_conv_depthwise(const NodeContext& ctx, const Wi
 std::unique_ptr<OpKernel> create_conv_gemm(const NodeContext& ctx, const WindowGeometry& g,
                                            int64_t group, const ConvFusion& fusion);
 
+// Whether a Conv / octet.Conv node can run as octet.ConvNhwc (conv_nhwc.cc; the same inputs and
+// attributes on [N, H, W, C] tensors): FP32 2-D with constant weights and bias, several input
+// channels per group (GEMM) or depthwise without a multiplier, a SIMD ISA. The layout pass
+// asks this.
+bool conv_has_channels_last_kernel(const NodeContext& ctx);
+void register_conv_nhwc_op(OpRegistry& r);
+
 }  // namespace octet::detail

@@ -85,4 +85,28 @@ WindowGeometry window_geometry(const NodeContext& ctx, const Shape& x,
   return g;
 }
 
+Shape nchw_of_nhwc_input(const NodeContext& ctx, const char* op) {
+  const Shape& x = ctx.input_shape(0);
+  ctx.check(x.size() == 4, std::string(op) + " needs a rank-4 [N, H, W, C] input, got " + shape_str(x));
+  return {x[0], x[3], x[1], x[2]};
+}
+
+kernels::NhwcWindow nhwc_window(const WindowGeometry& g, int64_t channels) {
+  kernels::NhwcWindow w;
+  w.in_h = g.in[1];
+  w.in_w = g.in[2];
+  w.channels = channels;
+  w.out_h = g.out[1];
+  w.out_w = g.out[2];
+  w.kernel_h = g.kernel[1];
+  w.kernel_w = g.kernel[2];
+  w.stride_h = g.stride[1];
+  w.stride_w = g.stride[2];
+  w.dilation_h = g.dilation[1];
+  w.dilation_w = g.dilation[2];
+  w.pad_top = g.pad_begin[1];
+  w.pad_left = g.pad_begin[2];
+  return w;
+}
+
 }  // namespace octet::detail

@@ -5,11 +5,13 @@
 // dims (kernel 1, stride 1, pad 0), so a single 3-D loop nest serves every spatial rank.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "octet/kernels/dwconv.h"
 #include "ops/op_registry.h"
 
 namespace octet::detail {
@@ -47,5 +49,49 @@ WindowGeometry window_geometry(const NodeContext& ctx, const Shape& x,
 // each within [lo, 2^31).
 std::vector<int64_t> spatial_attr(const NodeContext& ctx, const std::string& name, size_t rank,
                                   int64_t def, int64_t lo);
+
+// The [N, C, H, W] shape that the [N, H, W, C] input 0 of a channels-last op (named `op` in
+// the message) stands for; fails unless the input has rank 4.
+Shape nchw_of_nhwc_input(const NodeContext& ctx, const char* op);
+
+// The channels-last depthwise kernels' window for a 2-D geometry and channel count.
+kernels::NhwcWindow nhwc_window(const WindowGeometry& g, int64_t channels);
+
+// Rows [p0, p1) of the im2col matrix of one channels-last image x ([in pixels][channels]),
+// for the group's channels [c0, c0 + cg): col[p - p0][(kd, kh, kw, c)] (rows of
+// kernel_size * cg), `pad` where a tap falls outside the image.
+template <class T>
+void im2col_nhwc_rows(const WindowGeometry& g, const T* x, int64_t channels, int64_t c0, int64_t cg, int64_t p0,
+                      int64_t p1, T pad, T* col) {
+  const bool contiguous_taps = cg == channels && g.dilation[2] == 1;  // a row of taps is one run
+  const size_t run = static_cast<size_t>(cg);
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t od = p / (g.out[1] * g.out[2]), oh = p / g.out[2] % g.out[1], ow = p % g.out[2];
+    T* dst = col + (p - p0) * g.kernel_size() * cg;
+    for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
+      const int64_t id = od * g.stride[0] - g.pad_begin[0] + kd * g.dilation[0];
+      for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+        const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
+        if (id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1]) {
+          std::fill(dst, dst + run * g.kernel[2], pad);
+          dst += run * g.kernel[2];
+          continue;
+        }
+        const T* row = x + ((id * g.in[1] + ih) * g.in[2]) * channels + c0;
+        const int64_t iw0 = ow * g.stride[2] - g.pad_begin[2];
+        if (contiguous_taps && iw0 >= 0 && iw0 + g.kernel[2] <= g.in[2]) {
+          std::copy(row + iw0 * channels, row + iw0 * channels + run * g.kernel[2], dst);
+          dst += run * g.kernel[2];
+          continue;
+        }
+        for (int64_t kw = 0; kw < g.kernel[2]; ++kw, dst += run) {
+          const int64_t iw = iw0 + kw * g.dilation[2];
+          if (iw < 0 || iw >= g.in[2]) std::fill(dst, dst + run, pad);
+          else std::copy(row + iw * channels, row + iw * channels + run, dst);
+        }
+      }
+    }
+  }
+}
 
 }  // namespace octet::detail

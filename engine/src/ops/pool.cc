@@ -18,6 +18,7 @@
 
 namespace octet::detail {
 
+void register_pool_nhwc_ops(OpRegistry& r);    // pool_nhwc.cc
 void register_global_pool_ops(OpRegistry& r);  // pool_global.cc
 
 namespace {
@@ -426,6 +427,7 @@ void register_pool_ops(OpRegistry& r) {
   r.add(OpDef{"", "LpPool", infer_pool, create_pool});
   r.add(OpDef{"", "MaxUnpool", infer_max_unpool, create_max_unpool});
   register_global_pool_ops(r);
+  register_pool_nhwc_ops(r);
 }
 
 }  // namespace octet::detail

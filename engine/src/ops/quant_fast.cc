@@ -223,7 +223,6 @@ class FastQLinearConv : public OpKernel {
                                                      requant_scales(p_, grp * mg_, mg_), out_type_of(p_.y_type),
                                                      p_.y_zero));
     }
-    contiguous_taps_ = group_ == 1 && g.dilation[2] == 1;
     // Small layers gather all their pixels at once and let the GEMM split the work; big ones
     // run blocks of kColBlockBytes, one per task.
     block_ = g.out_size() * k_ <= kWholeColBytes ? g.out_size()
@@ -275,37 +274,7 @@ class FastQLinearConv : public OpKernel {
   // Rows [p0, p1) of the im2col matrix of group grp from the pixel-major image xt [P_in, C]:
   // col[p - p0][(tap, c)], zero point outside the image.
   void gather(const uint8_t* xt, int64_t grp, int64_t p0, int64_t p1, uint8_t* col) const {
-    const auto& g = win_;
-    const uint8_t zp = static_cast<uint8_t>(x_zero_u8_);
-    const size_t cg = static_cast<size_t>(cg_);
-    for (int64_t p = p0; p < p1; ++p) {
-      const int64_t od = p / (g.out[1] * g.out[2]), oh = p / g.out[2] % g.out[1], ow = p % g.out[2];
-      uint8_t* dst = col + (p - p0) * k_;
-      for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
-        const int64_t id = od * g.stride[0] - g.pad_begin[0] + kd * g.dilation[0];
-        for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
-          const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
-          if (id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1]) {
-            std::memset(dst, zp, cg * static_cast<size_t>(g.kernel[2]));
-            dst += cg * g.kernel[2];
-            continue;
-          }
-          const uint8_t* row = xt + ((id * g.in[1] + ih) * g.in[2]) * channels_ + grp * cg_;
-          const int64_t iw0 = ow * g.stride[2] - g.pad_begin[2];
-          if (contiguous_taps_ && iw0 >= 0 && iw0 + g.kernel[2] <= g.in[2]) {
-            // One group, no dilation: the row's kernel_w taps are adjacent pixels.
-            std::memcpy(dst, row + iw0 * channels_, cg * static_cast<size_t>(g.kernel[2]));
-            dst += cg * g.kernel[2];
-            continue;
-          }
-          for (int64_t kw = 0; kw < g.kernel[2]; ++kw, dst += cg) {
-            const int64_t iw = ow * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
-            if (iw < 0 || iw >= g.in[2]) std::memset(dst, zp, cg);
-            else std::memcpy(dst, row + iw * channels_, cg);
-          }
-        }
-      }
-    }
+    im2col_nhwc_rows<uint8_t>(win_, xt, channels_, grp * cg_, cg_, p0, p1, static_cast<uint8_t>(x_zero_u8_), col);
   }
 
   void run_gemm(KernelContext& ctx) const {
@@ -452,19 +421,7 @@ class FastQLinearConv : public OpKernel {
     const auto& g = win_;
     const ScalarEpilogue epi(p_.y_type, p_.y_zero);
     kernels::DwConvU8S8Nhwc p;
-    p.in_h = g.in[1];
-    p.in_w = g.in[2];
-    p.channels = channels_;
-    p.out_h = g.out[1];
-    p.out_w = g.out[2];
-    p.kernel_h = g.kernel[1];
-    p.kernel_w = g.kernel[2];
-    p.stride_h = g.stride[1];
-    p.stride_w = g.stride[2];
-    p.dilation_h = g.dilation[1];
-    p.dilation_w = g.dilation[2];
-    p.pad_top = g.pad_begin[1];
-    p.pad_left = g.pad_begin[2];
+    static_cast<kernels::NhwcWindow&>(p) = nhwc_window(g, channels_);
     p.weights = w_taps_.data();
     p.comp = comp_.data();
     p.scale = scale_.data();
@@ -578,7 +535,6 @@ class FastQLinearConv : public OpKernel {
   int32_t x_zero_u8_ = 0;
   bool channels_last_ = false;
   bool depthwise_ = false, pointwise_ = false;
-  bool contiguous_taps_ = false;  // gather: a row of taps is one run of bytes
   bool planar_ = false;  // depthwise over 1-D / 2-D planes: the dwconv_u8s8 kernels
   kernels::DwConvU8S8Fn dw_kernel_ = nullptr;
   kernels::DwConvNhwcU8S8Fn dw_nhwc_kernel_ = nullptr;  // channels_last_ depthwise

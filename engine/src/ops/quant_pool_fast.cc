@@ -4,7 +4,6 @@
 // wins a max, and ONNX pads are smaller than the window, so every window holds a real value),
 // split into `stride_w` column phases, and every tap is then a contiguous byte max over a
 // whole output row, which the compiler vectorises. s8 is mapped to u8 order by x ^ 0x80.
-// octet.MaxPoolNhwc (the layout pass's channels-last form) takes the max over channel rows.
 #include <emmintrin.h>
 
 #include <algorithm>
@@ -136,80 +135,10 @@ std::unique_ptr<OpKernel> create_qmaxpool(const NodeContext& ctx) {
   return std::make_unique<QMaxPoolKernel>(g, ctx.input_dtype(0), x[0] * x[1]);
 }
 
-// --- octet.MaxPoolNhwc: the same on [N, H, W, C] (2-D), placed by the layout pass ----------
-// Each output pixel is the byte max of the C-long rows of its window's pixels inside the
-// image (every window holds one, as above): contiguous, vectorised over channels.
-
-void infer_qmaxpool_nhwc(NodeContext& ctx) {
-  const Shape x = nchw_of_nhwc_input(ctx, "octet.MaxPoolNhwc");
-  const WindowGeometry g = qmaxpool_geometry(ctx, x);
-  const std::vector<int64_t> out = g.out_dims();
-  Shape y{x[0], out[0], out[1], x[1]};
-  shape_numel(y);
-  ctx.set_output(0, ctx.input_dtype(0), y);
-}
-
-class QMaxPoolNhwcKernel : public OpKernel {
- public:
-  QMaxPoolNhwcKernel(WindowGeometry g, DType t, int64_t batch, int64_t channels)
-      : g_(g), batch_(batch), c_(channels), mask_(t == DType::s8 ? 0x80 : 0) {}
-  std::string name() const override { return "qmaxpool_nhwc_u8"; }
-
-  void run(KernelContext& ctx) const override {
-    const uint8_t* x = static_cast<const uint8_t*>(ctx.input(0).data());
-    uint8_t* y = static_cast<uint8_t*>(ctx.output(0).data());
-    const int64_t IH = g_.in[1], IW = g_.in[2], OH = g_.out[1], OW = g_.out[2];
-    // Over output rows of all images.
-    auto rows = [&](int64_t r0, int64_t r1) {
-      std::vector<uint8_t> acc(static_cast<size_t>(c_));
-      for (int64_t r = r0; r < r1; ++r) {
-        const int64_t n = r / OH, oh = r % OH;
-        const uint8_t* xn = x + n * IH * IW * c_;
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          std::fill(acc.begin(), acc.end(), uint8_t(0));
-          for (int64_t kh = 0; kh < g_.kernel[1]; ++kh) {
-            const int64_t ih = oh * g_.stride[1] - g_.pad_begin[1] + kh * g_.dilation[1];
-            if (ih < 0 || ih >= IH) continue;
-            for (int64_t kw = 0; kw < g_.kernel[2]; ++kw) {
-              const int64_t iw = ow * g_.stride[2] - g_.pad_begin[2] + kw * g_.dilation[2];
-              if (iw < 0 || iw >= IW) continue;
-              const uint8_t* in = xn + (ih * IW + iw) * c_;
-              if (mask_) {
-                for (int64_t c = 0; c < c_; ++c) acc[c] = std::max<uint8_t>(acc[c], in[c] ^ 0x80);
-              } else {
-                max_into(acc.data(), in, c_);
-              }
-            }
-          }
-          uint8_t* out = y + ((n * OH + oh) * OW + ow) * c_;
-          for (int64_t c = 0; c < c_; ++c) out[c] = acc[c] ^ mask_;
-        }
-      }
-    };
-    const int64_t total = batch_ * OH;
-    if (ctx.pool && ctx.pool->size() > 1 && total > 1 && total * OW * c_ >= (int64_t(1) << 14))
-      ctx.pool->parallel_for(total, rows);
-    else
-      rows(0, total);
-  }
-
- private:
-  WindowGeometry g_;
-  int64_t batch_, c_;
-  uint8_t mask_;
-};
-
-std::unique_ptr<OpKernel> create_qmaxpool_nhwc(const NodeContext& ctx) {
-  const Shape x = nchw_of_nhwc_input(ctx, "octet.MaxPoolNhwc");
-  const WindowGeometry g = qmaxpool_geometry(ctx, x);
-  return std::make_unique<QMaxPoolNhwcKernel>(g, ctx.input_dtype(0), x[0], x[1]);
-}
-
 }  // namespace
 
 void register_quant_pool_fast_ops(OpRegistry& r) {
   r.add(OpDef{"octet", "MaxPool", infer_qmaxpool, create_qmaxpool});
-  r.add(OpDef{"octet", "MaxPoolNhwc", infer_qmaxpool_nhwc, create_qmaxpool_nhwc});
 }
 
 }  // namespace octet::detail

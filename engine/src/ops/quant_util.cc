@@ -163,10 +163,4 @@ void transpose_u8(const uint8_t* src, int64_t rows, int64_t cols, int64_t lds, u
     for (int64_t i = r16; i < rows; ++i) dst[c * ldd + i] = src[i * lds + c] ^ xor_mask;
 }
 
-Shape nchw_of_nhwc_input(const NodeContext& ctx, const char* op) {
-  const Shape& x = ctx.input_shape(0);
-  ctx.check(x.size() == 4, std::string(op) + " needs a rank-4 [N, H, W, C] input, got " + shape_str(x));
-  return {x[0], x[3], x[1], x[2]};
-}
-
 }  // namespace octet::detail

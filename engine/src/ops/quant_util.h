@@ -86,10 +86,6 @@ void gemm_s16_s32(int64_t M, int64_t N, int64_t K, const int16_t* A, int64_t lda
 void transpose_u8(const uint8_t* src, int64_t rows, int64_t cols, int64_t lds, uint8_t* dst, int64_t ldd,
                   uint8_t xor_mask = 0);
 
-// The [N, C, H, W] shape that the [N, H, W, C] input 0 of a channels-last op (named `op` in
-// the message) stands for; fails unless the input has rank 4.
-Shape nchw_of_nhwc_input(const NodeContext& ctx, const char* op);
-
 // Converts n u8/s8 values (dtype t) at src into int16 `value - zero`.
 void widen_minus_zero(DType t, const void* src, int64_t n, int32_t zero, int16_t* dst);
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "ops/op_registry.h"
+#include "ops/conv_fast.h"
 #include "ops/quant_fast.h"
 #include "passes/passes.h"
 
@@ -35,6 +36,7 @@ bool const_scalar(const Graph& g, const Node& n, size_t i) {
 }
 
 bool rank4_q8(const Value& v) { return v.shape_known && v.shape.size() == 4 && is_q8(v.dtype); }
+bool rank4_f32(const Value& v) { return v.shape_known && v.shape.size() == 4 && v.dtype == DType::f32; }
 
 // Element-wise 8-bit ops whose data inputs (positions 0 and 3) and output all have one
 // rank-4 shape and whose parameters are per-tensor: they run unchanged on NHWC tensors.
@@ -55,7 +57,7 @@ bool layout_agnostic(const Graph& g, const Node& n) {
 
 class LayoutPlanner {
  public:
-  explicit LayoutPlanner(Graph& g) : g_(g), twin_(g.values.size(), -1) {}
+  LayoutPlanner(Graph& g, bool fp32) : g_(g), fp32_(fp32), twin_(g.values.size(), -1) {}
 
   void run(const kernels::IsaChoice& isa) {
     std::vector<Node> nodes = std::move(g_.nodes);
@@ -69,16 +71,27 @@ class LayoutPlanner {
     for (size_t k = 0; k < nodes.size(); ++k) {
       Node& n = nodes[k];
       if (n.dead) continue;
-      if (n.op_type == "QLinearConv" && n.domain.empty() && n.outputs.size() == 1 && n.outputs[0] >= 0 &&
-          rank4_q8(g_.values[n.outputs[0]]) && channels_last_conv(nodes, k, isa)) {
+      const bool one_output = n.outputs.size() == 1 && n.outputs[0] >= 0;
+      if (n.op_type == "QLinearConv" && n.domain.empty() && one_output && rank4_q8(g_.values[n.outputs[0]]) &&
+          channels_last_conv(nodes, k, isa, qlinear_conv_has_channels_last_kernel)) {
         n.op_type = "QLinearConvNhwc";
         n.domain = "octet";
         emit_on_twins(n, {0});
+      } else if (fp32_ && n.op_type == "Conv" && (n.domain.empty() || n.domain == "octet") && one_output &&
+                 rank4_f32(g_.values[n.outputs[0]]) && channels_last_conv(nodes, k, isa, conv_has_channels_last_kernel)) {
+        n.op_type = "ConvNhwc";
+        n.domain = "octet";
+        if (n.inputs.size() > 3 && n.inputs[3] >= 0) emit_on_twins(n, {0, 3});  // residual Z
+        else emit_on_twins(n, {0});
       } else if (layout_agnostic(g_, n) && (has_twin(n.inputs[0]) || has_twin(n.inputs[3]))) {
         emit_on_twins(n, {0, 3});
-      } else if (n.op_type == "MaxPool" && n.domain == "octet" && !n.inputs.empty() && has_twin(n.inputs[0]) &&
-                 n.outputs.size() == 1 && n.outputs[0] >= 0) {
+      } else if (fp32_ && float_elementwise(n)) {
+        if (n.inputs.size() == 2 && !is_scalar_const(n.inputs[1])) emit_on_twins(n, {0, 1});
+        else emit_on_twins(n, {0});
+      } else if (n.op_type == "MaxPool" && !n.inputs.empty() && has_twin(n.inputs[0]) && one_output &&
+                 ((n.domain == "octet") || (fp32_ && n.domain.empty() && rank4_f32(g_.values[n.inputs[0]])))) {
         n.op_type = "MaxPoolNhwc";
+        n.domain = "octet";
         emit_on_twins(n, {0});
       } else if (avg_pool_on_twins(n)) {
         emit_on_twins(n, {0});
@@ -97,11 +110,12 @@ class LayoutPlanner {
   bool has_twin(int v) const { return v >= 0 && twin_[v] >= 0; }
 
   // Asks the kernel family about the node as it stands in the original graph.
-  bool channels_last_conv(const std::vector<Node>& nodes, size_t k, const kernels::IsaChoice& isa) {
+  bool channels_last_conv(const std::vector<Node>& nodes, size_t k, const kernels::IsaChoice& isa,
+                          bool (*has_kernel)(const NodeContext&)) {
     g_.nodes.push_back(nodes[k]);  // NodeContext reads the node from the graph
     bool ok = false;
     try {
-      ok = qlinear_conv_has_channels_last_kernel(NodeContext(g_, static_cast<int>(g_.nodes.size()) - 1, isa));
+      ok = has_kernel(NodeContext(g_, static_cast<int>(g_.nodes.size()) - 1, isa));
     } catch (const Error&) {
       ok = false;
     }
@@ -219,15 +233,43 @@ class LayoutPlanner {
     return std::memcmp(x.data.data(), y.data.data(), x.data.nbytes()) == 0;
   }
 
-  // An 8-bit Concat (what fuse_qdq makes of one whose inputs share parameters) of rank-4
-  // tensors, one of which has a twin, becomes the same Concat on the twins along the
-  // channels-last axis.
+  // FP32 element-wise ops with a twin input: unary ones (and Clip / LeakyRelu... with
+  // constant scalar parameters), binary ones on two tensors of the output's shape or on a
+  // tensor and a constant scalar. They compute the same values in any element order.
+  bool float_elementwise(const Node& n) const {
+    static const char* const kUnary[] = {"Relu", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish",
+                                         "Clip", "Elu", "Selu", "Softplus", "Abs", "Neg", "Sqrt", "Exp"};
+    static const char* const kBinary[] = {"Add", "Sub", "Mul", "Div", "Max", "Min"};
+    if (!n.domain.empty() || n.outputs.size() != 1 || n.outputs[0] < 0 || n.inputs.empty()) return false;
+    const Value& y = g_.values[n.outputs[0]];
+    if (!rank4_f32(y) || n.inputs[0] < 0 || !rank4_f32(g_.values[n.inputs[0]]) || g_.values[n.inputs[0]].shape != y.shape)
+      return false;
+    if (std::find(std::begin(kUnary), std::end(kUnary), n.op_type) != std::end(kUnary)) {
+      for (size_t i = 1; i < n.inputs.size(); ++i)
+        if (n.inputs[i] >= 0 && !is_scalar_const(n.inputs[i])) return false;
+      return has_twin(n.inputs[0]);
+    }
+    if (std::find(std::begin(kBinary), std::end(kBinary), n.op_type) == std::end(kBinary) || n.inputs.size() != 2)
+      return false;
+    const int b = n.inputs[1];
+    if (b < 0) return false;
+    if (is_scalar_const(b)) return has_twin(n.inputs[0]);
+    const Value& bv = g_.values[b];
+    return !bv.is_const && rank4_f32(bv) && bv.shape == y.shape && (has_twin(n.inputs[0]) || has_twin(b));
+  }
+
+  bool is_scalar_const(int v) const { return v >= 0 && g_.values[v].is_const && g_.values[v].data.numel() == 1; }
+
+  // An 8-bit Concat (what fuse_qdq makes of one whose inputs share parameters) or an FP32
+  // one of rank-4 tensors, one of which has a twin, becomes the same Concat on the twins
+  // along the channels-last axis.
   bool concat_on_twins(Node& n) {
     if (n.op_type != "Concat" || !n.domain.empty() || n.outputs.size() != 1 || n.outputs[0] < 0) return false;
-    if (!rank4_q8(g_.values[n.outputs[0]]) || n.inputs.empty()) return false;
+    const Value& y = g_.values[n.outputs[0]];
+    if (!(rank4_q8(y) || (fp32_ && rank4_f32(y))) || n.inputs.empty()) return false;
     bool any_twin = false;
     for (int v : n.inputs) {
-      if (v < 0 || g_.values[v].is_const || !rank4_q8(g_.values[v])) return false;
+      if (v < 0 || g_.values[v].is_const || g_.values[v].dtype != y.dtype || g_.values[v].shape.size() != 4) return false;
       any_twin = any_twin || has_twin(v);
     }
     if (!any_twin) return false;
@@ -302,6 +344,7 @@ class LayoutPlanner {
   }
 
   Graph& g_;
+  bool fp32_;  // FP32 ops may run channels-last too
   std::vector<int> twin_;  // value id -> its NHWC twin, -1 when none yet
   // The node list being rewritten (copied out of, so it stays intact) and the producer of
   // each original value in it.
@@ -312,9 +355,9 @@ class LayoutPlanner {
 
 }  // namespace
 
-void plan_nhwc_layout(Graph& g, const PassOptions& options) {
+void plan_nhwc_layout(Graph& g, const PassOptions& options, bool fp32) {
   if (options.isa.isa == kernels::Isa::ref) return;  // the reference kernels are NCHW only
-  LayoutPlanner(g).run(options.isa);
+  LayoutPlanner(g, fp32).run(options.isa);
 }
 
 }  // namespace octet::detail

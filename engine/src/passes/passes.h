@@ -35,10 +35,11 @@ void fold_batchnorm(Graph& g);
 // knows only ONNX ops.
 void fuse_conv_epilogue(Graph& g);
 
-// 8-bit convolutions with a channels-last kernel, and the element-wise ops between them, run
-// on NHWC twins of their values; conversions only where the layouts meet (layout_nhwc.cc).
-// Results are bit-identical. Not on the reference ISA. Follow with eliminate_dead_code.
-void plan_nhwc_layout(Graph& g, const PassOptions& options);
+// Convolutions with a channels-last kernel (8-bit ones, and FP32 ones when fp32), and the pools,
+// concats and element-wise ops between them, run on NHWC twins of their values; conversions
+// only where the layouts meet (layout_nhwc.cc). 8-bit results are bit-identical. Not on the
+// reference ISA. Follow with eliminate_dead_code.
+void plan_nhwc_layout(Graph& g, const PassOptions& options, bool fp32);
 
 // Drops nodes none of whose outputs reach a graph output.
 void eliminate_dead_code(Graph& g);

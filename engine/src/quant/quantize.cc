@@ -31,7 +31,7 @@ std::shared_ptr<Program> lower_qdq(const Graph& qdq, const CompileOptions& optio
   Graph int8 = qdq;
   fuse_qdq(int8);
   infer_and_fold(int8, pass_options(options, isa, false));  // leftover DQ of constants fold to f32
-  if (options.optimize) plan_nhwc_layout(int8, pass_options(options, isa, false));
+  if (options.optimize) plan_nhwc_layout(int8, pass_options(options, isa, false), /*fp32=*/false);
   eliminate_dead_code(int8);
   int8.compact();
   std::shared_ptr<Program> program = build_program(std::move(int8), options, isa);

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "octet/kernels/gemm_f32.h"
+#include "octet/kernels/isa.h"
 
 namespace octet::kernels {
 
@@ -32,5 +33,33 @@ struct DwConvF32Ops {
 const DwConvF32Ops* dwconv_f32_ops_ref();
 const DwConvF32Ops* dwconv_f32_ops_avx2();
 const DwConvF32Ops* dwconv_f32_ops_avx512();
+
+// The same convolution on a channels-last image (octet.ConvNhwc, one output channel per input
+// channel): [in_h][in_w][channels] in and out; per output pixel, acc[c] = bias[c] + the taps
+// in (kh, kw) order over contiguous channels (the compiler vectorises it in each ISA's build),
+// + residual, activation. Padding taps are skipped.
+// The window of a channels-last depthwise kernel over one image (2-D).
+struct NhwcWindow {
+  int64_t in_h = 0, in_w = 0, channels = 0, out_h = 0, out_w = 0;
+  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
+  int64_t pad_top = 0, pad_left = 0;
+};
+
+struct DwConvNhwcF32 : NhwcWindow {
+  const float* in = nullptr;  // one image
+  const float* weights = nullptr;   // [kernel_h * kernel_w][channels]
+  const float* bias = nullptr;      // [channels] or null
+  const float* residual = nullptr;  // one image of the output's shape, or null
+  Activation act = Activation::none;
+  float clip_lo = 0, clip_hi = 0;
+  float* out = nullptr;  // one image
+};
+// Output rows [oh0, oh1); scratch: channels floats.
+using DwConvNhwcF32Fn = void (*)(const DwConvNhwcF32& p, int64_t oh0, int64_t oh1, float* scratch);
+void dwconv_nhwc_f32_ref(const DwConvNhwcF32& p, int64_t oh0, int64_t oh1, float* scratch);
+void dwconv_nhwc_f32_avx2(const DwConvNhwcF32& p, int64_t oh0, int64_t oh1, float* scratch);
+void dwconv_nhwc_f32_avx512(const DwConvNhwcF32& p, int64_t oh0, int64_t oh1, float* scratch);
+DwConvNhwcF32Fn dwconv_nhwc_f32_kernel(Isa isa);
+const char* dwconv_nhwc_f32_name(Isa isa);
 
 }  // namespace octet::kernels

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 
+#include "octet/kernels/dwconv.h"
 #include "octet/kernels/isa.h"
 
 namespace octet::kernels {
@@ -50,12 +51,8 @@ const char* dwconv_u8s8_name(Isa isa);
 // channel with its own weights, comp and scale. Outputs are computed a pixel at a time over
 // contiguous channels (vectorised by the compiler in each ISA's build); taps in the padding
 // read the input zero point, as the plane kernels' padded planes do, so comp is the same.
-struct DwConvU8S8Nhwc {
+struct DwConvU8S8Nhwc : NhwcWindow {
   const uint8_t* in = nullptr;  // one image, unpadded
-  int64_t in_h = 0, in_w = 0, channels = 0;
-  int64_t out_h = 0, out_w = 0;
-  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
-  int64_t pad_top = 0, pad_left = 0;
   const int32_t* weights = nullptr;  // [kernel_h * kernel_w][channels]
   const int32_t* comp = nullptr;     // [channels]: bias - x_zero_point * sum(weights) (mod 2^32)
   const float* scale = nullptr;      // [channels]

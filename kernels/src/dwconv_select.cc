@@ -1,4 +1,6 @@
-// Picks the depthwise INT8 kernels (planes and channels-last) for an ISA level (dwconv_u8s8.h).
+// Picks the channels-last depthwise kernels (INT8 and FP32) and the INT8 plane kernels for an
+// ISA level (dwconv_u8s8.h, dwconv.h).
+#include "octet/kernels/dwconv.h"
 #include "octet/kernels/dwconv_u8s8.h"
 
 namespace octet::kernels {
@@ -48,6 +50,30 @@ const char* dwconv_nhwc_u8s8_name(Isa isa) {
       return "dwconv_nhwc_u8s8_avx2";
     default:
       return "dwconv_nhwc_u8s8_ref";
+  }
+}
+
+DwConvNhwcF32Fn dwconv_nhwc_f32_kernel(Isa isa) {
+  switch (isa) {
+    case Isa::vnni:
+    case Isa::avx512:
+      return dwconv_nhwc_f32_avx512;
+    case Isa::avx2:
+      return dwconv_nhwc_f32_avx2;
+    default:
+      return dwconv_nhwc_f32_ref;
+  }
+}
+
+const char* dwconv_nhwc_f32_name(Isa isa) {
+  switch (isa) {
+    case Isa::vnni:
+    case Isa::avx512:
+      return "dwconv_nhwc_f32_avx512";
+    case Isa::avx2:
+      return "dwconv_nhwc_f32_avx2";
+    default:
+      return "dwconv_nhwc_f32_ref";
   }
 }
 
