@@ -450,8 +450,9 @@ void expect_close(const Tensor& got, const Tensor& want, double tol, const std::
 }
 
 // The layout pass on an FP32 graph: convs (3x3, 1x1, depthwise), a max pool with padding
-// and ceil_mode, Relu, Add, Concat between them all run channels-last, with one conversion
-// in and one out; the result matches the reference within FP32 rounding.
+// and ceil_mode, Relu, Add, Concat, BatchNormalization, Pad, AveragePool, GlobalAveragePool
+// between them all run channels-last, with one conversion in and one out; the result
+// matches the reference within FP32 rounding.
 TEST(ConvFast, LayoutPassFp32Graph) {
   const std::vector<std::string> isas = simd_isas();
   if (isas.empty()) GTEST_SKIP() << "no avx2 or avx512 level on this CPU (or under OCTET_MAX_ISA)";
@@ -500,7 +501,31 @@ TEST(ConvFast, LayoutPassFp32Graph) {
   axis.kind = detail::Attribute::Kind::int_;
   axis.i = 1;
   g->nodes.back().attrs["axis"] = axis;
-  const int y = conv(cat, 32, 8, 1, 1, "y");
+  // BatchNormalization -> Relu -> Pad (edge mode) -> AveragePool (count_include_pad, dilation)
+  // -> conv -> GlobalAveragePool.
+  std::vector<int> bn_in = {cat};
+  for (const char* what : {"scale", "bias", "mean"}) bn_in.push_back(g->add_const(std::string("bn.") + what, random_tensor({32}, seed++)));
+  Tensor var = random_tensor({32}, seed++);
+  for (int64_t i = 0; i < 32; ++i) var.data_as<float>()[i] = std::fabs(var.data_as<float>()[i]) + 0.1f;
+  bn_in.push_back(g->add_const("bn.var", var));
+  const int bn = node("Relu", {node("BatchNormalization", bn_in, "bn")}, "bn_relu");
+  Tensor pads(DType::s64, {8});
+  const int64_t pad_values[8] = {0, 0, 1, 2, 0, 0, 2, 0};
+  std::copy(pad_values, pad_values + 8, pads.data_as<int64_t>());
+  const int padded = node("Pad", {bn, g->add_const("pads", pads)}, "padded");
+  detail::Attribute mode;
+  mode.kind = detail::Attribute::Kind::string_;
+  mode.s = "edge";
+  g->nodes.back().attrs["mode"] = mode;
+  const int avg = node("AveragePool", {padded}, "avg");
+  g->nodes.back().attrs["kernel_shape"] = ints_attr({3, 2});
+  g->nodes.back().attrs["pads"] = ints_attr({1, 1, 0, 1});
+  g->nodes.back().attrs["dilations"] = ints_attr({1, 2});
+  detail::Attribute include_pad;
+  include_pad.kind = detail::Attribute::Kind::int_;
+  include_pad.i = 1;
+  g->nodes.back().attrs["count_include_pad"] = include_pad;
+  const int y = node("GlobalAveragePool", {conv(avg, 32, 8, 1, 1, "z")}, "y");
   g->outputs.push_back(y);
   g->toposort();
   const std::map<std::string, Tensor> feeds = {{"x", random_tensor({1, 6, 13, 12}, 99)}};
@@ -526,6 +551,9 @@ TEST(ConvFast, LayoutPassFp32Graph) {
     EXPECT_EQ(count(" ToNCHW "), 1u) << desc;
     EXPECT_EQ(count(" ConvNhwc "), 4u) << desc;
     EXPECT_EQ(count(" MaxPoolNhwc "), 1u) << desc;
+    EXPECT_EQ(count(" AveragePoolNhwc "), 2u) << desc;
+    EXPECT_EQ(count(" BatchNormNhwc "), 1u) << desc;
+    EXPECT_EQ(count(" Pad "), 1u) << desc;
     const Tensor two = compile(isa, 2, &desc);
     expect_close(one, ref, 1e-4, "channels-last graph on " + isa);
     ASSERT_EQ(std::memcmp(one.data(), two.data(), one.nbytes()), 0) << "1 and 2 threads differ on " << isa;

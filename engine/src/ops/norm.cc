@@ -140,6 +140,56 @@ std::unique_ptr<OpKernel> create_batchnorm(const NodeContext& c) {
   return make_float_kernel<BatchNormKernel>(c, c.input_dtype(0), double(c.node().attr_f("epsilon", 1e-5f)));
 }
 
+// octet.BatchNormNhwc: BatchNormalization (inference, FP32) of a channels-last [N, H, W, C]
+// tensor, placed by the layout pass; the same per-channel a, b and y = x * a + b.
+class BatchNormNhwcKernel final : public OpKernel {
+ public:
+  explicit BatchNormNhwcKernel(double epsilon) : epsilon_(epsilon) {}
+  std::string name() const override { return "batchnorm_nhwc_f32"; }
+  void run(KernelContext& ctx) const override {
+    const Tensor& xt = ctx.input(0);
+    const int64_t channels = xt.shape()[3], pixels = xt.numel() / std::max<int64_t>(channels, 1);
+    std::vector<double> scale = tensor_to_doubles(ctx.input(1)), bias = tensor_to_doubles(ctx.input(2)),
+                        mean = tensor_to_doubles(ctx.input(3)), var = tensor_to_doubles(ctx.input(4));
+    std::vector<float> a(static_cast<size_t>(channels)), b(static_cast<size_t>(channels));
+    for (int64_t c = 0; c < channels; ++c) {
+      const double ac = scale[c] / std::sqrt(var[c] + epsilon_);
+      a[c] = static_cast<float>(ac);
+      b[c] = static_cast<float>(bias[c] - mean[c] * ac);
+    }
+    const float* x = xt.data_as<float>();
+    float* y = ctx.output(0).data_as<float>();
+    parallel_ranges(ctx.pool, pixels, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(channels, 1)),
+                    [&](int64_t begin, int64_t end) {
+                      for (int64_t p = begin; p < end; ++p) {
+                        const float* __restrict xp = x + p * channels;
+                        float* __restrict yp = y + p * channels;
+                        for (int64_t c = 0; c < channels; ++c) yp[c] = xp[c] * a[c] + b[c];
+                      }
+                    });
+  }
+
+ private:
+  double epsilon_;
+};
+
+void infer_batchnorm_nhwc(NodeContext& c) {
+  c.check(c.input_dtype(0) == DType::f32, "octet.BatchNormNhwc is FP32 only");
+  const Shape& x = c.input_shape(0);
+  c.check(x.size() == 4, "octet.BatchNormNhwc needs a rank-4 [N, H, W, C] input, got " + shape_str(x));
+  c.check(c.node().attr_i("training_mode", 0) == 0 && c.num_outputs() == 1, "inference mode only");
+  static const char* names[] = {"", "scale", "B", "input_mean", "input_var"};
+  for (size_t i = 1; i <= 4; ++i) {
+    check_channel_param(c, i, x[3], names[i]);
+    c.check(c.input_dtype(i) == DType::f32, std::string(names[i]) + " must be f32");
+  }
+  c.set_output(0, DType::f32, x);
+}
+
+std::unique_ptr<OpKernel> create_batchnorm_nhwc(const NodeContext& c) {
+  return std::make_unique<BatchNormNhwcKernel>(double(c.node().attr_f("epsilon", 1e-5f)));
+}
+
 // ---- InstanceNormalization ------------------------------------------------------------------
 
 template <class T>
@@ -520,6 +570,7 @@ std::unique_ptr<OpKernel> create_lrn(const NodeContext& c) {
 
 void register_norm_ops(OpRegistry& r) {
   r.add(OpDef{"", "BatchNormalization", infer_batchnorm, create_batchnorm});
+  r.add(OpDef{"octet", "BatchNormNhwc", infer_batchnorm_nhwc, create_batchnorm_nhwc});
   r.add(OpDef{"", "InstanceNormalization", infer_instancenorm, create_instancenorm});
   r.add(OpDef{"", "LayerNormalization", infer_layernorm, create_layernorm});
   r.add(OpDef{"", "GroupNormalization", infer_groupnorm, create_groupnorm});

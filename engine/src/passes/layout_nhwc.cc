@@ -5,6 +5,8 @@
 //   of its input;
 // * a layout-agnostic op (QLinearAdd / QLinearMul of same-shape tensors with per-tensor
 //   parameters) whose input already has a twin runs on the twins;
+// * Pad, and in FP32 programs AveragePool, GlobalAveragePool, BatchNormalization, have
+//   channels-last forms too;
 // * an 8-bit max pool (octet.MaxPool) whose input has a twin becomes octet.MaxPoolNhwc, an
 //   8-bit average pool (QLinear[Global]AveragePool) octet.QLinearAveragePoolNhwc (absorbing
 //   a zero-point Pad in front of it), an 8-bit Concat concatenates the twins on their axis;
@@ -69,7 +71,7 @@ class LayoutPlanner {
         for (int o : nodes[k].outputs)
           if (o >= 0) original_producer_[static_cast<size_t>(o)] = static_cast<int>(k);
     for (size_t k = 0; k < nodes.size(); ++k) {
-      Node& n = nodes[k];
+      Node n = nodes[k];  // a copy: the rules rewrite it, later rules read the originals
       if (n.dead) continue;
       const bool one_output = n.outputs.size() == 1 && n.outputs[0] >= 0;
       if (n.op_type == "QLinearConv" && n.domain.empty() && one_output && rank4_q8(g_.values[n.outputs[0]]) &&
@@ -95,12 +97,14 @@ class LayoutPlanner {
         emit_on_twins(n, {0});
       } else if (avg_pool_on_twins(n)) {
         emit_on_twins(n, {0});
+      } else if (per_channel_on_twins(n)) {
+        emit_on_twins(n, {0});
       } else if (concat_on_twins(n)) {
         std::vector<size_t> data;
         for (size_t i = 0; i < n.inputs.size(); ++i) data.push_back(i);
         emit_on_twins(n, data);
       } else {
-        g_.nodes.push_back(n);  // a copy: later nodes may read this one in original_
+        g_.nodes.push_back(n);
       }
     }
     g_.toposort();  // recomputes producers
@@ -258,6 +262,54 @@ class LayoutPlanner {
     return !bv.is_const && rank4_f32(bv) && bv.shape == y.shape && (has_twin(n.inputs[0]) || has_twin(b));
   }
 
+  // Ops whose input has a twin and that have a channels-last form: a Pad of a rank-4 8-bit
+  // or FP32 tensor (its pads permuted), and for FP32 programs AveragePool / GlobalAveragePool
+  // (octet.AveragePoolNhwc) and BatchNormalization (octet.BatchNormNhwc).
+  bool per_channel_on_twins(Node& n) {
+    if (!n.domain.empty() || n.inputs.empty() || !has_twin(n.inputs[0]) || n.outputs.size() != 1 || n.outputs[0] < 0)
+      return false;
+    const Value& x = g_.values[n.inputs[0]];
+    if (n.op_type == "Pad") {
+      if (!(rank4_q8(x) || (fp32_ && rank4_f32(x))) || n.inputs.size() < 2 || n.inputs[1] < 0) return false;
+      if (n.inputs.size() > 3 && n.inputs[3] >= 0) return false;  // axes
+      const Value& pv = g_.values[n.inputs[1]];
+      if (!pv.is_const || pv.data.dtype() != DType::s64 || pv.data.numel() != 8) return false;
+      const int64_t* pp = pv.data.data_as<int64_t>();
+      Tensor permuted(DType::s64, {8});
+      int64_t* q = permuted.data_as<int64_t>();
+      static constexpr int kFromNchw[4] = {0, 2, 3, 1};  // NHWC axis a is NCHW axis kFromNchw[a]
+      for (int a = 0; a < 4; ++a) {
+        q[a] = pp[kFromNchw[a]];
+        q[4 + a] = pp[4 + kFromNchw[a]];
+      }
+      n.inputs[1] = add_constant(n.name + "/pads_nhwc", std::move(permuted));
+      return true;
+    }
+    if (!fp32_ || !rank4_f32(x)) return false;
+    if (n.op_type == "AveragePool" || n.op_type == "GlobalAveragePool") {
+      if (n.op_type == "GlobalAveragePool") {
+        n.attrs.clear();
+        set_ints(n, "kernel_shape", {x.shape[2], x.shape[3]});
+      }
+      n.op_type = "AveragePoolNhwc";
+      n.domain = "octet";
+      return true;
+    }
+    if (n.op_type == "BatchNormalization" && n.attr_i("training_mode", 0) == 0) {
+      n.op_type = "BatchNormNhwc";
+      n.domain = "octet";
+      return true;
+    }
+    return false;
+  }
+
+  int add_constant(const std::string& name, Tensor t) {
+    const int id = g_.add_const(name, std::move(t));
+    twin_.resize(g_.values.size(), -1);
+    original_producer_.resize(g_.values.size(), -1);
+    return id;
+  }
+
   bool is_scalar_const(int v) const { return v >= 0 && g_.values[v].is_const && g_.values[v].data.numel() == 1; }
 
   // An 8-bit Concat (what fuse_qdq makes of one whose inputs share parameters) or an FP32
@@ -306,7 +358,8 @@ class LayoutPlanner {
     tv.shape = {src.shape[0], src.shape[2], src.shape[3], src.shape[1]};
     tv.shape_known = true;
     tv.nhwc_of = src.name;
-    twin_.push_back(-1);
+    twin_.resize(g_.values.size(), -1);
+    original_producer_.resize(g_.values.size(), -1);
     return t;
   }
 
