@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <set>
 #include <string>
@@ -333,6 +334,42 @@ TEST(LayoutNhwc, MaxPoolNhwcMatchesMaxPool) {
                             want.data_as<uint8_t>()[(n * ys[1] + ch) * OHW + p];
         EXPECT_EQ(mismatches, 0) << "pool case C" << C << " x" << c.x[2] << " on " << isa << ", " << threads
                                  << " threads";
+      }
+  }
+}
+
+// octet.ToNHWC / octet.ToNCHW on u8 and f32 against the index formula, on shapes that cut into
+// several tiles both ways (C > 64, H * W > 1024), with 1 and 2 threads; and back again.
+TEST(LayoutNhwc, ConversionsTransposeExactly) {
+  for (int type : {int(TP::UINT8), int(TP::FLOAT)}) {
+    const std::vector<int64_t> dims = {2, 67, 35, 33};
+    ModelBuilder b(13);
+    auto* os = b.model().add_opset_import();
+    os->set_domain("octet");
+    os->set_version(1);
+    b.input("x", type, std::vector<Dim>(dims.begin(), dims.end()));
+    b.output_untyped("t");
+    b.output_untyped("y");
+    b.node("ToNHWC", {"x"}, {"t"}, "to", "octet");
+    b.node("ToNCHW", {"t"}, {"y"}, "back", "octet");
+    const Model m = load_model(b);
+    std::mt19937 rng(8);
+    Tensor x = type == TP::FLOAT ? random_tensor(dims, rng) : random_q8(dims, false, rng);
+    const size_t es = dtype_size(x.dtype());
+    for (const std::string& isa : isas())
+      for (int threads : {1, 2}) {
+        const auto out = compile(m, isa, threads).create_session().run({{"x", x}});
+        const Tensor& t = out.at("t");
+        ASSERT_EQ(t.shape(), (Shape{2, 35, 33, 67}));
+        int64_t wrong = 0;
+        const int64_t C = 67, HW = 35 * 33;
+        for (int64_t n = 0; n < 2; ++n)
+          for (int64_t c = 0; c < C; ++c)
+            for (int64_t p = 0; p < HW; ++p)
+              wrong += std::memcmp(static_cast<const char*>(t.data()) + ((n * HW + p) * C + c) * es,
+                                   static_cast<const char*>(x.data()) + ((n * C + c) * HW + p) * es, es) != 0;
+        EXPECT_EQ(wrong, 0) << isa << ", " << threads << " threads";
+        EXPECT_EQ(std::memcmp(out.at("y").data(), x.data(), x.nbytes()), 0) << isa << ", " << threads << " threads";
       }
   }
 }

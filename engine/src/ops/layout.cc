@@ -1,7 +1,7 @@
 // octet.ToNHWC / octet.ToNCHW: the layout conversions the layout pass (passes/layout_nhwc.cc)
 // places where a value crosses between channels-last kernels and the rest of the graph.
 // Rank 4, u8 / s8 / f32: [N, C, H, W] <-> [N, H, W, C], a transpose per image (bytes in
-// 16 x 16 SSE2 blocks, floats in 8 x 8 blocks), split over the pool by rows of the source.
+// 16 x 16 SSE2 blocks, floats in 8 x 8 blocks), split over the pool in tiles of the source.
 #include <algorithm>
 
 #include "ops/op_registry.h"
@@ -53,16 +53,20 @@ class TransposeImagesKernel : public OpKernel {
     const void* x = ctx.input(0).data();
     void* y = ctx.output(0).data();
     const int64_t plane = rows_ * cols_;
-    // Pieces of 64 source rows (whole 16-row blocks), over all images.
-    const int64_t pieces_per_image = (rows_ + 63) / 64, pieces = images_ * pieces_per_image;
+    // Pieces of 64 source rows (whole 16-row blocks) by 1024 columns, over all images.
+    const int64_t row_pieces = (rows_ + 63) / 64, col_pieces = (cols_ + 1023) / 1024;
+    const int64_t pieces_per_image = row_pieces * col_pieces, pieces = images_ * pieces_per_image;
     auto run_pieces = [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
-        const int64_t n = i / pieces_per_image, r0 = i % pieces_per_image * 64, r1 = std::min(rows_, r0 + 64);
-        const int64_t src = n * plane + r0 * cols_, dst = n * plane + r0;
+        const int64_t n = i / pieces_per_image, k = i % pieces_per_image;
+        const int64_t r0 = k / col_pieces * 64, r1 = std::min(rows_, r0 + 64);
+        const int64_t c0 = k % col_pieces * 1024, c1 = std::min(cols_, c0 + 1024);
+        const int64_t src = n * plane + r0 * cols_ + c0, dst = n * plane + c0 * rows_ + r0;
         if (f32_)
-          transpose_f32(static_cast<const float*>(x) + src, r1 - r0, cols_, cols_, static_cast<float*>(y) + dst, rows_);
+          transpose_f32(static_cast<const float*>(x) + src, r1 - r0, c1 - c0, cols_, static_cast<float*>(y) + dst, rows_);
         else
-          transpose_u8(static_cast<const uint8_t*>(x) + src, r1 - r0, cols_, cols_, static_cast<uint8_t*>(y) + dst, rows_);
+          transpose_u8(static_cast<const uint8_t*>(x) + src, r1 - r0, c1 - c0, cols_, static_cast<uint8_t*>(y) + dst,
+                       rows_);
       }
     };
     // Below ~32 KiB the wake-up of other threads costs more than the copy.
