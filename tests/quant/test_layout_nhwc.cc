@@ -176,7 +176,8 @@ TEST(LayoutNhwc, ConversionsOnlyAtTheEdges) {
       EXPECT_EQ(ops.count("QLinearConvNhwc"), 5u) << where;
       EXPECT_EQ(ops.count("QLinearConv"), 1u) << where;  // the channel-multiplier one
       EXPECT_EQ(ops.count("MaxPoolNhwc"), 1u) << where;
-      EXPECT_EQ(ops.count("QLinearAdd"), 1u) << where;
+      EXPECT_EQ(ops.count("QLinearAdd"), 0u) << where;  // fused into conv b
+      EXPECT_NE(c.describe().find("+qadd"), std::string::npos) << where;
       const bool fast = isa.find("fast") != std::string::npos;
       const auto one = compile(m, isa, 1).create_session().run(feeds);
       const auto two = c.create_session().run(feeds);
@@ -250,6 +251,45 @@ TEST(LayoutNhwc, OtherPadsAreKept) {
     const CompiledModel c = compile(m, isa, 2);
     EXPECT_EQ(op_types(c).count("Pad"), 1u) << c.describe();
     EXPECT_TRUE(bit_identical(want, c.create_session().run(feeds))) << isa;
+  }
+}
+
+// A QLinearAdd fuses into the conv before it when that conv's output is read by nothing else
+// and with the conv's output parameters, on either side of the add; otherwise it stays.
+TEST(LayoutNhwc, ResidualAddFusesIntoConv) {
+  for (bool s8 : {false, true}) {
+    QNet q(s8);
+    q.input("x", {1, 16, 9, 8});
+    q.conv("x", "a", 16, 16, 3, 1, 1);
+    q.conv("a", "b", 16, 16, 1);
+    q.add("x", "b", "s1");       // b on the B side: fuses
+    q.conv("s1", "c", 16, 16, 3, 1, 1);
+    q.add("c", "s1", "s2");      // c on the A side: fuses
+    q.conv("s2", "d", 16, 16, 1);
+    q.add("d", "s2", "s3");      // d is also a graph output: stays
+    q.conv("s3", "e", 16, 16, 1);
+    q.add("e", "e", "s4");       // e read twice by the add: stays
+    q.output("s4");
+    q.output("d");
+    const Model m = load_model(q.builder());
+    std::mt19937 rng(21);
+    const std::map<std::string, Tensor> feeds = {{"x", random_q8({1, 16, 9, 8}, s8, rng)}};
+    const auto want = compile(m, "ref", 1).create_session().run(feeds);
+    for (const std::string& isa : isas(/*with_fast=*/true)) {
+      if (isa == "ref") continue;
+      const CompiledModel c = compile(m, isa, 2);
+      const auto ops = op_types(c);
+      const std::string where = std::string(s8 ? "s8" : "u8") + " on " + isa + "\n" + c.describe();
+      EXPECT_EQ(ops.count("QLinearAdd"), 2u) << where;
+      size_t fused = 0;
+      const std::string d = c.describe();
+      for (size_t at = d.find("+qadd"); at != std::string::npos; at = d.find("+qadd", at + 1)) ++fused;
+      EXPECT_EQ(fused, 2u) << where;
+      const bool fast = isa.find("fast") != std::string::npos;
+      const auto one = compile(m, isa, 1).create_session().run(feeds);
+      EXPECT_TRUE(bit_identical(one, c.create_session().run(feeds))) << "1 vs 2 threads, " << where;
+      if (!fast) EXPECT_TRUE(bit_identical(want, one)) << "vs ref, " << where;
+    }
   }
 }
 
@@ -410,7 +450,8 @@ TEST(LayoutNhwc, InternalOpsRejectBadInput) {
   }
 }
 
-// The SQNR report compares NHWC values through their twins: the same figures on every ISA.
+// The SQNR report compares NHWC values through their twins, and the values a fused residual
+// add hides on the program without that fusion: the same figures on every ISA.
 TEST(LayoutNhwc, SqnrReportUnchanged) {
   const Model m = load_model(conv_net());
   const auto calibration = random_samples("x", {1, 3, 16, 16}, 4, 21);
@@ -420,6 +461,8 @@ TEST(LayoutNhwc, SqnrReportUnchanged) {
     if (isa == "ref") continue;
     const CompiledModel c = compile_int8(m, calibration, isa);
     EXPECT_GT(op_types(c).count("QLinearConvNhwc"), 0u) << "the pass must have run:\n" << c.describe();
+    // The residual add fused into a conv, so the report ran on the program without that fusion.
+    EXPECT_NE(c.describe().find("+qadd"), std::string::npos) << c.describe();
     const std::vector<LayerError> report = c.quantization_report();
     ASSERT_EQ(report.size(), want.size()) << isa;
     for (size_t i = 0; i < report.size(); ++i) {

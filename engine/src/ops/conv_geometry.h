@@ -60,6 +60,17 @@ kernels::NhwcWindow nhwc_window(const WindowGeometry& g, int64_t channels);
 // Rows [p0, p1) of the im2col matrix of one channels-last image x ([in pixels][channels]),
 // for the group's channels [c0, c0 + cg): col[p - p0][(kd, kh, kw, c)] (rows of
 // kernel_size * cg), `pad` where a tap falls outside the image.
+// dst[0, n) = src[0, n): short runs (a few channels, as in a network's first conv) in an inline
+// loop, which costs far less than a call to memmove; long ones through std::copy.
+template <class T>
+inline void copy_run(const T* src, size_t n, T* dst) {
+  if (n * sizeof(T) <= 128) {
+    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
+  } else {
+    std::copy(src, src + n, dst);
+  }
+}
+
 template <class T>
 void im2col_nhwc_rows(const WindowGeometry& g, const T* x, int64_t channels, int64_t c0, int64_t cg, int64_t p0,
                       int64_t p1, T pad, T* col) {
@@ -80,14 +91,14 @@ void im2col_nhwc_rows(const WindowGeometry& g, const T* x, int64_t channels, int
         const T* row = x + ((id * g.in[1] + ih) * g.in[2]) * channels + c0;
         const int64_t iw0 = ow * g.stride[2] - g.pad_begin[2];
         if (contiguous_taps && iw0 >= 0 && iw0 + g.kernel[2] <= g.in[2]) {
-          std::copy(row + iw0 * channels, row + iw0 * channels + run * g.kernel[2], dst);
+          copy_run(row + iw0 * channels, run * static_cast<size_t>(g.kernel[2]), dst);
           dst += run * g.kernel[2];
           continue;
         }
         for (int64_t kw = 0; kw < g.kernel[2]; ++kw, dst += run) {
           const int64_t iw = iw0 + kw * g.dilation[2];
           if (iw < 0 || iw >= g.in[2]) std::fill(dst, dst + run, pad);
-          else std::copy(row + iw * channels, row + iw * channels + run, dst);
+          else copy_run(row + iw * channels, run, dst);
         }
       }
     }
