@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <set>
 #include <string>
@@ -134,6 +135,25 @@ CompiledModel compile(const Model& m, const std::string& isa, int threads) {
   return CompiledModel::compile(m, o);
 }
 
+// Compiles m on every SIMD ISA (fast variants too) with 2 threads, hands the program to
+// `check` (its op types and a description for messages), and expects its outputs to equal
+// 1 thread's and, on the exact ISAs, the reference ISA's bit for bit.
+void on_every_simd_isa(const Model& m, const std::map<std::string, Tensor>& feeds, const std::string& label,
+                       const std::function<void(const CompiledModel&, const std::multiset<std::string>&,
+                                                const std::string&)>& check) {
+  const auto want = compile(m, "ref", 1).create_session().run(feeds);
+  for (const std::string& isa : isas(/*with_fast=*/true)) {
+    if (isa == "ref") continue;
+    const CompiledModel c = compile(m, isa, 2);
+    const std::string where = label + " on " + isa + "\n" + c.describe();
+    check(c, op_types(c), where);
+    const bool fast = isa.find("fast") != std::string::npos;
+    const auto one = compile(m, isa, 1).create_session().run(feeds);
+    EXPECT_TRUE(bit_identical(one, c.create_session().run(feeds))) << "1 vs 2 threads, " << where;
+    if (!fast) EXPECT_TRUE(bit_identical(want, one)) << "vs ref, " << where;
+  }
+}
+
 // A ResNet-like block and its surroundings: stem conv, max pool, two convs and a residual
 // add, a 1x1 conv, a depthwise conv; then a depthwise conv with a channel multiplier (no
 // channels-last kernel: NCHW) and a global average pool (NCHW). The stem conv's output is
@@ -158,32 +178,20 @@ Model block_net(bool s8) {
 TEST(LayoutNhwc, ConversionsOnlyAtTheEdges) {
   for (bool s8 : {false, true}) {
     const Model m = block_net(s8);
+    EXPECT_EQ(op_types(compile(m, "ref", 1)).count("ToNHWC"), 0u) << "the reference ISA keeps NCHW";
+    if (isas().size() < 2) GTEST_SKIP() << "only the reference ISA on this machine: the pass does not run";
     std::mt19937 rng(11);
-    const std::map<std::string, Tensor> feeds = {{"x", random_q8({1, 5, 19, 17}, s8, rng)}};
-    const CompiledModel ref = compile(m, "ref", 1);
-    const auto want = ref.create_session().run(feeds);
-    EXPECT_EQ(op_types(ref).count("ToNHWC"), 0u) << "the reference ISA keeps NCHW\n" << ref.describe();
-    const auto all = isas(/*with_fast=*/true);
-    if (all.size() < 2) GTEST_SKIP() << "only the reference ISA on this machine: the pass does not run";
-    for (const std::string& isa : all) {
-      if (isa == "ref") continue;
-      const CompiledModel c = compile(m, isa, 2);
-      const auto ops = op_types(c);
-      const std::string where = std::string(s8 ? "s8" : "u8") + " on " + isa + "\n" + c.describe();
-      // x in; back to NCHW for the stem output, and before the channel-multiplier conv.
-      EXPECT_EQ(ops.count("ToNHWC"), 1u) << where;
-      EXPECT_EQ(ops.count("ToNCHW"), 2u) << where;
-      EXPECT_EQ(ops.count("QLinearConvNhwc"), 5u) << where;
-      EXPECT_EQ(ops.count("QLinearConv"), 1u) << where;  // the channel-multiplier one
-      EXPECT_EQ(ops.count("MaxPoolNhwc"), 1u) << where;
-      EXPECT_EQ(ops.count("QLinearAdd"), 0u) << where;  // fused into conv b
-      EXPECT_NE(c.describe().find("+qadd"), std::string::npos) << where;
-      const bool fast = isa.find("fast") != std::string::npos;
-      const auto one = compile(m, isa, 1).create_session().run(feeds);
-      const auto two = c.create_session().run(feeds);
-      EXPECT_TRUE(bit_identical(one, two)) << "1 vs 2 threads, " << where;
-      if (!fast) EXPECT_TRUE(bit_identical(want, one)) << "vs ref, " << where;
-    }
+    on_every_simd_isa(m, {{"x", random_q8({1, 5, 19, 17}, s8, rng)}}, s8 ? "s8" : "u8",
+                      [](const CompiledModel& c, const std::multiset<std::string>& ops, const std::string& where) {
+                        // x in; back to NCHW for the stem output, and before the channel-multiplier conv.
+                        EXPECT_EQ(ops.count("ToNHWC"), 1u) << where;
+                        EXPECT_EQ(ops.count("ToNCHW"), 2u) << where;
+                        EXPECT_EQ(ops.count("QLinearConvNhwc"), 5u) << where;
+                        EXPECT_EQ(ops.count("QLinearConv"), 1u) << where;  // the channel-multiplier one
+                        EXPECT_EQ(ops.count("MaxPoolNhwc"), 1u) << where;
+                        EXPECT_EQ(ops.count("QLinearAdd"), 0u) << where;  // fused into conv b
+                        EXPECT_NE(c.describe().find("+qadd"), std::string::npos) << where;
+                      });
   }
 }
 
@@ -208,25 +216,16 @@ Model inception_net(bool s8) {
 
 TEST(LayoutNhwc, PoolsAndConcatStayChannelsLast) {
   for (bool s8 : {false, true}) {
-    const Model m = inception_net(s8);
     std::mt19937 rng(12);
-    const std::map<std::string, Tensor> feeds = {{"x", random_q8({1, 6, 11, 9}, s8, rng)}};
-    const auto want = compile(m, "ref", 1).create_session().run(feeds);
-    for (const std::string& isa : isas(/*with_fast=*/true)) {
-      if (isa == "ref") continue;
-      const CompiledModel c = compile(m, isa, 2);
-      const auto ops = op_types(c);
-      const std::string where = std::string(s8 ? "s8" : "u8") + " on " + isa + "\n" + c.describe();
-      EXPECT_EQ(ops.count("ToNHWC"), 1u) << where;  // x
-      EXPECT_EQ(ops.count("ToNCHW"), 1u) << where;  // y
-      EXPECT_EQ(ops.count("QLinearAveragePoolNhwc"), 3u) << where;
-      EXPECT_EQ(ops.count("Pad") + ops.count("DequantizeLinear") + ops.count("QuantizeLinear"), 0u) << where;
-      EXPECT_EQ(ops.count("Concat"), 1u) << where;
-      const bool fast = isa.find("fast") != std::string::npos;
-      const auto one = compile(m, isa, 1).create_session().run(feeds);
-      EXPECT_TRUE(bit_identical(one, c.create_session().run(feeds))) << "1 vs 2 threads, " << where;
-      if (!fast) EXPECT_TRUE(bit_identical(want, one)) << "vs ref, " << where;
-    }
+    on_every_simd_isa(inception_net(s8), {{"x", random_q8({1, 6, 11, 9}, s8, rng)}}, s8 ? "s8" : "u8",
+                      [](const CompiledModel&, const std::multiset<std::string>& ops, const std::string& where) {
+                        EXPECT_EQ(ops.count("ToNHWC"), 1u) << where;  // x
+                        EXPECT_EQ(ops.count("ToNCHW"), 1u) << where;  // y
+                        EXPECT_EQ(ops.count("QLinearAveragePoolNhwc"), 3u) << where;
+                        EXPECT_EQ(ops.count("Pad") + ops.count("DequantizeLinear") + ops.count("QuantizeLinear"), 0u)
+                            << where;
+                        EXPECT_EQ(ops.count("Concat"), 1u) << where;
+                      });
   }
 }
 
@@ -271,25 +270,15 @@ TEST(LayoutNhwc, ResidualAddFusesIntoConv) {
     q.add("e", "e", "s4");       // e read twice by the add: stays
     q.output("s4");
     q.output("d");
-    const Model m = load_model(q.builder());
     std::mt19937 rng(21);
-    const std::map<std::string, Tensor> feeds = {{"x", random_q8({1, 16, 9, 8}, s8, rng)}};
-    const auto want = compile(m, "ref", 1).create_session().run(feeds);
-    for (const std::string& isa : isas(/*with_fast=*/true)) {
-      if (isa == "ref") continue;
-      const CompiledModel c = compile(m, isa, 2);
-      const auto ops = op_types(c);
-      const std::string where = std::string(s8 ? "s8" : "u8") + " on " + isa + "\n" + c.describe();
-      EXPECT_EQ(ops.count("QLinearAdd"), 2u) << where;
-      size_t fused = 0;
-      const std::string d = c.describe();
-      for (size_t at = d.find("+qadd"); at != std::string::npos; at = d.find("+qadd", at + 1)) ++fused;
-      EXPECT_EQ(fused, 2u) << where;
-      const bool fast = isa.find("fast") != std::string::npos;
-      const auto one = compile(m, isa, 1).create_session().run(feeds);
-      EXPECT_TRUE(bit_identical(one, c.create_session().run(feeds))) << "1 vs 2 threads, " << where;
-      if (!fast) EXPECT_TRUE(bit_identical(want, one)) << "vs ref, " << where;
-    }
+    on_every_simd_isa(load_model(q.builder()), {{"x", random_q8({1, 16, 9, 8}, s8, rng)}}, s8 ? "s8" : "u8",
+                      [](const CompiledModel& c, const std::multiset<std::string>& ops, const std::string& where) {
+                        EXPECT_EQ(ops.count("QLinearAdd"), 2u) << where;
+                        size_t fused = 0;
+                        const std::string d = c.describe();
+                        for (size_t at = d.find("+qadd"); at != std::string::npos; at = d.find("+qadd", at + 1)) ++fused;
+                        EXPECT_EQ(fused, 2u) << where;
+                      });
   }
 }
 

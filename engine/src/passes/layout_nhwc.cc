@@ -425,13 +425,7 @@ class LayoutPlanner {
       conv.outputs[0] = t;
       g_.nodes[back].dead = true;  // the conv's own output is not materialised any more
       twin_[y] = t;
-      Node to_nchw;
-      to_nchw.name = add.name + "/to_nchw";
-      to_nchw.op_type = "ToNCHW";
-      to_nchw.domain = "octet";
-      to_nchw.inputs = {t};
-      to_nchw.outputs = {y};
-      g_.nodes.push_back(std::move(to_nchw));
+      g_.nodes.push_back(to_nchw(add.name, t, y));
       return true;
     }
     return false;
@@ -446,14 +440,20 @@ class LayoutPlanner {
     // An 8-bit GEMM conv may take a following add (fuse_add_into_conv).
     if (n.op_type == "QLinearConvNhwc" && conv_without_add(n))
       conv_of_twin_[t] = {g_.nodes.size(), g_.nodes.size() + 1};
+    Node back = to_nchw(n.name, t, y);
+    g_.nodes.push_back(std::move(n));
+    g_.nodes.push_back(std::move(back));
+  }
+
+  // The conversion of twin t back to value y, named after the node that produced t.
+  static Node to_nchw(const std::string& producer, int t, int y) {
     Node back;
-    back.name = n.name + "/to_nchw";
+    back.name = producer + "/to_nchw";
     back.op_type = "ToNCHW";
     back.domain = "octet";
     back.inputs = {t};
     back.outputs = {y};
-    g_.nodes.push_back(std::move(n));
-    g_.nodes.push_back(std::move(back));
+    return back;
   }
 
   // Not depthwise (its kernel has no fused add), and no add yet.
