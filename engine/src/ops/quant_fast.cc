@@ -12,7 +12,6 @@
 
 #include "octet/kernels/dispatch.h"
 #include "octet/kernels/dwconv_u8s8.h"
-#include "octet/kernels/qadd_q8.h"
 #include "ops/conv_geometry.h"
 #include "ops/quant_util.h"
 
@@ -173,21 +172,6 @@ class FastQLinearConv : public OpKernel {
   FastQLinearConv(const NodeContext& ctx, const Shape& x, WindowGeometry win, ConstQParams p, bool channels_last)
       : win_(win), p_(std::move(p)), channels_last_(channels_last) {
     const Tensor& w = *ctx.input_const(3);
-    if (channels_last_ && ctx.has_input(9)) {
-      // The fused QLinearAdd (octet.QLinearConvNhwc inputs 9-13): output = add(conv, residual).
-      float r_scale = 1, s_scale = 1;
-      int32_t r_zero = 0, s_zero = 0;
-      const_pair(ctx, 10, 11, &r_scale, &r_zero);
-      const_pair(ctx, 12, 13, &s_scale, &s_zero);
-      fused_add_ = true;
-      add_.a_scale = p_.y_scale;
-      add_.a_zero = p_.y_zero;
-      add_.b_scale = r_scale;
-      add_.b_zero = r_zero;
-      add_.c_scale = s_scale;
-      add_.c_zero = s_zero;
-      add_.s8 = p_.y_type == DType::s8;
-    }
     batch_ = x[0];
     channels_ = x[1];
     out_channels_ = w.shape()[0];
@@ -249,8 +233,7 @@ class FastQLinearConv : public OpKernel {
   std::string name() const override {
     if (depthwise_) return std::string("qconv_depthwise+") + dw_name_;
     if (channels_last_)
-      return std::string(pointwise_ ? "qconv1x1_nhwc_io+" : "qconv_blocked_nhwc_io+") + gemms_[0]->kernel_name() +
-             (fused_add_ ? "+qadd" : "");
+      return std::string(pointwise_ ? "qconv1x1_nhwc_io+" : "qconv_blocked_nhwc_io+") + gemms_[0]->kernel_name();
     return std::string(pointwise_ ? "qconv1x1_nhwc+" : "qconv_blocked_nhwc+") + gemms_[0]->kernel_name();
   }
   size_t weights_bytes() const override {
@@ -386,17 +369,9 @@ class FastQLinearConv : public OpKernel {
     const int64_t threads = pool ? pool->size() : 1;
     const bool tiled = P >= 64 * threads;
     const PixelTasks tasks(P, std::max(k_, out_channels_), threads, gemms_[0]->mr(), kColBlockBytes);
-    const uint8_t* rb = fused_add_ ? static_cast<const uint8_t*>(ctx.input(9).data()) : nullptr;
     for (int64_t n = 0; n < batch_; ++n) {
       const uint8_t* xn = xb + n * in_size * channels_;
       uint8_t* yn = yb + n * P * out_channels_;
-      const uint8_t* rn = rb ? rb + n * P * out_channels_ : nullptr;
-      // The fused add on output pixels [p0, p1), in place.
-      auto add_rows = [&](int64_t p0, int64_t p1) {
-        if (rn)
-          kernels::qadd_q8_avx2(yn + p0 * out_channels_, rn + p0 * out_channels_, yn + p0 * out_channels_,
-                                (p1 - p0) * out_channels_, add_);
-      };
       if (p_.x_type == DType::s8) {
         if (!shifted) shifted.reset(new uint8_t[static_cast<size_t>(in_size * channels_)]);
         to_u8(DType::s8, xn, in_size * channels_, shifted.get());
@@ -418,7 +393,6 @@ class FastQLinearConv : public OpKernel {
                 gemms_[grp]->run(rows, a.data(), k_, out, out_channels_, nullptr);
               }
             }
-            add_rows(p0, p1);
           }
         };
         if (pool) pool->parallel_for(tasks.count, run_tasks);
@@ -429,19 +403,15 @@ class FastQLinearConv : public OpKernel {
       if (pointwise_) {
         for (int64_t grp = 0; grp < group_; ++grp)
           gemms_[grp]->run(P, xn + grp * cg_, channels_, yn + grp * mg_, out_channels_, pool);
-      } else {
-        std::vector<uint8_t> col(static_cast<size_t>(block_ * k_));
-        for (int64_t p0 = 0; p0 < P; p0 += block_) {
-          const int64_t p1 = std::min(P, p0 + block_);
-          for (int64_t grp = 0; grp < group_; ++grp) {
-            gather(xn, grp, p0, p1, col.data());
-            gemms_[grp]->run(p1 - p0, col.data(), k_, yn + p0 * out_channels_ + grp * mg_, out_channels_, pool);
-          }
-        }
+        continue;
       }
-      if (rn) {
-        if (pool) pool->parallel_for(P, add_rows);
-        else add_rows(0, P);
+      std::vector<uint8_t> col(static_cast<size_t>(block_ * k_));
+      for (int64_t p0 = 0; p0 < P; p0 += block_) {
+        const int64_t p1 = std::min(P, p0 + block_);
+        for (int64_t grp = 0; grp < group_; ++grp) {
+          gather(xn, grp, p0, p1, col.data());
+          gemms_[grp]->run(p1 - p0, col.data(), k_, yn + p0 * out_channels_ + grp * mg_, out_channels_, pool);
+        }
       }
     }
   }
@@ -564,8 +534,6 @@ class FastQLinearConv : public OpKernel {
   int64_t block_ = 0;  // output pixels per im2col block
   int32_t x_zero_u8_ = 0;
   bool channels_last_ = false;
-  bool fused_add_ = false;       // channels_last_ with a QLinearAdd of input 9 (see the constructor)
-  kernels::QAddQ8Params add_;
   bool depthwise_ = false, pointwise_ = false;
   bool planar_ = false;  // depthwise over 1-D / 2-D planes: the dwconv_u8s8 kernels
   kernels::DwConvU8S8Fn dw_kernel_ = nullptr;
@@ -648,20 +616,6 @@ void infer_qlinear_conv_nhwc(NodeContext& ctx) {
   const std::vector<int64_t> out = g.out_dims();
   Shape y{x[0], out[0], out[1], m};
   shape_numel(y);
-  if (ctx.num_inputs() > 9) {
-    // The fused QLinearAdd: the residual (of the output's shape and type) and its and the
-    // sum's constant per-tensor parameters, with finite positive scales.
-    ctx.check(ctx.num_inputs() <= 14 && ctx.has_input(9) && ctx.input_dtype(9) == p.y_type && ctx.input_shape(9) == y,
-              "octet.QLinearConvNhwc: the residual (input 9) must have the output's type and shape " + shape_str(y));
-    float r_scale = 0, s_scale = 0;
-    int32_t zero = 0;
-    const bool ok = const_pair(ctx, 10, 11, &r_scale, &zero) && const_pair(ctx, 12, 13, &s_scale, &zero);
-    auto normal = [](float v) { return std::isnormal(v) && v > 0; };
-    ctx.check(ok && normal(r_scale) && normal(s_scale) && normal(p.y_scale),
-              "octet.QLinearConvNhwc: the fused add needs constant per-tensor parameters with positive scales");
-    for (size_t zi : {size_t(11), size_t(13)})
-      ctx.check(!ctx.has_input(zi) || ctx.input_dtype(zi) == p.y_type, "zero points must have the output's type");
-  }
   ctx.set_output(0, p.y_type, y);
 }
 
@@ -671,8 +625,6 @@ std::unique_ptr<OpKernel> create_qlinear_conv_nhwc(const NodeContext& ctx) {
   ConstQParams p;
   ctx.check(fast_qlinear_conv_conditions(ctx, x, &g, &p) && channels_last_layout_ok(ctx, x),
             "octet.QLinearConvNhwc: no channels-last kernel for this node");
-  ctx.check(ctx.num_inputs() <= 9 || x[1] / ctx.node().attr_i("group", 1) != 1,
-            "octet.QLinearConvNhwc: no fused add for a depthwise convolution");
   return std::make_unique<FastQLinearConv>(ctx, x, g, std::move(p), /*channels_last=*/true);
 }
 
