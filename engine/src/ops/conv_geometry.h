@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "octet/kernels/dwconv.h"
+#include "octet/kernels/thread_pool.h"
 #include "ops/op_registry.h"
 
 namespace octet::detail {
@@ -104,5 +105,29 @@ void im2col_nhwc_rows(const WindowGeometry& g, const T* x, int64_t channels, int
     }
   }
 }
+
+// Output pixels cut into tasks for the pool: whole granules of pixels (the GEMM's row tile, or
+// 16 for the byte transposes), a multiple of the thread count with at most one granule between
+// the largest and smallest task, so the threads finish together, and about `block_bytes` of
+// im2col / output rows per task (width: bytes per pixel row). Shared by the INT8 and FP32 convs.
+struct PixelTasks {
+  int64_t count = 0, max_rows = 0;
+  PixelTasks(int64_t pixels, int64_t width, int64_t threads, int64_t granule, int64_t block_bytes)
+      : pixels_(pixels), granule_(granule), granules_((pixels + granule - 1) / granule) {
+    const int64_t per_thread = std::max<int64_t>(1, (pixels * width + threads * block_bytes - 1) / (threads * block_bytes));
+    count = std::max<int64_t>(1, std::min(granules_, threads * per_thread));
+    max_rows = (granules_ + count - 1) / count * granule_;
+  }
+  // Pixels [p0, p1) of task t.
+  void rows(int64_t t, int64_t* p0, int64_t* p1) const {
+    int64_t b, e;
+    kernels::split_range(granules_, static_cast<int>(count), static_cast<int>(t), &b, &e);
+    *p0 = b * granule_;
+    *p1 = std::min(pixels_, e * granule_);
+  }
+
+ private:
+  int64_t pixels_, granule_, granules_;
+};
 
 }  // namespace octet::detail

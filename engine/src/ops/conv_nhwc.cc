@@ -112,15 +112,9 @@ class ConvNhwcGemmKernel : public OpKernel {
     // (Gathering a small layer at once and letting the GEMM split it measured slower on
     // resnet-50's 14x14 and 7x7 layers than these blocks.)
     const int64_t mr = ops_->mr;
-    const int64_t tiles = (P + mr - 1) / mr;
-    const bool blocked = !pointwise_ && tiles >= 2 * threads;
-    int64_t tasks = 1;
-    if (blocked) {
-      const int64_t per_thread =
-          std::max<int64_t>(1, (P * k_ * 4 + threads * kColBlockBytes - 1) / (threads * kColBlockBytes));
-      tasks = std::min(tiles, threads * per_thread);
-    }
-    const int64_t max_rows = blocked ? (tiles + tasks - 1) / tasks * mr : std::min<int64_t>(P, kWholeColBytes / (k_ * 4) + 1);
+    const bool blocked = !pointwise_ && (P + mr - 1) / mr >= 2 * threads;
+    const PixelTasks tasks(P, k_ * 4, threads, mr, kColBlockBytes);
+    const int64_t max_rows = blocked ? tasks.max_rows : std::min<int64_t>(P, kWholeColBytes / (k_ * 4) + 1);
     for (int64_t n = 0; n < s_.x[0]; ++n) {
       const float* xn = x + n * in_pixels * C;
       const float* zn = z ? z + n * P * M : nullptr;
@@ -155,13 +149,13 @@ class ConvNhwcGemmKernel : public OpKernel {
         auto run_tasks = [&](int64_t t0, int64_t t1) {
           std::vector<float> col(static_cast<size_t>(max_rows * k_));
           for (int64_t t = t0; t < t1; ++t) {
-            int64_t b, e;
-            kernels::split_range(tiles, static_cast<int>(tasks), static_cast<int>(t), &b, &e);
-            rows(b * mr, std::min(P, e * mr), col.data(), nullptr);
+            int64_t p0, p1;
+            tasks.rows(t, &p0, &p1);
+            rows(p0, p1, col.data(), nullptr);
           }
         };
-        if (pool) pool->parallel_for(tasks, run_tasks);
-        else run_tasks(0, tasks);
+        if (pool) pool->parallel_for(tasks.count, run_tasks);
+        else run_tasks(0, tasks.count);
       } else if (pointwise_) {
         rows(0, P, nullptr, pool);
       } else {

@@ -139,30 +139,6 @@ struct ScalarEpilogue {
 // in cache (blocks of about kColBlockBytes); a small layer instead gathers at most
 // kWholeColBytes at once and lets the GEMMs split over the pool. Results do not depend on the
 // blocking or the thread count: every output is one exact int32 sum and the same epilogue.
-// Output pixels cut into tasks for the pool: whole granules of pixels (the GEMM's row tile, or
-// 16 for the byte transposes), a multiple of the thread count with at most one granule between
-// the largest and smallest task, so the threads finish together, and about `block_bytes` of
-// im2col / output rows per task.
-struct PixelTasks {
-  int64_t count = 0, max_rows = 0;
-  PixelTasks(int64_t pixels, int64_t width, int64_t threads, int64_t granule, int64_t block_bytes)
-      : pixels_(pixels), granule_(granule), granules_((pixels + granule - 1) / granule) {
-    const int64_t per_thread = std::max<int64_t>(1, (pixels * width + threads * block_bytes - 1) / (threads * block_bytes));
-    count = std::max<int64_t>(1, std::min(granules_, threads * per_thread));
-    max_rows = (granules_ + count - 1) / count * granule_;
-  }
-  // Pixels [p0, p1) of task t.
-  void rows(int64_t t, int64_t* p0, int64_t* p1) const {
-    int64_t b, e;
-    kernels::split_range(granules_, static_cast<int>(count), static_cast<int>(t), &b, &e);
-    *p0 = b * granule_;
-    *p1 = std::min(pixels_, e * granule_);
-  }
-
- private:
-  int64_t pixels_, granule_, granules_;
-};
-
 class FastQLinearConv : public OpKernel {
  public:
   static constexpr int64_t kColBlockBytes = 192 << 10, kWholeColBytes = 1 << 20;
@@ -197,11 +173,11 @@ class FastQLinearConv : public OpKernel {
       planar_ = win_.kernel[0] == 1 && win_.out[0] == 1 && win_.in[0] == 1;
       dw_kernel_ = kernels::dwconv_u8s8_kernel(ctx.isa().isa);
       dw_name_ = planar_ ? kernels::dwconv_u8s8_name(ctx.isa().isa) : "qconv_depthwise_direct";
-      if (channels_last_) {  // one output channel per input channel; weights [tap][channel]
-        w_taps_.resize(w32_.size());
+      if (channels_last_) {  // one output channel per input channel: w32_ as [tap][channel]
+        std::vector<int32_t> by_tap(w32_.size());
         for (int64_t m = 0; m < out_channels_; ++m)
-          for (int64_t t = 0; t < k_; ++t) w_taps_[t * out_channels_ + m] = w32_[m * k_ + t];
-        w32_.clear();
+          for (int64_t t = 0; t < k_; ++t) by_tap[t * out_channels_ + m] = w32_[m * k_ + t];
+        w32_ = std::move(by_tap);
         dw_nhwc_kernel_ = kernels::dwconv_nhwc_u8s8_kernel(ctx.isa().isa);
         dw_name_ = kernels::dwconv_nhwc_u8s8_name(ctx.isa().isa);
       }
@@ -422,7 +398,7 @@ class FastQLinearConv : public OpKernel {
     const ScalarEpilogue epi(p_.y_type, p_.y_zero);
     kernels::DwConvU8S8Nhwc p;
     static_cast<kernels::NhwcWindow&>(p) = nhwc_window(g, channels_);
-    p.weights = w_taps_.data();
+    p.weights = w32_.data();
     p.comp = comp_.data();
     p.scale = scale_.data();
     p.x_zero = static_cast<uint8_t>(x_zero_u8_);
@@ -538,9 +514,8 @@ class FastQLinearConv : public OpKernel {
   bool planar_ = false;  // depthwise over 1-D / 2-D planes: the dwconv_u8s8 kernels
   kernels::DwConvU8S8Fn dw_kernel_ = nullptr;
   kernels::DwConvNhwcU8S8Fn dw_nhwc_kernel_ = nullptr;  // channels_last_ depthwise
-  std::vector<int32_t> w_taps_;                         // its weights, [tap][channel]
   const char* dw_name_ = "";
-  std::vector<int32_t> w32_, comp_;
+  std::vector<int32_t> w32_, comp_;  // depthwise weights: [channel][tap], or [tap][channel] when channels_last_
   std::vector<float> scale_;
   std::vector<std::unique_ptr<PackedQGemm>> gemms_;
 };
