@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "octet/kernels/dwconv.h"
@@ -58,49 +60,83 @@ Shape nchw_of_nhwc_input(const NodeContext& ctx, const char* op);
 // The channels-last depthwise kernels' window for a 2-D geometry and channel count.
 kernels::NhwcWindow nhwc_window(const WindowGeometry& g, int64_t channels);
 
-// Rows [p0, p1) of the im2col matrix of one channels-last image x ([in pixels][channels]),
-// for the group's channels [c0, c0 + cg): col[p - p0][(kd, kh, kw, c)] (rows of
-// kernel_size * cg), `pad` where a tap falls outside the image.
-// dst[0, n) = src[0, n): short runs (a few channels, as in a network's first conv) in an inline
-// loop, which costs far less than a call to memmove; long ones through std::copy.
-template <class T>
-inline void copy_run(const T* src, size_t n, T* dst) {
-  if (n * sizeof(T) <= 128) {
-    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
+// dst[0, n) = src[0, n) for the runs of an im2col gather. Runs of up to 128 bytes (a few
+// channels, as in a network's first conv: 7 taps x 3 channels = 21 bytes) are copied by
+// fixed-size pieces, the last one overlapping the one before, which compile to a few
+// unaligned moves; a call to memmove (or a byte loop) costs several times more.
+inline void copy_bytes_short(const uint8_t* src, size_t n, uint8_t* dst) {
+  if (n >= 16) {
+    size_t i = 0;
+    for (; i + 16 < n; i += 16) std::memcpy(dst + i, src + i, 16);
+    std::memcpy(dst + n - 16, src + n - 16, 16);
+  } else if (n >= 8) {
+    std::memcpy(dst, src, 8);
+    std::memcpy(dst + n - 8, src + n - 8, 8);
+  } else if (n >= 4) {
+    std::memcpy(dst, src, 4);
+    std::memcpy(dst + n - 4, src + n - 4, 4);
   } else {
-    std::copy(src, src + n, dst);
+    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
   }
 }
 
 template <class T>
+inline void copy_run(const T* src, size_t n, T* dst) {
+  static_assert(std::is_trivially_copyable<T>::value, "byte copies");
+  const size_t bytes = n * sizeof(T);
+  if (bytes <= 128) copy_bytes_short(reinterpret_cast<const uint8_t*>(src), bytes, reinterpret_cast<uint8_t*>(dst));
+  else std::memcpy(dst, src, bytes);
+}
+
+// Rows [p0, p1) of the im2col matrix of one channels-last image x ([in pixels][channels]),
+// for the group's channels [c0, c0 + cg): col[p - p0][(kd, kh, kw, c)] (rows of
+// kernel_size * cg), `pad` where a tap falls outside the image.
+template <class T>
 void im2col_nhwc_rows(const WindowGeometry& g, const T* x, int64_t channels, int64_t c0, int64_t cg, int64_t p0,
                       int64_t p1, T pad, T* col) {
-  const bool contiguous_taps = cg == channels && g.dilation[2] == 1;  // a row of taps is one run
-  const size_t run = static_cast<size_t>(cg);
+  // The geometry in locals: stores through T* (bytes) may alias anything, so fields read
+  // through `g` would be reloaded after every copy.
+  const int64_t in_d = g.in[0], in_h = g.in[1], in_w = g.in[2], out_h = g.out[1], out_w = g.out[2];
+  const int64_t k_d = g.kernel[0], k_h = g.kernel[1], k_w = g.kernel[2];
+  const int64_t s_d = g.stride[0], s_h = g.stride[1], s_w = g.stride[2];
+  const int64_t d_d = g.dilation[0], d_h = g.dilation[1], d_w = g.dilation[2];
+  const int64_t pb_d = g.pad_begin[0], pb_h = g.pad_begin[1], pb_w = g.pad_begin[2];
+  const bool contiguous_taps = cg == channels && d_w == 1;  // a row of taps is one run
+  const size_t run = static_cast<size_t>(cg), row_run = run * static_cast<size_t>(k_w);
+  const int64_t row_elems = k_d * k_h * k_w * cg;
+  // The output coordinates step through the pixels (no division per pixel).
+  int64_t od = p0 / (out_h * out_w), oh = p0 / out_w % out_h, ow = p0 % out_w;
   for (int64_t p = p0; p < p1; ++p) {
-    const int64_t od = p / (g.out[1] * g.out[2]), oh = p / g.out[2] % g.out[1], ow = p % g.out[2];
-    T* dst = col + (p - p0) * g.kernel_size() * cg;
-    for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
-      const int64_t id = od * g.stride[0] - g.pad_begin[0] + kd * g.dilation[0];
-      for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
-        const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
-        if (id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1]) {
-          std::fill(dst, dst + run * g.kernel[2], pad);
-          dst += run * g.kernel[2];
+    T* dst = col + (p - p0) * row_elems;
+    const int64_t iw0 = ow * s_w - pb_w;
+    const bool interior_w = contiguous_taps && iw0 >= 0 && iw0 + k_w <= in_w;
+    for (int64_t kd = 0; kd < k_d; ++kd) {
+      const int64_t id = od * s_d - pb_d + kd * d_d;
+      for (int64_t kh = 0; kh < k_h; ++kh) {
+        const int64_t ih = oh * s_h - pb_h + kh * d_h;
+        if (id < 0 || id >= in_d || ih < 0 || ih >= in_h) {
+          std::fill(dst, dst + row_run, pad);
+          dst += row_run;
           continue;
         }
-        const T* row = x + ((id * g.in[1] + ih) * g.in[2]) * channels + c0;
-        const int64_t iw0 = ow * g.stride[2] - g.pad_begin[2];
-        if (contiguous_taps && iw0 >= 0 && iw0 + g.kernel[2] <= g.in[2]) {
-          copy_run(row + iw0 * channels, run * static_cast<size_t>(g.kernel[2]), dst);
-          dst += run * g.kernel[2];
+        const T* row = x + ((id * in_h + ih) * in_w) * channels + c0;
+        if (interior_w) {
+          copy_run(row + iw0 * channels, row_run, dst);
+          dst += row_run;
           continue;
         }
-        for (int64_t kw = 0; kw < g.kernel[2]; ++kw, dst += run) {
-          const int64_t iw = iw0 + kw * g.dilation[2];
-          if (iw < 0 || iw >= g.in[2]) std::fill(dst, dst + run, pad);
+        for (int64_t kw = 0; kw < k_w; ++kw, dst += run) {
+          const int64_t iw = iw0 + kw * d_w;
+          if (iw < 0 || iw >= in_w) std::fill(dst, dst + run, pad);
           else copy_run(row + iw * channels, run, dst);
         }
+      }
+    }
+    if (++ow == out_w) {
+      ow = 0;
+      if (++oh == out_h) {
+        oh = 0;
+        ++od;
       }
     }
   }
