@@ -165,9 +165,10 @@ void u8s8_epilogue_row_ref(const int32_t* acc, int64_t count, const float* scale
       static_cast<float*>(out)[j] = y;
       continue;
     }
-    y = std::min(std::max(y, e.lo), e.hi);
-    int32_t q = static_cast<int32_t>(std::nearbyint(y)) + e.zp;
-    q = std::min(std::max(q, e.q_lo), e.q_hi);
+    // NaN -> lo (the comparison is false); lo and hi are integers, so q is in [q_lo, q_hi].
+    y = y > e.lo ? y : e.lo;
+    y = y < e.hi ? y : e.hi;
+    const int32_t q = static_cast<int32_t>(std::nearbyint(y)) + e.zp;
     if (type == QOutType::u8) static_cast<uint8_t*>(out)[j] = static_cast<uint8_t>(q);
     else static_cast<int8_t*>(out)[j] = static_cast<int8_t>(q);
   }

@@ -211,9 +211,11 @@ class TileGenerator : public Xbyak::CodeGenerator {
   }
 
   // The contract of gemm_u8s8.h: y = float(acc) * scale (+ residual term), then f32
-  // activation, or clamp / round-to-nearest-even / zero point / saturate for u8 and s8.
-  // Never an FMA. max(lo, y) / min(hi, y) with y second return y on ties, like the
-  // reference's std::max(y, lo) / std::min(y, hi).
+  // activation, or clamp / round-to-nearest-even / zero point for u8 and s8. Never an FMA.
+  // f32: max(lo, y) / min(hi, y) with y second return y on ties (and on NaN), like the
+  // reference's std::max(y, lo) / std::min(y, hi). u8/s8: max(y, lo) / min(y, hi) with the
+  // bound second map NaN to lo, as the reference's clamp does; the clamped value is an
+  // integer in [q_lo - zp, q_hi - zp], so no integer clamp follows.
   void epilogue() {
     const Xbyak::Opmask& tail = k2;
     const auto type = static_cast<QOutType>(k_.out_type);
@@ -239,6 +241,9 @@ class TileGenerator : public Xbyak::CodeGenerator {
     const bool clamp_hi = !f32 || k_.act == static_cast<int>(Activation::clip);
     if (clamp_lo) vbroadcastss(lo, ptr[rEp + EPI(lo)]);
     if (clamp_hi) vbroadcastss(hi, ptr[rEp + EPI(hi)]);
+    // A whole 64-column row of 8-bit outputs is packed into one store (below); otherwise
+    // each vector is narrowed and stored on its own.
+    const bool pack_rows = !f32 && k_.nv == 4 && !k_.n_tail;
 
     for (int j = 0; j < k_.nv; ++j) {
       if (tail_vector(j)) vmovups(scale | tail | T_z, ptr[rScale + 64 * j]);
@@ -257,22 +262,47 @@ class TileGenerator : public Xbyak::CodeGenerator {
           vmulps(tmp, tmp, ptr_b[rEp + EPI(r_scale)]);
           vaddps(y, y, tmp);
         }
-        if (clamp_lo) vmaxps(y, lo, y);
-        if (clamp_hi) vminps(y, hi, y);
         const auto oaddr = ptr[row(rOut, rOut3, rLdc, i) + 16 * ob * j];
         if (f32) {
+          if (clamp_lo) vmaxps(y, lo, y);
+          if (clamp_hi) vminps(y, hi, y);
           if (tail_vector(j)) vmovups(oaddr | tail, y);
           else vmovups(oaddr, y);
           continue;
         }
-        vcvtps2dq(y, y);  // nearest-even in the default MXCSR mode, as std::nearbyint
+        vmaxps(y, y, lo);
+        vminps(y, y, hi);
+        vcvtps2dq(y, y);  // nearest-even in the default MXCSR, as std::nearbyint
+        if (pack_rows) continue;
         vpaddd(y, y, ptr_b[rEp + EPI(zp)]);
-        vpmaxsd(y, y, ptr_b[rEp + EPI(q_lo)]);
-        vpminsd(y, y, ptr_b[rEp + EPI(q_hi)]);
         const auto dst = tail_vector(j) ? oaddr | tail : oaddr;
         if (type == QOutType::u8) vpmovusdb(dst, y);
         else vpmovsdb(dst, y);
       }
+    }
+    if (!pack_rows) return;
+    // Per row: four vectors of 16 int32 -> 32 int16 (+ zp, exact: the result is in the
+    // 8-bit range) -> 64 bytes, in 128-bit-lane order; vpermd restores column order.
+    const Xbyak::Zmm order(26), zp16(27);
+    Xbyak::Label table, after;
+    jmp(after, T_NEAR);
+    align(64);
+    L(table);
+    // Packed dword L * 4 + v holds columns [16 v + 4 L, 16 v + 4 L + 4): it goes to v * 4 + L.
+    for (int d = 0; d < 16; ++d) dd((d % 4) * 4 + d / 4);
+    L(after);
+    vmovdqu32(order, ptr[rip + table]);
+    vpbroadcastw(zp16, ptr[rEp + EPI(zp)]);  // the low half of the int32 zero point
+    for (int i = 0; i < k_.mr; ++i) {
+      const Xbyak::Zmm a = acc(i, 0), b = acc(i, 2);
+      vpackssdw(a, a, acc(i, 1));
+      vpackssdw(b, b, acc(i, 3));
+      vpaddw(a, a, zp16);
+      vpaddw(b, b, zp16);
+      if (type == QOutType::u8) vpackuswb(a, a, b);
+      else vpacksswb(a, a, b);
+      vpermd(a, order, a);
+      vmovdqu8(ptr[row(rOut, rOut3, rLdc, i)], a);
     }
   }
 

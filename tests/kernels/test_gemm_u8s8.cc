@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <ostream>
 #include <random>
@@ -205,9 +206,10 @@ std::vector<uint8_t> contract_eval(const Problem& p) {
         continue;
       }
       const int32_t zp = p.ep.out_zero_point;
-      v = std::min(std::max(v, float(p.ep.q_lo - zp)), float(p.ep.q_hi - zp));
-      int32_t q = int32_t(std::nearbyint(v)) + zp;
-      q = std::min(std::max(q, p.ep.q_lo), p.ep.q_hi);
+      const float lo = float(p.ep.q_lo - zp), hi = float(p.ep.q_hi - zp);
+      if (std::isnan(v)) v = lo;
+      v = std::min(std::max(v, lo), hi);
+      const int32_t q = int32_t(std::nearbyint(v)) + zp;
       if (p.ep.out_type == QOutType::u8) *dst = static_cast<uint8_t>(q);
       else *reinterpret_cast<int8_t*>(dst) = static_cast<int8_t>(q);
     }
@@ -315,6 +317,30 @@ TEST_P(GemmU8S8, RandomShapesEveryEpilogue) {
       o.act = out == QOutType::f32 ? static_cast<Activation>(variant % 3) : Activation::none;
       const int64_t M = 1 + rng() % 23, N = 1 + rng() % 150, K = 1 + rng() % 90;
       check(make_problem(M, N, K, rng() % 2, o, 1000 + seed++, rng() % 5, rng() % 5), false);
+    }
+}
+
+// NaN and infinite scales (a hostile model): a NaN y becomes q_lo, +-inf saturate, on
+// every implementation as in the reference; whole 64-column tiles and a ragged tail.
+TEST_P(GemmU8S8, NonFiniteScalesSaturate) {
+  const float specials[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(), 0.0f};
+  int seed = 0;
+  for (QOutType out : {QOutType::u8, QOutType::s8})
+    for (bool narrow : {false, true}) {
+      Options o = options();
+      o.out = out;
+      o.narrow = narrow;
+      o.residual = seed % 2;
+      Problem p = make_problem(13, 150, 40, false, o, 3000 + seed++);
+      for (size_t n = 0; n < p.scale.size(); n += 3) p.scale[n] = specials[(n / 3) % 4];
+      check(p);
+      std::vector<uint8_t> got;
+      p.run(*ops_, &got, nullptr);
+      for (int64_t m = 0; m < p.M; ++m) {  // the NaN columns: q_lo
+        const int32_t v = out == QOutType::u8 ? int32_t(got[m * p.ldc]) : int32_t(int8_t(got[m * p.ldc]));
+        EXPECT_EQ(v, p.ep.q_lo) << "NaN scale, row " << m;
+      }
     }
 }
 

@@ -40,7 +40,6 @@ void avx2_epilogue_row(const int32_t* acc, int count, const float* scale,
     const __m256 lo = _mm256_set1_ps(e.lo), hi = _mm256_set1_ps(e.hi);
     const __m256 r_scale = _mm256_set1_ps(e.r_scale);
     const __m256i r_zp = _mm256_set1_epi32(e.r_zp), zp = _mm256_set1_epi32(e.zp);
-    const __m256i q_lo = _mm256_set1_epi32(e.q_lo), q_hi = _mm256_set1_epi32(e.q_hi);
     // Byte 0 of each dword, per 128-bit lane.
     const __m256i low_bytes =
         _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,  //
@@ -64,10 +63,10 @@ void avx2_epilogue_row(const int32_t* acc, int count, const float* scale,
         _mm256_storeu_ps(static_cast<float*>(out) + j, y);
         continue;
       }
-      y = _mm256_min_ps(hi, _mm256_max_ps(lo, y));
-      __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(y), zp);  // nearest-even in default MXCSR
-      q = _mm256_min_epi32(_mm256_max_epi32(q, q_lo), q_hi);
-      // q is inside the 8-bit range now: its low byte is the u8 / s8 value.
+      y = _mm256_min_ps(_mm256_max_ps(y, lo), hi);  // NaN -> lo, as the reference
+      // Nearest-even in the default MXCSR; y was clamped to integers, so q is in [q_lo, q_hi]
+      // and its low byte is the u8 / s8 value.
+      const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(y), zp);
       const __m256i b = _mm256_shuffle_epi8(q, low_bytes);
       const __m128i packed =
           _mm_unpacklo_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));

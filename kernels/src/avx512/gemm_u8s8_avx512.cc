@@ -42,7 +42,6 @@ void avx512_epilogue_row(const int32_t* acc, int count, const float* scale,
   const __m512 lo = _mm512_set1_ps(e.lo), hi = _mm512_set1_ps(e.hi);
   const __m512 r_scale = _mm512_set1_ps(e.r_scale);
   const __m512i r_zp = _mm512_set1_epi32(e.r_zp), zp = _mm512_set1_epi32(e.zp);
-  const __m512i q_lo = _mm512_set1_epi32(e.q_lo), q_hi = _mm512_set1_epi32(e.q_hi);
   for (int j = 0; j < count; j += 16) {
     const __mmask16 m = avx512_mask(count - j);
     const __m512i a = _mm512_maskz_loadu_epi32(m, acc + j);
@@ -67,9 +66,9 @@ void avx512_epilogue_row(const int32_t* acc, int count, const float* scale,
       _mm512_mask_storeu_ps(static_cast<float*>(out) + j, m, y);
       continue;
     }
-    y = _mm512_min_ps(hi, _mm512_max_ps(lo, y));
-    __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(y), zp);  // nearest-even in default MXCSR
-    q = _mm512_min_epi32(_mm512_max_epi32(q, q_lo), q_hi);
+    y = _mm512_min_ps(_mm512_max_ps(y, lo), hi);  // NaN -> lo, as the reference
+    // Nearest-even in the default MXCSR; in [q_lo, q_hi] since y was clamped to integers.
+    const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(y), zp);
     if (type == QOutType::u8)
       _mm512_mask_cvtusepi32_storeu_epi8(static_cast<uint8_t*>(out) + j, m, q);
     else

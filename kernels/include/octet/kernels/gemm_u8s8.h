@@ -8,9 +8,10 @@
 //   if residual:  y = y + float(int32(R[m,n]) - r_zero_point) * r_scale      (mul, then add)
 //   output f32:   out = y, then activation in float (relu: max(y,0); clip: min(max(y,lo),hi))
 //   output s32:   out = acc (scale, residual and activation ignored)
-//   output u8/s8: out = clamp(round_half_even(clamp(y, q_lo - zp, q_hi - zp)) + zp, q_lo, q_hi)
+//   output u8/s8: out = round_half_even(clamp(y, q_lo - zp, q_hi - zp)) + zp
 //                 where zp = out_zero_point and [q_lo, q_hi] is the type's range narrowed by
-//                 the caller to express ReLU / clip.
+//                 the caller to express ReLU / clip; the clamp maps a NaN y (a NaN or
+//                 infinite scale) to q_lo - zp, so out is always in [q_lo, q_hi].
 // No fused multiply-add anywhere in the epilogue: every implementation rounds the same way.
 //
 // The "exact" kernels (avx2, avx512: 16-bit vpmaddwd) and vnni (vpdpbusd) match the reference
