@@ -32,6 +32,7 @@ const char* dwconv_u8s8_name(Isa isa) {
 DwConvNhwcU8S8Fn dwconv_nhwc_u8s8_kernel(Isa isa) {
   switch (isa) {
     case Isa::vnni:
+      return dwconv_nhwc_u8s8_vnni;
     case Isa::avx512:
       return dwconv_nhwc_u8s8_avx512;
     case Isa::avx2:
@@ -44,6 +45,7 @@ DwConvNhwcU8S8Fn dwconv_nhwc_u8s8_kernel(Isa isa) {
 const char* dwconv_nhwc_u8s8_name(Isa isa) {
   switch (isa) {
     case Isa::vnni:
+      return "dwconv_nhwc_u8s8_vnni";
     case Isa::avx512:
       return "dwconv_nhwc_u8s8_avx512";
     case Isa::avx2:

@@ -76,6 +76,9 @@ void check_build(Isa isa, DwConvNhwcU8S8Fn fn, const char* name) {
     p.comp = comp.data();
     p.scale = sc.data();
     p.x_zero = static_cast<uint8_t>(byte(rng));
+    std::vector<uint8_t> vnni(static_cast<size_t>(dwconv_nhwc_u8s8_vnni_bytes(taps, C)));
+    ASSERT_TRUE(dwconv_nhwc_u8s8_pack_vnni(w.data(), comp.data(), sc.data(), taps, C, vnni.data()));
+    p.vnni_packed = vnni.data();  // read by the vnni build only
     const bool s8_out = trial % 2 == 1;
     p.q_lo = s8_out ? -128 : 0;
     p.q_hi = s8_out ? 127 : 255;
@@ -96,6 +99,14 @@ void check_build(Isa isa, DwConvNhwcU8S8Fn fn, const char* name) {
 TEST(DwConvNhwcU8S8, RefMatchesTheDirectLoop) { check_build(Isa::ref, dwconv_nhwc_u8s8_ref, "ref"); }
 TEST(DwConvNhwcU8S8, Avx2MatchesTheDirectLoop) { check_build(Isa::avx2, dwconv_nhwc_u8s8_avx2, "avx2"); }
 TEST(DwConvNhwcU8S8, Avx512MatchesTheDirectLoop) { check_build(Isa::avx512, dwconv_nhwc_u8s8_avx512, "avx512"); }
+TEST(DwConvNhwcU8S8, VnniMatchesTheDirectLoop) { check_build(Isa::vnni, dwconv_nhwc_u8s8_vnni, "vnni"); }
+
+TEST(DwConvNhwcU8S8, VnniPackingRefusesWeightsOutsideS8) {
+  const std::vector<int32_t> w = {1, -2, 3, 128}, comp = {0, 0};
+  const std::vector<float> sc = {1, 1};
+  std::vector<uint8_t> out(static_cast<size_t>(dwconv_nhwc_u8s8_vnni_bytes(2, 2)));
+  EXPECT_FALSE(dwconv_nhwc_u8s8_pack_vnni(w.data(), comp.data(), sc.data(), 2, 2, out.data()));
+}
 
 }  // namespace
 }  // namespace octet::kernels

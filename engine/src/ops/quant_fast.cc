@@ -178,8 +178,17 @@ class FastQLinearConv : public OpKernel {
         for (int64_t m = 0; m < out_channels_; ++m)
           for (int64_t t = 0; t < k_; ++t) by_tap[t * out_channels_ + m] = w32_[m * k_ + t];
         w32_ = std::move(by_tap);
-        dw_nhwc_kernel_ = kernels::dwconv_nhwc_u8s8_kernel(ctx.isa().isa);
-        dw_name_ = kernels::dwconv_nhwc_u8s8_name(ctx.isa().isa);
+        kernels::Isa isa = ctx.isa().isa;
+        if (isa == kernels::Isa::vnni) {
+          dw_vnni_.resize(static_cast<size_t>(kernels::dwconv_nhwc_u8s8_vnni_bytes(k_, out_channels_)));
+          if (!kernels::dwconv_nhwc_u8s8_pack_vnni(w32_.data(), comp_.data(), scale_.data(), k_, out_channels_,
+                                                   dw_vnni_.data())) {
+            dw_vnni_.clear();
+            isa = kernels::Isa::avx512;
+          }
+        }
+        dw_nhwc_kernel_ = kernels::dwconv_nhwc_u8s8_kernel(isa);
+        dw_name_ = kernels::dwconv_nhwc_u8s8_name(isa);
       }
       return;
     }
@@ -213,7 +222,7 @@ class FastQLinearConv : public OpKernel {
     return std::string(pointwise_ ? "qconv1x1_nhwc+" : "qconv_blocked_nhwc+") + gemms_[0]->kernel_name();
   }
   size_t weights_bytes() const override {
-    size_t b = w32_.size() * 4 + comp_.size() * 4;
+    size_t b = w32_.size() * 4 + comp_.size() * 4 + dw_vnni_.size();
     for (const auto& g : gemms_) b += g->bytes();
     return b;
   }
@@ -399,6 +408,7 @@ class FastQLinearConv : public OpKernel {
     kernels::DwConvU8S8Nhwc p;
     static_cast<kernels::NhwcWindow&>(p) = nhwc_window(g, channels_);
     p.weights = w32_.data();
+    p.vnni_packed = dw_vnni_.empty() ? nullptr : dw_vnni_.data();
     p.comp = comp_.data();
     p.scale = scale_.data();
     p.x_zero = static_cast<uint8_t>(x_zero_u8_);
@@ -516,6 +526,7 @@ class FastQLinearConv : public OpKernel {
   kernels::DwConvNhwcU8S8Fn dw_nhwc_kernel_ = nullptr;  // channels_last_ depthwise
   const char* dw_name_ = "";
   std::vector<int32_t> w32_, comp_;  // depthwise weights: [channel][tap], or [tap][channel] when channels_last_
+  std::vector<uint8_t> dw_vnni_;     // channels-last depthwise on vnni: dwconv_nhwc_u8s8_pack_vnni's layout
   std::vector<float> scale_;
   std::vector<std::unique_ptr<PackedQGemm>> gemms_;
 };

@@ -39,7 +39,8 @@ inline void dwconv_nhwc_u8s8_impl(const DwConvU8S8Nhwc& p, int64_t oh0, int64_t 
       uint8_t* __restrict o = p.out + (oh * p.out_w + ow) * C;
       for (int64_t c = 0; c < C; ++c) {
         float y = static_cast<float>(acc[c]) * scale[c];
-        y = std::min(std::max(y, lo), hi);
+        y = y > lo ? y : lo;  // NaN -> lo
+        y = y < hi ? y : hi;
         int32_t q = static_cast<int32_t>(std::nearbyint(y)) + zp;
         q = std::min(std::max(q, q_lo), q_hi);
         o[c] = static_cast<uint8_t>(q);

@@ -59,7 +59,20 @@ struct DwConvU8S8Nhwc : NhwcWindow {
   uint8_t x_zero = 0;                // the input zero point (u8 domain): the padding's value
   int32_t zero_point = 0, q_lo = 0, q_hi = 255;
   uint8_t* out = nullptr;  // one image
+  // The vnni kernel's weights, comp and scale, laid out by dwconv_nhwc_u8s8_pack_vnni (the
+  // other builds ignore it; without it the vnni kernel runs the portable loop).
+  const void* vnni_packed = nullptr;
 };
+
+// The vnni kernel reads four taps of 64 channels per vpdpbusd: the input bytes of four taps
+// are interleaved in registers (vpunpck{l,h}bw, vpunpck{l,h}wd, which leave the channels in
+// an order inside each 128-bit lane that the epilogue's in-lane packs undo), so weights, comp
+// and scale are stored once in that order. Per block of 64 channels: comp (64 int32), scale
+// (64 float), then per group of 4 taps 256 weight bytes; missing channels and taps are zero.
+// Returns false, packing nothing, when a weight is outside [-128, 127].
+int64_t dwconv_nhwc_u8s8_vnni_bytes(int64_t taps, int64_t channels);
+bool dwconv_nhwc_u8s8_pack_vnni(const int32_t* weights, const int32_t* comp, const float* scale, int64_t taps,
+                                int64_t channels, void* out);
 
 // Scratch for dwconv_nhwc_u8s8_*: int32 accumulators and a padding row.
 inline int64_t dwconv_nhwc_u8s8_scratch_bytes(const DwConvU8S8Nhwc& p) { return p.channels * 5 + 64; }
@@ -69,6 +82,7 @@ using DwConvNhwcU8S8Fn = void (*)(const DwConvU8S8Nhwc& p, int64_t oh0, int64_t 
 void dwconv_nhwc_u8s8_ref(const DwConvU8S8Nhwc& p, int64_t oh0, int64_t oh1, void* scratch);
 void dwconv_nhwc_u8s8_avx2(const DwConvU8S8Nhwc& p, int64_t oh0, int64_t oh1, void* scratch);
 void dwconv_nhwc_u8s8_avx512(const DwConvU8S8Nhwc& p, int64_t oh0, int64_t oh1, void* scratch);
+void dwconv_nhwc_u8s8_vnni(const DwConvU8S8Nhwc& p, int64_t oh0, int64_t oh1, void* scratch);
 DwConvNhwcU8S8Fn dwconv_nhwc_u8s8_kernel(Isa isa);
 const char* dwconv_nhwc_u8s8_name(Isa isa);
 
