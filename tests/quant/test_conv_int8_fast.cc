@@ -215,7 +215,9 @@ TEST(ConvInt8Fast, FastQLinearAddMatchesPerElement) {
                                       // exact half-integer quotients: ties to even
                                       {{0.5f, 0.25f, 1.0f}, {3, 200, 128}, {-7, 0, 5}},
                                       // 1 / c_scale inexact, many quotients within an ulp of a tie
-                                      {{0.3f, 0.7f, 0.1f}, {17, 240, 128}, {0, -50, 3}}};
+                                      {{0.3f, 0.7f, 0.1f}, {17, 240, 128}, {0, -50, 3}},
+                                      // quotients beyond int32: the SIMD kernel's scalar way
+                                      {{1.0f, 1.0f, 1e-7f}, {128, 0, 100}, {0, 5, -3}}};
   const char* names[] = {"as", "az", "bs", "bz", "cs", "cz"};
   for (const Params& pr : params)
     for (bool s8 : {false, true})
