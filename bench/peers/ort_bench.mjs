@@ -378,10 +378,34 @@ function percentile(sorted, p) {
 
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
-// One stream: warm-up, then back-to-back runs until `seconds` have passed. Returns latencies.
+// The rate octet's bench_int8 reports (throughput.cc, summarize_runs), so the two are the
+// same statistic: completion times (ms from the start, every stream merged) cut into
+// `windows` groups of consecutive runs, each group's runs over the time they took, and the
+// median group. Fewer runs than windows: runs over the last completion.
+export function medianWindowIps(completionsMs, windows = 5) {
+  const done = [...completionsMs].filter((t) => t > 0).sort((a, b) => a - b);
+  const n = done.length;
+  if (n === 0) return 0;
+  if (n < windows) return n / (done[n - 1] / 1000);
+  const rates = [];
+  for (let k = 0; k < windows; ++k) {
+    const first = Math.floor((k * n) / windows), last = Math.floor(((k + 1) * n) / windows);
+    const begin = first === 0 ? 0 : done[first - 1];
+    const span = done[last - 1] - begin;
+    if (last > first && span > 0) rates.push(((last - first) * 1000) / span);
+  }
+  if (!rates.length) return n / (done[n - 1] / 1000);
+  rates.sort((a, b) => a - b);
+  const m = rates.length;
+  return m % 2 ? rates[(m - 1) / 2] : 0.5 * (rates[m / 2 - 1] + rates[m / 2]);
+}
+
+// One stream: warm-up, then back-to-back runs until `seconds` have passed. Returns latencies
+// and completion times (absolute, nowMs()).
 async function timedRuns(session, feeds, warmup, seconds) {
   for (let i = 0; i < warmup; ++i) await session.run(feeds);
   const latencies = [];
+  const completions = [];
   const start = nowMs();
   const deadline = start + seconds * 1000;
   for (;;) {
@@ -389,7 +413,8 @@ async function timedRuns(session, feeds, warmup, seconds) {
     await session.run(feeds);
     const t1 = nowMs();
     latencies.push(t1 - t0);
-    if (t1 >= deadline) return { latencies, elapsedMs: t1 - start };
+    completions.push(t1);
+    if (t1 >= deadline) return { latencies, completions, start, elapsedMs: t1 - start };
   }
 }
 
@@ -421,6 +446,7 @@ async function runStreams(opts) {
     }));
   }
   await Promise.all(ready);
+  const start = nowMs();  // before any stream starts: every completion comes after it
   for (const worker of workers) {
     results.push(new Promise((resolve, reject) => {
       worker.once('error', reject);
@@ -428,11 +454,11 @@ async function runStreams(opts) {
     }));
     worker.postMessage('start');
   }
-  const start = nowMs();
   const done = await Promise.all(results);
   const elapsedMs = nowMs() - start;
   await Promise.all(workers.map((w) => w.terminate()));
-  return { latencies: done.flatMap((d) => d.latencies), elapsedMs };
+  return { latencies: done.flatMap((d) => d.latencies), completions: done.flatMap((d) => d.completions), start,
+           elapsedMs };
 }
 
 async function workerMain() {
@@ -443,8 +469,8 @@ async function workerMain() {
     for (let i = 0; i < opts.warmup; ++i) await session.run(feeds);
     parentPort.postMessage({ ready: true });
     await new Promise((resolve) => parentPort.once('message', resolve));
-    const { latencies } = await timedRuns(session, feeds, 0, opts.time);
-    parentPort.postMessage({ latencies });
+    const { latencies, completions } = await timedRuns(session, feeds, 0, opts.time);
+    parentPort.postMessage({ latencies, completions });
   } catch (e) {
     parentPort.postMessage({ error: e.message });
   }
@@ -469,7 +495,8 @@ async function benchmark(ort, opts) {
   const round = (v) => Math.round(v * 1000) / 1000;
   report.runs = sorted.length;
   report.elapsed_s = round(timing.elapsedMs / 1000);
-  report.ips = round(sorted.length / (timing.elapsedMs / 1000));
+  report.ips = round(medianWindowIps(timing.completions.map((t) => t - timing.start)));
+  report.mean_ips = round(sorted.length / (timing.elapsedMs / 1000));
   report.latency_ms = {
     median: round(percentile(sorted, 0.5)),
     p90: round(percentile(sorted, 0.9)),

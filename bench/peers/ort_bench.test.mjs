@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
-import { argmax, parseTensorProto, readEvalHeader } from './ort_bench.mjs';
+import { argmax, medianWindowIps, parseTensorProto, readEvalHeader } from './ort_bench.mjs';
 
 // A tiny protobuf encoder for building TensorProto fixtures.
 const varint = (v) => {
@@ -97,4 +97,14 @@ test('eval header is read and its size checked', () => {
 test('argmax takes the lowest index on ties', () => {
   assert.equal(argmax([1, 3, 3, 2], 0, 4), 1);
   assert.equal(argmax([9, 1, 3, 3], 1, 4), 1);
+});
+
+test('median window rate: one slow window does not move it', () => {
+  // 10 runs 100 ms apart, but runs 3-4 took 1 s each: windows of 2 runs.
+  const t = [100, 200, 1200, 2200, 2300, 2400, 2500, 2600, 2700, 2800];
+  // Window rates: 2/0.2, 2/2.0, 2/0.2, 2/0.2, 2/0.2 runs per second -> median 10.
+  assert.equal(medianWindowIps(t), 10);
+  assert.equal(medianWindowIps([]), 0);
+  assert.equal(medianWindowIps([500, 1000]), 2);  // fewer runs than windows: runs / last
+  assert.equal(medianWindowIps([300, 100, 200, 400, 500]), 10);  // unsorted input
 });
