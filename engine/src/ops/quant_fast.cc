@@ -394,7 +394,10 @@ class FastQLinearConv : public OpKernel {
       for (int64_t p0 = 0; p0 < P; p0 += block_) {
         const int64_t p1 = std::min(P, p0 + block_);
         for (int64_t grp = 0; grp < group_; ++grp) {
-          gather(xn, grp, p0, p1, col.data());
+          // The gather is split over the pool too (layer4 of resnet-50: 49 rows of 4608 bytes).
+          auto gather_rows = [&](int64_t r0, int64_t r1) { gather(xn, grp, p0 + r0, p0 + r1, col.data() + r0 * k_); };
+          if (pool && (p1 - p0) * k_ >= (int64_t(1) << 15)) pool->parallel_for(p1 - p0, gather_rows);
+          else gather_rows(0, p1 - p0);
           gemms_[grp]->run(p1 - p0, col.data(), k_, yn + p0 * out_channels_ + grp * mg_, out_channels_, pool);
         }
       }
