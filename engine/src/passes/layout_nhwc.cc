@@ -5,8 +5,8 @@
 //   of its input;
 // * a layout-agnostic op (QLinearAdd / QLinearMul of same-shape tensors with per-tensor
 //   parameters) whose input already has a twin runs on the twins;
-// * Pad, and in FP32 programs AveragePool, GlobalAveragePool, BatchNormalization, have
-//   channels-last forms too;
+// * Pad, and in FP32 programs AveragePool (absorbing a Pad of zeros in front of it),
+//   GlobalAveragePool, BatchNormalization, have channels-last forms too;
 // * an 8-bit max pool (octet.MaxPool) whose input has a twin becomes octet.MaxPoolNhwc, an
 //   8-bit average pool (QLinear[Global]AveragePool) octet.QLinearAveragePoolNhwc (absorbing
 //   a zero-point Pad in front of it), an 8-bit Concat concatenates the twins on their axis;
@@ -205,6 +205,32 @@ class LayoutPlanner {
     } else {
       return false;
     }
+    if (!spatial_constant_pads(pad, pads)) return false;
+    pad_input_ = x;
+    return true;
+  }
+
+  // Whether the FP32 AveragePool `pool` (no pads of its own) reads an FP32 Pad of 0 in the
+  // spatial dims only (count_include_pad exported as Pad + pool); then its pads and
+  // pad_input_ (the Pad's input). Folded as the pool's pads with count_include_pad = 1, the
+  // padded zeros add nothing to the sums and their positions count either way.
+  bool float_zero_pad(const Node& pool, std::vector<int64_t>* pads) {
+    const Node* pad = producer(pool.inputs[0]);
+    if (!pad || pad->op_type != "Pad" || !pad->domain.empty() || pad->inputs.empty() || pad->inputs[0] < 0) return false;
+    if (g_.values[pad->inputs[0]].dtype != DType::f32) return false;
+    if (pad->inputs.size() > 2 && pad->inputs[2] >= 0) {
+      const Value& c = g_.values[pad->inputs[2]];
+      if (!c.is_const || c.data.numel() != 1 || c.data.dtype() != DType::f32 || *c.data.data_as<float>() != 0.0f)
+        return false;
+    }
+    if (!spatial_constant_pads(pad, pads)) return false;
+    pad_input_ = pad->inputs[0];
+    return true;
+  }
+
+  // A constant-mode Pad of a rank-4 NCHW tensor with constant, non-negative pads in H and W
+  // only: its 8 pads.
+  bool spatial_constant_pads(const Node* pad, std::vector<int64_t>* pads) const {
     if (pad->op_type != "Pad" || pad->attr_s("mode", "constant") != "constant") return false;
     if (pad->inputs.size() < 2 || pad->inputs[1] < 0) return false;
     if (pad->inputs.size() > 3 && pad->inputs[3] >= 0) return false;  // axes
@@ -215,7 +241,6 @@ class LayoutPlanner {
     for (int i = 0; i < 8; ++i)
       if (pp[i] < 0) return false;
     pads->assign(pp, pp + 8);
-    pad_input_ = x;
     return true;
   }
 
@@ -290,6 +315,15 @@ class LayoutPlanner {
       if (n.op_type == "GlobalAveragePool") {
         n.attrs.clear();
         set_ints(n, "kernel_shape", {x.shape[2], x.shape[3]});
+      } else {
+        const std::vector<int64_t> own = n.attr_ints("pads", {0, 0, 0, 0});
+        std::vector<int64_t> pad_pads;
+        if (n.attr_s("auto_pad", "NOTSET") == "NOTSET" && std::all_of(own.begin(), own.end(), [](int64_t v) { return v == 0; }) &&
+            float_zero_pad(n, &pad_pads) && has_twin(pad_input_)) {
+          n.inputs[0] = pad_input_;
+          set_ints(n, "pads", {pad_pads[2], pad_pads[3], pad_pads[6], pad_pads[7]});
+          set_int(n, "count_include_pad", 1);
+        }
       }
       n.op_type = "AveragePoolNhwc";
       n.domain = "octet";
