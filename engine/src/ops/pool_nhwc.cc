@@ -1,10 +1,10 @@
 // octet.MaxPoolNhwc / octet.AveragePoolNhwc (FP32, below): max pooling of a channels-last tensor [N, H, W, C] (2-D; kernel_shape,
 // strides, pads, dilations, ceil_mode as MaxPool; no Indices), placed by the layout pass
 // (passes/layout_nhwc.cc) for u8 / s8 (octet.MaxPool) and f32 (MaxPool). Each output pixel is
-// the max over the C-long rows of its window's pixels inside the image, vectorised over
-// channels, with the NCHW kernels' semantics: bytes as in octet.MaxPool (s8 compared in u8
-// order after x ^ 0x80; every ONNX window holds a real value); f32 as in MaxPool (NaN never
-// replaces a value, a window wholly in the padding gives the lowest float).
+// the max over the C-long rows of its window's pixels inside the image (kernels/maxpool_nhwc.h,
+// one build per ISA), with the NCHW kernels' semantics: bytes as in octet.MaxPool (every ONNX
+// window holds a real value); f32 as in MaxPool (NaN never replaces a value, a window wholly
+// in the padding gives the lowest float).
 #include <algorithm>
 #include <limits>
 #include <type_traits>
@@ -12,6 +12,7 @@
 
 #include "ops/conv_geometry.h"
 #include "ops/op_util.h"
+#include "octet/kernels/maxpool_nhwc.h"
 
 namespace octet::detail {
 namespace {
@@ -35,82 +36,50 @@ void infer_maxpool_nhwc(NodeContext& ctx) {
   ctx.set_output(0, ctx.input_dtype(0), y);
 }
 
-// The max of one value into the running max: bytes (already in u8 order) and floats.
-inline void max_into(uint8_t* acc, const uint8_t* in, int64_t n) {
-  for (int64_t c = 0; c < n; ++c) acc[c] = std::max(acc[c], in[c]);
-}
-inline void max_into(float* acc, const float* in, int64_t n) {
-  for (int64_t c = 0; c < n; ++c) acc[c] = in[c] > acc[c] ? in[c] : acc[c];
-}
-
-template <class T>
 class MaxPoolNhwcKernel : public OpKernel {
  public:
-  MaxPoolNhwcKernel(const char* name, WindowGeometry g, int64_t batch, int64_t channels, uint8_t mask)
-      : name_(name), g_(g), batch_(batch), c_(channels), mask_(mask) {}
+  MaxPoolNhwcKernel(const WindowGeometry& g, int64_t batch, int64_t channels, DType t, kernels::Isa isa)
+      : batch_(batch), fn_(kernels::maxpool_nhwc_kernel(isa)), name_(kernels::maxpool_nhwc_name(isa)) {
+    static_cast<kernels::NhwcWindow&>(p_) = nhwc_window(g, channels);
+    p_.elem = t == DType::f32 ? kernels::MaxPoolElem::f32 : t == DType::s8 ? kernels::MaxPoolElem::s8 : kernels::MaxPoolElem::u8;
+    elem_bytes_ = t == DType::f32 ? 4 : 1;
+  }
   std::string name() const override { return name_; }
 
   void run(KernelContext& ctx) const override {
-    const T* x = static_cast<const T*>(ctx.input(0).data());
-    T* y = static_cast<T*>(ctx.output(0).data());
-    const int64_t IH = g_.in[1], IW = g_.in[2], OH = g_.out[1], OW = g_.out[2];
-    // The running max starts below every value; the bytes of s8 go through u8 order.
-    const T init = std::is_same_v<T, float> ? -std::numeric_limits<float>::infinity() : T(0);
+    const int64_t in_bytes = p_.in_h * p_.in_w * p_.channels * elem_bytes_;
+    const int64_t out_bytes = p_.out_h * p_.out_w * p_.channels * elem_bytes_;
+    const uint8_t* x = static_cast<const uint8_t*>(ctx.input(0).data());
+    uint8_t* y = static_cast<uint8_t*>(ctx.output(0).data());
+    const int64_t total = batch_ * p_.out_h;  // output rows of every image
     auto rows = [&](int64_t r0, int64_t r1) {
-      std::vector<T> acc(static_cast<size_t>(c_)), shifted(mask_ ? static_cast<size_t>(c_) : 0);
-      for (int64_t r = r0; r < r1; ++r) {
-        const int64_t n = r / OH, oh = r % OH;
-        const T* xn = x + n * IH * IW * c_;
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          std::fill(acc.begin(), acc.end(), init);
-          bool any = false;
-          for (int64_t kh = 0; kh < g_.kernel[1]; ++kh) {
-            const int64_t ih = oh * g_.stride[1] - g_.pad_begin[1] + kh * g_.dilation[1];
-            if (ih < 0 || ih >= IH) continue;
-            for (int64_t kw = 0; kw < g_.kernel[2]; ++kw) {
-              const int64_t iw = ow * g_.stride[2] - g_.pad_begin[2] + kw * g_.dilation[2];
-              if (iw < 0 || iw >= IW) continue;
-              any = true;
-              const T* in = xn + (ih * IW + iw) * c_;
-              if constexpr (std::is_same_v<T, uint8_t>) {
-                if (mask_) {
-                  for (int64_t c = 0; c < c_; ++c) shifted[c] = static_cast<uint8_t>(in[c] ^ mask_);
-                  in = shifted.data();
-                }
-              }
-              max_into(acc.data(), in, c_);
-            }
-          }
-          T* out = y + ((n * OH + oh) * OW + ow) * c_;
-          if constexpr (std::is_same_v<T, float>) {
-            if (any) std::copy(acc.begin(), acc.end(), out);
-            else std::fill(out, out + c_, std::numeric_limits<float>::lowest());
-          } else {
-            for (int64_t c = 0; c < c_; ++c) out[c] = static_cast<uint8_t>(acc[c] ^ mask_);
-          }
-        }
+      for (int64_t r = r0; r < r1;) {
+        const int64_t n = r / p_.out_h, oh0 = r % p_.out_h, oh1 = std::min(p_.out_h, oh0 + (r1 - r));
+        kernels::MaxPoolNhwc p = p_;
+        p.in = x + n * in_bytes;
+        p.out = y + n * out_bytes;
+        fn_(p, oh0, oh1);
+        r += oh1 - oh0;
       }
     };
-    const int64_t total = batch_ * OH;
-    if (ctx.pool && ctx.pool->size() > 1 && total > 1 && total * OW * c_ >= (int64_t(1) << 14))
+    if (ctx.pool && ctx.pool->size() > 1 && total > 1 && total * p_.out_w * p_.channels * elem_bytes_ >= (int64_t(1) << 14))
       ctx.pool->parallel_for(total, rows);
     else
       rows(0, total);
   }
 
  private:
+  kernels::MaxPoolNhwc p_;
+  int64_t batch_, elem_bytes_ = 1;
+  kernels::MaxPoolNhwcFn fn_;
   const char* name_;
-  WindowGeometry g_;
-  int64_t batch_, c_;
-  uint8_t mask_;
 };
 
 std::unique_ptr<OpKernel> create_maxpool_nhwc(const NodeContext& ctx) {
   Shape x;
   const WindowGeometry g = maxpool_nhwc_geometry(ctx, &x);
   const DType t = ctx.input_dtype(0);
-  if (t == DType::f32) return std::make_unique<MaxPoolNhwcKernel<float>>("maxpool_nhwc_f32", g, x[0], x[1], 0);
-  return std::make_unique<MaxPoolNhwcKernel<uint8_t>>("qmaxpool_nhwc_u8", g, x[0], x[1], t == DType::s8 ? 0x80 : 0);
+  return std::make_unique<MaxPoolNhwcKernel>(g, x[0], x[1], t, ctx.isa().isa);
 }
 
 // --- octet.AveragePoolNhwc: FP32 AveragePool (and GlobalAveragePool as a whole-image window) on
