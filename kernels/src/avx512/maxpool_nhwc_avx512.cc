@@ -20,15 +20,13 @@ inline __m512i vmax(__m512i acc, __m512i x) {
 }
 
 // Bytes [b0, b0 + 64 * NV) of one output pixel's channels (the last vector masked by `tail`).
+// The running maxima are named registers, not an array, which GCC would keep on the stack.
 template <MaxPoolElem E, int NV>
 inline void block(const MaxPoolNhwc& p, const uint8_t* in, int64_t row_bytes, int64_t ih0, int64_t iw0,
                   int64_t b0, __mmask64 tail, __m512i init, uint8_t* out) {
-  __mmask64 m[NV];
-  __m512i acc[NV];
-  for (int v = 0; v < NV; ++v) {
-    m[v] = v == NV - 1 ? tail : ~__mmask64(0);
-    acc[v] = init;
-  }
+  const __mmask64 full = ~__mmask64(0);
+  const __mmask64 m0 = NV == 1 ? tail : full, m1 = NV == 2 ? tail : full, m2 = NV == 3 ? tail : full, m3 = tail;
+  __m512i a0 = init, a1 = init, a2 = init, a3 = init;
   for (int64_t kh = 0; kh < p.kernel_h; ++kh) {
     const int64_t ih = ih0 + kh * p.dilation_h;
     if (ih < 0 || ih >= p.in_h) continue;
@@ -36,10 +34,16 @@ inline void block(const MaxPoolNhwc& p, const uint8_t* in, int64_t row_bytes, in
       const int64_t iw = iw0 + kw * p.dilation_w;
       if (iw < 0 || iw >= p.in_w) continue;
       const uint8_t* x = in + (ih * p.in_w + iw) * row_bytes + b0;
-      for (int v = 0; v < NV; ++v) acc[v] = vmax<E>(acc[v], _mm512_maskz_loadu_epi8(m[v], x + 64 * v));
+      a0 = vmax<E>(a0, _mm512_maskz_loadu_epi8(m0, x));
+      if constexpr (NV > 1) a1 = vmax<E>(a1, _mm512_maskz_loadu_epi8(m1, x + 64));
+      if constexpr (NV > 2) a2 = vmax<E>(a2, _mm512_maskz_loadu_epi8(m2, x + 128));
+      if constexpr (NV > 3) a3 = vmax<E>(a3, _mm512_maskz_loadu_epi8(m3, x + 192));
     }
   }
-  for (int v = 0; v < NV; ++v) _mm512_mask_storeu_epi8(out + b0 + 64 * v, m[v], acc[v]);
+  _mm512_mask_storeu_epi8(out + b0, m0, a0);
+  if constexpr (NV > 1) _mm512_mask_storeu_epi8(out + b0 + 64, m1, a1);
+  if constexpr (NV > 2) _mm512_mask_storeu_epi8(out + b0 + 128, m2, a2);
+  if constexpr (NV > 3) _mm512_mask_storeu_epi8(out + b0 + 192, m3, a3);
 }
 
 template <MaxPoolElem E>
