@@ -6,13 +6,11 @@
 // window holds a real value); f32 as in MaxPool (NaN never replaces a value, a window wholly
 // in the padding gives the lowest float).
 #include <algorithm>
-#include <limits>
-#include <type_traits>
-#include <vector>
 
+#include "octet/kernels/avgpool_f32.h"
+#include "octet/kernels/maxpool_nhwc.h"
 #include "ops/conv_geometry.h"
 #include "ops/op_util.h"
-#include "octet/kernels/maxpool_nhwc.h"
 
 namespace octet::detail {
 namespace {
@@ -101,75 +99,51 @@ void infer_avgpool_nhwc(NodeContext& ctx) {
   ctx.set_output(0, DType::f32, y);
 }
 
-// Taps of one dim inside [lower, upper) for the window starting at `start`.
-int64_t taps_within(int64_t start, int64_t k, int64_t d, int64_t lower, int64_t upper) {
-  int64_t n = 0;
-  for (int64_t t = 0; t < k; ++t) n += start + t * d >= lower && start + t * d < upper;
-  return n;
-}
-
 class AvgPoolNhwcF32Kernel : public OpKernel {
  public:
-  AvgPoolNhwcF32Kernel(WindowGeometry g, int64_t batch, int64_t channels, bool count_include_pad)
-      : g_(g), batch_(batch), c_(channels), include_pad_(count_include_pad) {}
-  std::string name() const override { return "avgpool_nhwc_f32"; }
+  AvgPoolNhwcF32Kernel(const WindowGeometry& g, int64_t batch, int64_t channels, bool count_include_pad, kernels::Isa isa)
+      : batch_(batch), fn_(kernels::avgpool_nhwc_f32_kernel(isa)), name_(kernels::avgpool_nhwc_f32_name(isa)) {
+    static_cast<kernels::NhwcWindow&>(p_) = nhwc_window(g, channels);
+    p_.pad_bottom = g.pad_end[1];
+    p_.pad_right = g.pad_end[2];
+    p_.count_include_pad = count_include_pad;
+  }
+  std::string name() const override { return name_; }
 
   void run(KernelContext& ctx) const override {
+    const int64_t in_size = p_.in_h * p_.in_w * p_.channels, out_size = p_.out_h * p_.out_w * p_.channels;
     const float* x = ctx.input(0).data_as<float>();
     float* y = ctx.output(0).data_as<float>();
-    const int64_t IH = g_.in[1], IW = g_.in[2], OH = g_.out[1], OW = g_.out[2];
+    const int64_t total = batch_ * p_.out_h;  // output rows of every image
     auto rows = [&](int64_t r0, int64_t r1) {
-      std::vector<float> acc(static_cast<size_t>(c_));
-      for (int64_t r = r0; r < r1; ++r) {
-        const int64_t n = r / OH, oh = r % OH;
-        const float* xn = x + n * IH * IW * c_;
-        const int64_t h_start = oh * g_.stride[1] - g_.pad_begin[1];
-        const int64_t rows_in = taps_within(h_start, g_.kernel[1], g_.dilation[1], 0, IH);
-        const int64_t rows_padded =
-            taps_within(h_start, g_.kernel[1], g_.dilation[1], -g_.pad_begin[1], IH + g_.pad_end[1]);
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          const int64_t w_start = ow * g_.stride[2] - g_.pad_begin[2];
-          std::fill(acc.begin(), acc.end(), 0.0f);
-          for (int64_t kh = 0; kh < g_.kernel[1]; ++kh) {
-            const int64_t ih = h_start + kh * g_.dilation[1];
-            if (ih < 0 || ih >= IH) continue;
-            for (int64_t kw = 0; kw < g_.kernel[2]; ++kw) {
-              const int64_t iw = w_start + kw * g_.dilation[2];
-              if (iw < 0 || iw >= IW) continue;
-              const float* __restrict in = xn + (ih * IW + iw) * c_;
-              for (int64_t c = 0; c < c_; ++c) acc[c] += in[c];
-            }
-          }
-          const int64_t count =
-              include_pad_ ? rows_padded * taps_within(w_start, g_.kernel[2], g_.dilation[2], -g_.pad_begin[2], IW + g_.pad_end[2])
-                           : rows_in * taps_within(w_start, g_.kernel[2], g_.dilation[2], 0, IW);
-          float* out = y + ((n * OH + oh) * OW + ow) * c_;
-          if (count <= 0) {
-            std::fill(out, out + c_, 0.0f);
-            continue;
-          }
-          const float div = static_cast<float>(count);
-          for (int64_t c = 0; c < c_; ++c) out[c] = acc[c] / div;
-        }
+      for (int64_t r = r0; r < r1;) {
+        const int64_t n = r / p_.out_h, oh0 = r % p_.out_h, oh1 = std::min(p_.out_h, oh0 + (r1 - r));
+        kernels::AvgPoolNhwcF32 p = p_;
+        p.in = x + n * in_size;
+        p.out = y + n * out_size;
+        fn_(p, oh0, oh1);
+        r += oh1 - oh0;
       }
     };
-    const int64_t total = batch_ * OH;
-    if (ctx.pool && ctx.pool->size() > 1 && total > 1 && total * OW * c_ * g_.kernel_size() >= (int64_t(1) << 14))
+    if (ctx.pool && ctx.pool->size() > 1 && total > 1 &&
+        total * p_.out_w * p_.channels * p_.kernel_h * p_.kernel_w >= (int64_t(1) << 14))
       ctx.pool->parallel_for(total, rows);
     else
       rows(0, total);
   }
 
  private:
-  WindowGeometry g_;
-  int64_t batch_, c_;
-  bool include_pad_;
+  kernels::AvgPoolNhwcF32 p_;
+  int64_t batch_;
+  kernels::AvgPoolNhwcF32Fn fn_;
+  const char* name_;
 };
 
 std::unique_ptr<OpKernel> create_avgpool_nhwc(const NodeContext& ctx) {
   Shape x;
   const WindowGeometry g = avgpool_nhwc_geometry(ctx, &x);
-  return std::make_unique<AvgPoolNhwcF32Kernel>(g, x[0], x[1], ctx.node().attr_i("count_include_pad", 0) != 0);
+  return std::make_unique<AvgPoolNhwcF32Kernel>(g, x[0], x[1], ctx.node().attr_i("count_include_pad", 0) != 0,
+                                                ctx.isa().isa);
 }
 
 }  // namespace
