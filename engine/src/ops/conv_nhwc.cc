@@ -10,6 +10,7 @@
 // one input channel per group (depthwise, no multiplier) it runs the dwconv_nhwc_f32 kernels.
 // Every output is one FMA chain in a fixed order, so results do not depend on the threads.
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "octet/kernels/dispatch.h"
@@ -147,11 +148,12 @@ class ConvNhwcGemmKernel : public OpKernel {
       };
       if (blocked) {
         auto run_tasks = [&](int64_t t0, int64_t t1) {
-          std::vector<float> col(static_cast<size_t>(max_rows * k_));
+          // Not zero-filled: the gather writes every element before the GEMM reads it.
+          std::unique_ptr<float[]> col(new float[static_cast<size_t>(max_rows * k_)]);
           for (int64_t t = t0; t < t1; ++t) {
             int64_t p0, p1;
             tasks.rows(t, &p0, &p1);
-            rows(p0, p1, col.data(), nullptr);
+            rows(p0, p1, col.get(), nullptr);
           }
         };
         if (pool) pool->parallel_for(tasks.count, run_tasks);
@@ -159,8 +161,8 @@ class ConvNhwcGemmKernel : public OpKernel {
       } else if (pointwise_) {
         rows(0, P, nullptr, pool);
       } else {
-        std::vector<float> col(static_cast<size_t>(max_rows * k_));
-        for (int64_t p0 = 0; p0 < P; p0 += max_rows) rows(p0, std::min(P, p0 + max_rows), col.data(), pool);
+        std::unique_ptr<float[]> col(new float[static_cast<size_t>(max_rows * k_)]);
+        for (int64_t p0 = 0; p0 < P; p0 += max_rows) rows(p0, std::min(P, p0 + max_rows), col.get(), pool);
       }
     }
   }

@@ -364,7 +364,8 @@ class FastQLinearConv : public OpKernel {
       }
       if (tiled) {
         auto run_tasks = [&](int64_t t0, int64_t t1) {
-          std::vector<uint8_t> a(pointwise_ ? 0 : static_cast<size_t>(tasks.max_rows * k_));
+          // Not zero-filled: the gather writes every byte before the GEMM reads it.
+          std::unique_ptr<uint8_t[]> a(pointwise_ ? nullptr : new uint8_t[static_cast<size_t>(tasks.max_rows * k_)]);
           for (int64_t t = t0; t < t1; ++t) {
             int64_t p0, p1;
             tasks.rows(t, &p0, &p1);
@@ -374,8 +375,8 @@ class FastQLinearConv : public OpKernel {
               if (pointwise_) {
                 gemms_[grp]->run(rows, xn + p0 * channels_ + grp * cg_, channels_, out, out_channels_, nullptr);
               } else {
-                gather(xn, grp, p0, p1, a.data());
-                gemms_[grp]->run(rows, a.data(), k_, out, out_channels_, nullptr);
+                gather(xn, grp, p0, p1, a.get());
+                gemms_[grp]->run(rows, a.get(), k_, out, out_channels_, nullptr);
               }
             }
           }
@@ -390,15 +391,15 @@ class FastQLinearConv : public OpKernel {
           gemms_[grp]->run(P, xn + grp * cg_, channels_, yn + grp * mg_, out_channels_, pool);
         continue;
       }
-      std::vector<uint8_t> col(static_cast<size_t>(block_ * k_));
+      std::unique_ptr<uint8_t[]> col(new uint8_t[static_cast<size_t>(block_ * k_)]);
       for (int64_t p0 = 0; p0 < P; p0 += block_) {
         const int64_t p1 = std::min(P, p0 + block_);
         for (int64_t grp = 0; grp < group_; ++grp) {
           // The gather is split over the pool too (layer4 of resnet-50: 49 rows of 4608 bytes).
-          auto gather_rows = [&](int64_t r0, int64_t r1) { gather(xn, grp, p0 + r0, p0 + r1, col.data() + r0 * k_); };
+          auto gather_rows = [&](int64_t r0, int64_t r1) { gather(xn, grp, p0 + r0, p0 + r1, col.get() + r0 * k_); };
           if (pool && (p1 - p0) * k_ >= (int64_t(1) << 15)) pool->parallel_for(p1 - p0, gather_rows);
           else gather_rows(0, p1 - p0);
-          gemms_[grp]->run(p1 - p0, col.data(), k_, yn + p0 * out_channels_ + grp * mg_, out_channels_, pool);
+          gemms_[grp]->run(p1 - p0, col.get(), k_, yn + p0 * out_channels_ + grp * mg_, out_channels_, pool);
         }
       }
     }
