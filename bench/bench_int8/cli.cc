@@ -79,7 +79,7 @@ const char* mode_name(Mode m) {
 std::string usage_text() {
   return "usage: bench_int8 [--isa=auto|ref|avx2|avx2_fast|avx512|avx512_fast|vnni|all]\n"
          "                  [--zoo=DIR] [--models=a,b,...] [--mode=accuracy|throughput|both]\n"
-         "                  [--threads=N] [--streams=N] [--batch=N] [--time=SECONDS] [--limit=N]\n"
+         "                  [--threads=N] [--streams=N] [--batch=N] [--time=SECONDS] [--rounds=N] [--limit=N]\n"
          "                  [--calibration=minmax|percentile|entropy|mse|auto] [--calib-samples=N]\n"
          "                  [--peer=none|ort] [--format=md|csv|json] [--out=FILE] [--plot=FILE.svg]\n"
          "                  [--models-dir=DIR] [--local-dir=DIR] [--peers-dir=DIR] [--no-progress]\n"
@@ -94,6 +94,8 @@ std::string usage_text() {
          "  --threads      intra-op threads per stream (default: cores / streams)\n"
          "  --streams      sessions running in parallel threads (default 1)\n"
          "  --time         seconds measured per throughput figure (default 3)\n"
+         "  --rounds       with --peer=ort: octet and ONNX Runtime timed in this many alternating\n"
+         "                 rounds on the first ISA column, ratios = median per-round ratio (default 3)\n"
          "  --limit        evaluation samples per model (default all)\n"
          "  --calib-samples  calibration samples (default 300), never part of the evaluation\n";
 }
@@ -116,6 +118,7 @@ Options parse_cli(const std::vector<std::string>& args) {
       {"--streams", [&](auto& f, auto& v) { o.streams = static_cast<int>(parse_integer(f, v, 1, 256)); }},
       {"--batch", [&](auto& f, auto& v) { o.batch = static_cast<int>(parse_integer(f, v, 1, 4096)); }},
       {"--time", [&](auto& f, auto& v) { o.time_s = parse_seconds(f, v); }},
+      {"--rounds", [&](auto& f, auto& v) { o.rounds = static_cast<int>(parse_integer(f, v, 1, 20)); }},
       {"--limit", [&](auto& f, auto& v) { o.limit = parse_integer(f, v, 0, int64_t(1) << 40); }},
       {"--calibration", [&](auto& f, auto& v) { o.calibration = one_of(f, v, kCalibrationValues); }},
       {"--calib-samples", [&](auto& f, auto& v) { o.calib_samples = static_cast<int>(parse_integer(f, v, 1, 1000000)); }},

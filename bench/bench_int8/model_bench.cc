@@ -238,6 +238,96 @@ ThroughputResult timed(const std::string& label, const CompiledModel& compiled, 
   return r;
 }
 
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// The measurement of a round whose rate is the median of all rounds (lower middle for an even
+// count), so its latencies go with the rate reported.
+ThroughputResult median_run(std::vector<ThroughputResult> runs) {
+  std::sort(runs.begin(), runs.end(), [](const ThroughputResult& a, const ThroughputResult& b) { return a.ips < b.ips; });
+  return runs[(runs.size() - 1) / 2];
+}
+
+// Times the first ISA column (its FP32 level and its INT8 model) and ONNX Runtime (the FP32
+// model and octet's QDQ export) in ctx.options.rounds alternating rounds, each figure for
+// --time. Fills the column's FP32 figure (median round) into fp32_speed, its INT8 figure and
+// memory into its row, the INT8/FP32 speed-up as the median per-round ratio into *speedup, and
+// returns ORT's figures with the octet / ORT ratios (median per-round ratios).
+PeerFigures time_in_rounds(const ModelEntry& entry, ModelVariants& variants, const std::string& lead,
+                           const std::map<std::string, int64_t>& dims, const Inputs& sample, const BenchContext& ctx,
+                           int batch, std::map<std::string, ThroughputResult>* fp32_speed,
+                           std::map<std::string, std::string>* fp32_errors, std::vector<Row>* rows,
+                           std::optional<double>* speedup) {
+  const Options& opt = ctx.options;
+  const std::string level = fp32_isa_of(lead);
+  Row& row = row_of(*rows, lead);
+  PeerFigures p;
+  p.rounds = opt.rounds;
+  std::vector<std::string> errors;
+  auto note = [&](const std::string& e) {
+    if (std::find(errors.begin(), errors.end(), e) == errors.end()) errors.push_back(e);
+  };
+  std::vector<ThroughputResult> fp32_runs, int8_runs;
+  std::vector<double> ort_fp32, ort_int8, fp32_ratios, int8_ratios, speedups;
+  std::optional<CompiledModel> int8;
+  for (int k = 0; k < opt.rounds; ++k) {
+    const std::string round = opt.rounds > 1 ? " round " + std::to_string(k + 1) + "/" + std::to_string(opt.rounds) : "";
+    std::optional<double> octet_fp32, octet_int8, peer_fp32, peer_int8;
+    try {
+      fp32_runs.push_back(timed("timing FP32 [" + level + "]" + round, variants.fp32(level, dims), sample, ctx, batch));
+      octet_fp32 = fp32_runs.back().ips;
+    } catch (const Error& e) {
+      (*fp32_errors)[level] = "FP32 timing (" + level + "): " + e.what();
+    }
+    if (variants.int8(lead)) {
+      try {
+        if (!int8) int8 = variants.int8_batched(lead, dims);
+        int8_runs.push_back(timed("timing INT8 [" + lead + "]" + round, *int8, sample, ctx, batch));
+        octet_int8 = int8_runs.back().ips;
+      } catch (const Error& e) {
+        add_error(row, std::string("INT8 timing: ") + e.what());
+      }
+    }
+    try {
+      peer_fp32 = ort_throughput(*ctx.peer, entry.onnx_path, ctx.threads, opt.streams, opt.time_s, entry.test_data_dir).ips;
+      progress_note("ORT FP32" + round + ": " + std::to_string(*peer_fp32) + " inferences/s");
+      ort_fp32.push_back(*peer_fp32);
+    } catch (const Error& e) {
+      note(e.what());
+    }
+    if (!variants.qdq_path().empty()) {
+      try {
+        peer_int8 = ort_throughput(*ctx.peer, variants.qdq_path(), ctx.threads, opt.streams, opt.time_s, entry.test_data_dir).ips;
+        progress_note("ORT INT8 (octet QDQ)" + round + ": " + std::to_string(*peer_int8) + " inferences/s");
+        ort_int8.push_back(*peer_int8);
+      } catch (const Error& e) {
+        note(e.what());
+      }
+    }
+    if (octet_fp32 && peer_fp32 && *peer_fp32 > 0) fp32_ratios.push_back(*octet_fp32 / *peer_fp32);
+    if (octet_int8 && peer_int8 && *peer_int8 > 0) int8_ratios.push_back(*octet_int8 / *peer_int8);
+    if (octet_fp32 && octet_int8 && *octet_fp32 > 0) speedups.push_back(*octet_int8 / *octet_fp32);
+  }
+  if (!fp32_runs.empty()) {
+    (*fp32_speed)[level] = median_run(fp32_runs);
+    fp32_errors->erase(level);
+  }
+  if (!int8_runs.empty()) {
+    row.int8_speed = speed_of(median_run(int8_runs));
+    row.int8_mem_mb = mib(int8->weights_bytes() + int8->arena_bytes());
+  }
+  if (!speedups.empty()) *speedup = median_of(speedups);
+  if (!ort_fp32.empty()) p.fp32_ips = median_of(ort_fp32);
+  if (!ort_int8.empty()) p.int8_ips = median_of(ort_int8);
+  if (!fp32_ratios.empty()) p.fp32_ratio = median_of(fp32_ratios);
+  if (!int8_ratios.empty()) p.int8_ratio = median_of(int8_ratios);
+  for (const std::string& e : errors) p.error += (p.error.empty() ? "" : "; ") + e;
+  return p;
+}
+
 }  // namespace
 
 ModelOutcome bench_model(const ModelEntry& entry, const BenchContext& ctx) {
@@ -421,6 +511,7 @@ ModelOutcome bench_model(const ModelEntry& entry, const BenchContext& ctx) {
   }
 
   // ---------------------------------------------------------------- throughput
+  PeerFigures paired_peer;  // ONNX Runtime's timing, measured in rounds beside the first ISA column
   if (opt.wants_throughput()) {
     int batch = opt.batch;
     std::string batch_note;
@@ -448,20 +539,33 @@ ModelOutcome bench_model(const ModelEntry& entry, const BenchContext& ctx) {
     }
     std::map<std::string, ThroughputResult> fp32_speed;  // by FP32 level
     std::map<std::string, std::string> fp32_errors;
+    // With a peer, the first ISA column and ONNX Runtime are timed in alternating rounds
+    // (below); the other columns once, here.
+    const std::string& lead = ctx.isas.front();
+    const bool paired = ctx.peer != nullptr;
     for (const std::string& isa : ctx.isas) {
       const std::string level = fp32_isa_of(isa);
-      if (fp32_speed.count(level) || fp32_errors.count(level)) continue;
+      if (fp32_speed.count(level) || fp32_errors.count(level) || (paired && level == fp32_isa_of(lead))) continue;
       try {
         fp32_speed[level] = timed("timing FP32 [" + level + "]", variants.fp32(level, dims), sample, ctx, batch);
       } catch (const Error& e) {
         fp32_errors[level] = "FP32 timing (" + level + "): " + e.what();
       }
     }
+    std::optional<double> lead_speedup;
+    if (paired) {
+      paired_peer = time_in_rounds(entry, variants, lead, dims, sample, ctx, batch, &fp32_speed, &fp32_errors,
+                                   &outcome.rows, &lead_speedup);
+    }
     for (Row& r : outcome.rows) {
       const std::string level = fp32_isa_of(r.isa);
       if (auto it = fp32_speed.find(level); it != fp32_speed.end()) r.fp32_speed = speed_of(it->second);
       else add_error(r, fp32_errors[level]);
       if (!variants.int8(r.isa)) continue;
+      if (paired && r.isa == lead) {  // timed in the rounds
+        r.speedup = lead_speedup;
+        continue;
+      }
       try {
         const CompiledModel int8 = variants.int8_batched(r.isa, dims);
         r.int8_speed = speed_of(timed("timing INT8 [" + r.isa + "]", int8, sample, ctx, batch));
@@ -491,27 +595,11 @@ ModelOutcome bench_model(const ModelEntry& entry, const BenchContext& ctx) {
 
   // ---------------------------------------------------------------- peer
   if (ctx.peer) {
-    PeerFigures p;
+    PeerFigures p = paired_peer;  // the throughput figures, from the rounds
     auto peer_error = [&](const std::string& e) { p.error += (p.error.empty() ? "" : "; ") + e; };
-    if (opt.wants_throughput()) {
-      try {
-        p.fp32_ips = ort_throughput(*ctx.peer, entry.onnx_path, ctx.threads, opt.streams, opt.time_s, entry.test_data_dir).ips;
-        progress_note("ORT FP32: " + std::to_string(*p.fp32_ips) + " inferences/s");
-      } catch (const Error& e) {
-        peer_error(e.what());
-      }
-    }
     if (variants.qdq_path().empty()) {
       peer_error("no QDQ export of octet's INT8 model");
     } else {
-      if (opt.wants_throughput()) {
-        try {
-          p.int8_ips = ort_throughput(*ctx.peer, variants.qdq_path(), ctx.threads, opt.streams, opt.time_s, entry.test_data_dir).ips;
-          progress_note("ORT INT8 (octet QDQ): " + std::to_string(*p.int8_ips) + " inferences/s");
-        } catch (const Error& e) {
-          peer_error(e.what());
-        }
-      }
       if (have_data && opt.wants_accuracy() && !plan.evaluation.empty()) {
         try {
           ProgressBar bar("ORT INT8 accuracy on octet's QDQ export", static_cast<int64_t>(plan.evaluation.size()));

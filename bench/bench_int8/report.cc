@@ -216,14 +216,28 @@ void write_markdown(const Report& r, std::ostream& out) {
       cells.push_back(p ? ratio(p->int8_ips, p->fp32_ips) : "");
       std::optional<double> our_fp32 = lead && lead->fp32_speed ? std::optional<double>(lead->fp32_speed->ips) : std::nullopt;
       std::optional<double> our_int8 = lead && lead->int8_speed ? std::optional<double>(lead->int8_speed->ips) : std::nullopt;
-      cells.push_back(p ? ratio(our_fp32, p->fp32_ips) : "");
-      cells.push_back(p ? ratio(our_int8, p->int8_ips) : "");
+      // Timed in alternating rounds: the median per-round ratio; otherwise the two figures.
+      auto versus = [&](const std::optional<double>& rounds, const std::optional<double>& ours,
+                        const std::optional<double>& theirs) {
+        return rounds ? fixed(*rounds, 2) + "x" : ratio(ours, theirs);
+      };
+      cells.push_back(p ? versus(p->fp32_ratio, our_fp32, p->fp32_ips) : "");
+      cells.push_back(p ? versus(p->int8_ratio, our_int8, p->int8_ips) : "");
     }
     const Row* mem = lead ? lead : base;
     cells.push_back(fixed(mem->fp32_mem_mb, 1));
     cells.push_back(fixed(mem->int8_mem_mb, 1));
     table_row(out, cells);
   }
+
+  int rounds = 0;
+  for (const Row& row : r.rows)
+    if (row.peer) rounds = std::max(rounds, row.peer->rounds);
+  if (peer && rounds > 0)
+    out << "\n" << first_isa << " and ONNX Runtime were timed in " << rounds
+        << " alternating round" << (rounds > 1 ? "s" : "") << " (octet FP32, octet INT8, ORT FP32, ORT INT8); "
+        << "their figures are the median rounds, the " << first_isa
+        << " speed-up and the octet/ORT ratios the median per-round ratios.\n";
 
   bool any_speed = false;
   for (const Row& row : r.rows) any_speed |= row.fp32_speed.has_value() || row.int8_speed.has_value();
@@ -268,7 +282,7 @@ void write_csv(const Report& r, std::ostream& out) {
       "model", "dataset", "metric", "isa", "samples", "calibration", "fp32", "int8", "drop", "agreement",
       "fp32_top5", "int8_top5", "fp32_ips", "int8_ips", "speedup", "fp32_latency_ms", "fp32_latency_p90_ms",
       "int8_latency_ms", "int8_latency_p90_ms", "batch", "fp32_mem_mb", "int8_mem_mb", "peer", "peer_fp32_ips",
-      "peer_int8_ips", "peer_int8_accuracy", "peer_octet_agreement", "peer_max_diff_lsb", "published_row", "published_drop", "published_speedup", "error"};
+      "peer_int8_ips", "peer_fp32_ratio", "peer_int8_ratio", "peer_int8_accuracy", "peer_octet_agreement", "peer_max_diff_lsb", "published_row", "published_drop", "published_speedup", "error"};
   for (size_t i = 0; i < header.size(); ++i) out << (i ? "," : "") << header[i];
   out << "\n";
   for (const Row& row : r.rows) {
@@ -284,6 +298,7 @@ void write_csv(const Report& r, std::ostream& out) {
         speed(row.int8_speed, 1), speed(row.int8_speed, 2), std::to_string(row.batch), fixed(row.fp32_mem_mb, 3),
         fixed(row.int8_mem_mb, 3), row.peer ? row.peer->name : "",
         row.peer ? fixed(row.peer->fp32_ips, 2) : "", row.peer ? fixed(row.peer->int8_ips, 2) : "",
+        row.peer ? fixed(row.peer->fp32_ratio, 4) : "", row.peer ? fixed(row.peer->int8_ratio, 4) : "",
         row.peer ? fixed(row.peer->int8_accuracy, 4) : "", row.peer ? fixed(row.peer->octet_agreement, 4) : "",
         row.peer ? fixed(row.peer->max_diff_lsb, 3) : "", row.classic_row,
         format_published(row.published_drop, 2), format_published(row.published_speedup, 1), row.error_text()};
@@ -311,6 +326,9 @@ nlohmann::ordered_json report_json(const Report& r) {
       j["peer"] = {{"name", row.peer->name},
                    {"fp32_ips", number(row.peer->fp32_ips, 3)},
                    {"int8_ips", number(row.peer->int8_ips, 3)},
+                   {"rounds", row.peer->rounds > 0 ? nlohmann::ordered_json(row.peer->rounds) : nlohmann::ordered_json(nullptr)},
+                   {"octet_vs_peer_fp32", number(row.peer->fp32_ratio, 4)},
+                   {"octet_vs_peer_int8", number(row.peer->int8_ratio, 4)},
                    {"int8_accuracy", number(row.peer->int8_accuracy)},
                    {"int8_agreement", number(row.peer->int8_agreement)},
                    {"octet_int8_agreement", number(row.peer->octet_agreement)},

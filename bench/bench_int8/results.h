@@ -26,6 +26,12 @@ struct PeerFigures {
   // output's quantization scale (when the output is a quantized tensor).
   std::optional<double> octet_agreement, max_abs_diff, max_diff_lsb;
   std::string compared_isa;
+  // Timing beside octet's first ISA column: `rounds` alternating rounds (octet FP32, octet
+  // INT8, ORT FP32, ORT INT8, each for --time), fp32_ips / int8_ips the median ORT rounds and
+  // the ratios octet / ORT the median of the per-round ratios, so that a slow spell on a shared
+  // machine hits both sides of a ratio rather than one.
+  int rounds = 0;
+  std::optional<double> fp32_ratio, int8_ratio;
   std::string error;  // "" when everything measured
 };
 

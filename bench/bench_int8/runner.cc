@@ -146,6 +146,7 @@ Report run_benchmark(const Options& options, bool* model_failed) {
       {"streams", options.streams},
       {"batch", options.batch},
       {"time_s", options.time_s},
+      {"rounds", options.peer == "none" ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(options.rounds)},
       {"limit", options.limit > 0 ? nlohmann::ordered_json(options.limit) : nlohmann::ordered_json(nullptr)},
       {"calibration", options.calibration},
       {"calib_samples", options.calib_samples},

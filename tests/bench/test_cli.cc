@@ -18,13 +18,14 @@ TEST(BenchCli, DefaultsMatchTheDocumentation) {
   EXPECT_EQ(o.streams, 1);
   EXPECT_EQ(o.batch, 1);
   EXPECT_EQ(o.limit, 0);
+  EXPECT_EQ(o.rounds, 3);
   EXPECT_TRUE(o.models.empty());
 }
 
 TEST(BenchCli, AcceptsEveryDocumentedFlag) {
   const Options o = parse_cli(std::vector<std::string>{
       "--isa=all", "--zoo=/z", "--models=mnist-8,resnet-50", "--mode=accuracy", "--threads=3", "--streams=2",
-      "--batch=4", "--time=1.5", "--limit=50", "--calibration=entropy", "--calib-samples=100", "--peer=ort",
+      "--batch=4", "--time=1.5", "--rounds=5", "--limit=50", "--calibration=entropy", "--calib-samples=100", "--peer=ort",
       "--format=json", "--out=o.json", "--plot=p.svg", "--models-dir", "/m", "--local-dir=/l", "--peers-dir=/p",
       "--no-progress"});
   EXPECT_EQ(o.isa, "all");
@@ -37,6 +38,7 @@ TEST(BenchCli, AcceptsEveryDocumentedFlag) {
   EXPECT_EQ(o.streams, 2);
   EXPECT_EQ(o.batch, 4);
   EXPECT_DOUBLE_EQ(o.time_s, 1.5);
+  EXPECT_EQ(o.rounds, 5);
   EXPECT_EQ(o.limit, 50);
   EXPECT_EQ(o.calibration, "entropy");
   EXPECT_EQ(o.calib_samples, 100);
@@ -67,7 +69,7 @@ TEST(BenchCli, RejectsBadUsageWithAMessage) {
       {"--time=abc"},        {"--limit=-5"},      {"--calibration=kl"},     {"--calib-samples=0"},
       {"--peer=tensorrt"},   {"--format=xml"},    {"--plot=chart.png"},     {"--unknown=1"},
       {"positional"},        {"--models="},       {"--models=a,,b"},        {"--zoo="},
-      {"--threads=99999999999999999999"},
+      {"--threads=99999999999999999999"}, {"--rounds=0"}, {"--rounds=21"},
   };
   for (const auto& args : bad) {
     try {
@@ -84,7 +86,7 @@ TEST(BenchCli, HelpIsRecognisedAndDocumentsTheFlags) {
   EXPECT_TRUE(parse_cli(std::vector<std::string>{"--help"}).help);
   const std::string usage = usage_text();
   for (const char* flag : {"--isa", "--zoo", "--models", "--mode", "--threads", "--streams", "--batch", "--time",
-                           "--limit", "--calibration", "--calib-samples", "--peer", "--format", "--out", "--plot"})
+                           "--rounds", "--limit", "--calibration", "--calib-samples", "--peer", "--format", "--out", "--plot"})
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
 }
 

@@ -118,6 +118,32 @@ TEST(Report, MarkdownHasBothTablesWithPublishedFiguresAndReasons) {
   EXPECT_NE(md.find("architecture only (speed)"), std::string::npos);
 }
 
+// Timed in alternating rounds: the octet/ORT columns print the median per-round ratios (not
+// the quotient of the median figures), the note says how, and json / csv carry them.
+TEST(Report, RoundRatiosAreWhatTheTablePrints) {
+  Report r = sample_report();
+  for (Row& row : r.rows)
+    if (row.peer) {
+      row.peer->rounds = 3;
+      row.peer->fp32_ratio = 1.234;  // 100 / 90 would print 1.11x
+      row.peer->int8_ratio = 0.987;  // 300 / 250 would print 1.20x
+    }
+  std::ostringstream md;
+  write_markdown(r, md);
+  EXPECT_NE(md.str().find("| 1.23x | 0.99x |"), std::string::npos) << md.str();
+  EXPECT_NE(md.str().find("3 alternating rounds"), std::string::npos);
+  const nlohmann::ordered_json j = report_json(r);
+  EXPECT_EQ(j["rows"][0]["peer"]["rounds"], 3);
+  EXPECT_DOUBLE_EQ(j["rows"][0]["peer"]["octet_vs_peer_fp32"].get<double>(), 1.234);
+  std::ostringstream csv;
+  write_csv(r, csv);
+  EXPECT_NE(csv.str().find(",1.2340,0.9870,"), std::string::npos) << csv.str();
+  // Without rounds the ratio of the two figures.
+  std::ostringstream plain;
+  write_markdown(sample_report(), plain);
+  EXPECT_NE(plain.str().find("| 1.11x | 1.20x |"), std::string::npos) << plain.str();
+}
+
 TEST(Published, FiguresFollowTheIsaClassOfTheColumn) {
   std::vector<std::string> order;
   const auto rows = PublishedTables::parse_csv(
