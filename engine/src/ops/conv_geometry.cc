@@ -109,4 +109,18 @@ kernels::NhwcWindow nhwc_window(const WindowGeometry& g, int64_t channels) {
   return w;
 }
 
+void for_output_rows(kernels::ThreadPool* pool, int64_t batch, int64_t out_h, int64_t work,
+                     const std::function<void(int64_t n, int64_t oh0, int64_t oh1)>& fn) {
+  const int64_t total = batch * out_h;
+  auto rows = [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1;) {
+      const int64_t n = r / out_h, oh0 = r % out_h, oh1 = std::min(out_h, oh0 + (r1 - r));
+      fn(n, oh0, oh1);
+      r += oh1 - oh0;
+    }
+  };
+  if (pool && pool->size() > 1 && total > 1 && work >= (int64_t(1) << 14)) pool->parallel_for(total, rows);
+  else rows(0, total);
+}
+
 }  // namespace octet::detail

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -141,6 +142,12 @@ void im2col_nhwc_rows(const WindowGeometry& g, const T* x, int64_t channels, int
     }
   }
 }
+
+// fn(n, oh0, oh1) over the output rows [0, out_h) of each of `batch` images, the rows of all
+// images split over the pool as one range when the work (`work` elements or so) pays for it;
+// a call never spans two images.
+void for_output_rows(kernels::ThreadPool* pool, int64_t batch, int64_t out_h, int64_t work,
+                     const std::function<void(int64_t n, int64_t oh0, int64_t oh1)>& fn);
 
 // Output pixels cut into tasks for the pool: whole granules of pixels (the GEMM's row tile, or
 // 16 for the byte transposes), a multiple of the thread count with at most one granule between

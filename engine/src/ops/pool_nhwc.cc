@@ -49,21 +49,12 @@ class MaxPoolNhwcKernel : public OpKernel {
     const int64_t out_bytes = p_.out_h * p_.out_w * p_.channels * elem_bytes_;
     const uint8_t* x = static_cast<const uint8_t*>(ctx.input(0).data());
     uint8_t* y = static_cast<uint8_t*>(ctx.output(0).data());
-    const int64_t total = batch_ * p_.out_h;  // output rows of every image
-    auto rows = [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1;) {
-        const int64_t n = r / p_.out_h, oh0 = r % p_.out_h, oh1 = std::min(p_.out_h, oh0 + (r1 - r));
-        kernels::MaxPoolNhwc p = p_;
-        p.in = x + n * in_bytes;
-        p.out = y + n * out_bytes;
-        fn_(p, oh0, oh1);
-        r += oh1 - oh0;
-      }
-    };
-    if (ctx.pool && ctx.pool->size() > 1 && total > 1 && total * p_.out_w * p_.channels * elem_bytes_ >= (int64_t(1) << 14))
-      ctx.pool->parallel_for(total, rows);
-    else
-      rows(0, total);
+    for_output_rows(ctx.pool, batch_, p_.out_h, batch_ * out_bytes, [&](int64_t n, int64_t oh0, int64_t oh1) {
+      kernels::MaxPoolNhwc p = p_;
+      p.in = x + n * in_bytes;
+      p.out = y + n * out_bytes;
+      fn_(p, oh0, oh1);
+    });
   }
 
  private:
@@ -114,22 +105,13 @@ class AvgPoolNhwcF32Kernel : public OpKernel {
     const int64_t in_size = p_.in_h * p_.in_w * p_.channels, out_size = p_.out_h * p_.out_w * p_.channels;
     const float* x = ctx.input(0).data_as<float>();
     float* y = ctx.output(0).data_as<float>();
-    const int64_t total = batch_ * p_.out_h;  // output rows of every image
-    auto rows = [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1;) {
-        const int64_t n = r / p_.out_h, oh0 = r % p_.out_h, oh1 = std::min(p_.out_h, oh0 + (r1 - r));
-        kernels::AvgPoolNhwcF32 p = p_;
-        p.in = x + n * in_size;
-        p.out = y + n * out_size;
-        fn_(p, oh0, oh1);
-        r += oh1 - oh0;
-      }
-    };
-    if (ctx.pool && ctx.pool->size() > 1 && total > 1 &&
-        total * p_.out_w * p_.channels * p_.kernel_h * p_.kernel_w >= (int64_t(1) << 14))
-      ctx.pool->parallel_for(total, rows);
-    else
-      rows(0, total);
+    for_output_rows(ctx.pool, batch_, p_.out_h, batch_ * out_size * p_.kernel_h * p_.kernel_w,
+                    [&](int64_t n, int64_t oh0, int64_t oh1) {
+                      kernels::AvgPoolNhwcF32 p = p_;
+                      p.in = x + n * in_size;
+                      p.out = y + n * out_size;
+                      fn_(p, oh0, oh1);
+                    });
   }
 
  private:

@@ -18,19 +18,13 @@ inline void block(const AvgPoolNhwcF32& p, int64_t ih0, int64_t iw0, int64_t c0,
   const __mmask16 full = 0xFFFF;
   const __mmask16 m0 = NV == 1 ? tail : full, m1 = NV == 2 ? tail : full, m2 = NV == 3 ? tail : full, m3 = tail;
   __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  for (int64_t kh = 0; kh < p.kernel_h; ++kh) {
-    const int64_t ih = ih0 + kh * p.dilation_h;
-    if (ih < 0 || ih >= p.in_h) continue;
-    for (int64_t kw = 0; kw < p.kernel_w; ++kw) {
-      const int64_t iw = iw0 + kw * p.dilation_w;
-      if (iw < 0 || iw >= p.in_w) continue;
-      const float* x = p.in + (ih * p.in_w + iw) * p.channels + c0;
-      a0 = _mm512_add_ps(a0, _mm512_maskz_loadu_ps(m0, x));
-      if constexpr (NV > 1) a1 = _mm512_add_ps(a1, _mm512_maskz_loadu_ps(m1, x + 16));
-      if constexpr (NV > 2) a2 = _mm512_add_ps(a2, _mm512_maskz_loadu_ps(m2, x + 32));
-      if constexpr (NV > 3) a3 = _mm512_add_ps(a3, _mm512_maskz_loadu_ps(m3, x + 48));
-    }
-  }
+  for_each_tap_inside(p, ih0, iw0, [&](int64_t pixel) {
+    const float* x = p.in + pixel * p.channels + c0;
+    a0 = _mm512_add_ps(a0, _mm512_maskz_loadu_ps(m0, x));
+    if constexpr (NV > 1) a1 = _mm512_add_ps(a1, _mm512_maskz_loadu_ps(m1, x + 16));
+    if constexpr (NV > 2) a2 = _mm512_add_ps(a2, _mm512_maskz_loadu_ps(m2, x + 32));
+    if constexpr (NV > 3) a3 = _mm512_add_ps(a3, _mm512_maskz_loadu_ps(m3, x + 48));
+  });
   _mm512_mask_storeu_ps(out + c0, m0, _mm512_div_ps(a0, div));
   if constexpr (NV > 1) _mm512_mask_storeu_ps(out + c0 + 16, m1, _mm512_div_ps(a1, div));
   if constexpr (NV > 2) _mm512_mask_storeu_ps(out + c0 + 32, m2, _mm512_div_ps(a2, div));

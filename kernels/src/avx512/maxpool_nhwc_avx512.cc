@@ -27,19 +27,13 @@ inline void block(const MaxPoolNhwc& p, const uint8_t* in, int64_t row_bytes, in
   const __mmask64 full = ~__mmask64(0);
   const __mmask64 m0 = NV == 1 ? tail : full, m1 = NV == 2 ? tail : full, m2 = NV == 3 ? tail : full, m3 = tail;
   __m512i a0 = init, a1 = init, a2 = init, a3 = init;
-  for (int64_t kh = 0; kh < p.kernel_h; ++kh) {
-    const int64_t ih = ih0 + kh * p.dilation_h;
-    if (ih < 0 || ih >= p.in_h) continue;
-    for (int64_t kw = 0; kw < p.kernel_w; ++kw) {
-      const int64_t iw = iw0 + kw * p.dilation_w;
-      if (iw < 0 || iw >= p.in_w) continue;
-      const uint8_t* x = in + (ih * p.in_w + iw) * row_bytes + b0;
-      a0 = vmax<E>(a0, _mm512_maskz_loadu_epi8(m0, x));
-      if constexpr (NV > 1) a1 = vmax<E>(a1, _mm512_maskz_loadu_epi8(m1, x + 64));
-      if constexpr (NV > 2) a2 = vmax<E>(a2, _mm512_maskz_loadu_epi8(m2, x + 128));
-      if constexpr (NV > 3) a3 = vmax<E>(a3, _mm512_maskz_loadu_epi8(m3, x + 192));
-    }
-  }
+  for_each_tap_inside(p, ih0, iw0, [&](int64_t pixel) {
+    const uint8_t* x = in + pixel * row_bytes + b0;
+    a0 = vmax<E>(a0, _mm512_maskz_loadu_epi8(m0, x));
+    if constexpr (NV > 1) a1 = vmax<E>(a1, _mm512_maskz_loadu_epi8(m1, x + 64));
+    if constexpr (NV > 2) a2 = vmax<E>(a2, _mm512_maskz_loadu_epi8(m2, x + 128));
+    if constexpr (NV > 3) a3 = vmax<E>(a3, _mm512_maskz_loadu_epi8(m3, x + 192));
+  });
   _mm512_mask_storeu_epi8(out + b0, m0, a0);
   if constexpr (NV > 1) _mm512_mask_storeu_epi8(out + b0 + 64, m1, a1);
   if constexpr (NV > 2) _mm512_mask_storeu_epi8(out + b0 + 128, m2, a2);

@@ -28,16 +28,10 @@ inline void avgpool_nhwc_f32_impl(const AvgPoolNhwcF32& p, int64_t oh0, int64_t 
         const int64_t m = std::min(kBlock, C - c0);
         float acc[kBlock];
         for (int64_t c = 0; c < m; ++c) acc[c] = 0.0f;
-        for (int64_t kh = 0; kh < p.kernel_h; ++kh) {
-          const int64_t ih = ih0 + kh * p.dilation_h;
-          if (ih < 0 || ih >= p.in_h) continue;
-          for (int64_t kw = 0; kw < p.kernel_w; ++kw) {
-            const int64_t iw = iw0 + kw * p.dilation_w;
-            if (iw < 0 || iw >= p.in_w) continue;
-            const float* x = p.in + (ih * p.in_w + iw) * C + c0;
-            for (int64_t c = 0; c < m; ++c) acc[c] += x[c];
-          }
-        }
+        for_each_tap_inside(p, ih0, iw0, [&](int64_t pixel) {
+          const float* x = p.in + pixel * C + c0;
+          for (int64_t c = 0; c < m; ++c) acc[c] += x[c];
+        });
         for (int64_t c = 0; c < m; ++c) o[c0 + c] = acc[c] / div;
       }
     }

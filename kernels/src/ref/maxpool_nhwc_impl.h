@@ -23,7 +23,6 @@ void maxpool_nhwc_typed(const MaxPoolNhwc& p, int64_t oh0, int64_t oh1, T init, 
   const T* in = static_cast<const T*>(p.in);
   T* out = static_cast<T*>(p.out);
   for (int64_t oh = oh0; oh < oh1; ++oh) {
-    // The window's rows and columns inside the image.
     const int64_t ih0 = oh * p.stride_h - p.pad_top;
     for (int64_t ow = 0; ow < p.out_w; ++ow) {
       const int64_t iw0 = ow * p.stride_w - p.pad_left;
@@ -33,17 +32,11 @@ void maxpool_nhwc_typed(const MaxPoolNhwc& p, int64_t oh0, int64_t oh1, T init, 
         const int64_t m = std::min(kBlock, C - c0);
         T acc[kBlock];
         for (int64_t c = 0; c < m; ++c) acc[c] = init;
-        for (int64_t kh = 0; kh < p.kernel_h; ++kh) {
-          const int64_t ih = ih0 + kh * p.dilation_h;
-          if (ih < 0 || ih >= p.in_h) continue;
-          for (int64_t kw = 0; kw < p.kernel_w; ++kw) {
-            const int64_t iw = iw0 + kw * p.dilation_w;
-            if (iw < 0 || iw >= p.in_w) continue;
-            any = true;
-            const T* x = in + (ih * p.in_w + iw) * C + c0;
-            for (int64_t c = 0; c < m; ++c) acc[c] = max_step(acc[c], x[c]);
-          }
-        }
+        for_each_tap_inside(p, ih0, iw0, [&](int64_t pixel) {
+          any = true;
+          const T* x = in + pixel * C + c0;
+          for (int64_t c = 0; c < m; ++c) acc[c] = max_step(acc[c], x[c]);
+        });
         std::copy(acc, acc + m, o + c0);
       }
       if (!any) std::fill(o, o + C, empty);

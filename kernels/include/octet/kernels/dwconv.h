@@ -45,6 +45,20 @@ struct NhwcWindow {
   int64_t pad_top = 0, pad_left = 0;
 };
 
+// Calls tap(pixel) for each tap of the window whose top-left tap is (ih0, iw0) (padding
+// included) that lies inside the image, in (kh, kw) order; pixel = ih * in_w + iw.
+template <class Fn>
+inline void for_each_tap_inside(const NhwcWindow& w, int64_t ih0, int64_t iw0, Fn&& tap) {
+  for (int64_t kh = 0; kh < w.kernel_h; ++kh) {
+    const int64_t ih = ih0 + kh * w.dilation_h;
+    if (ih < 0 || ih >= w.in_h) continue;
+    for (int64_t kw = 0; kw < w.kernel_w; ++kw) {
+      const int64_t iw = iw0 + kw * w.dilation_w;
+      if (iw >= 0 && iw < w.in_w) tap(ih * w.in_w + iw);
+    }
+  }
+}
+
 struct DwConvNhwcF32 : NhwcWindow {
   const float* in = nullptr;  // one image
   const float* weights = nullptr;   // [kernel_h * kernel_w][channels]
