@@ -23,6 +23,8 @@ namespace {
 // Pixel blocks gathered at a time hold about kColBlockBytes of im2col rows; layers whose whole
 // im2col fits in kWholeColBytes are gathered at once.
 constexpr int64_t kColBlockBytes = 256 << 10, kWholeColBytes = 2 << 20;
+// Packed weights up to this size are read by every pixel block (below: run).
+constexpr int64_t kBlockedMaxWeightBytes = 1 << 20;
 
 struct ConvNhwcShape {
   Shape x;  // [N, C, H, W], what X stands for
@@ -110,10 +112,12 @@ class ConvNhwcGemmKernel : public OpKernel {
     const int64_t threads = pool ? pool->size() : 1;
     // Gathered convolutions with enough pixels: balanced blocks of whole row tiles, one per
     // task, each gathered and multiplied on its thread; otherwise the GEMM splits the work.
-    // (Gathering a small layer at once and letting the GEMM split it measured slower on
-    // resnet-50's 14x14 and 7x7 layers than these blocks.)
+    // Every block reads all of the packed weights, so weights beyond one core's L2 go the
+    // GEMM's way, which splits them between the threads (resnet-18's 3x3 convs, 2 threads:
+    // 14x14x256 1.19 -> 1.05 ms, 7x7x512 1.19-1.37 -> 1.11-1.18 ms; 28x28x128, 590 KB of
+    // weights, stays blocked: 1.07 ms, 1.78 the other way).
     const int64_t mr = ops_->mr;
-    const bool blocked = !pointwise_ && (P + mr - 1) / mr >= 2 * threads;
+    const bool blocked = !pointwise_ && (P + mr - 1) / mr >= 2 * threads && k_ * M * 4 <= kBlockedMaxWeightBytes;
     const PixelTasks tasks(P, k_ * 4, threads, mr, kColBlockBytes);
     const int64_t max_rows = blocked ? tasks.max_rows : std::min<int64_t>(P, kWholeColBytes / (k_ * 4) + 1);
     for (int64_t n = 0; n < s_.x[0]; ++n) {
