@@ -56,6 +56,7 @@ TileFinish last_finish(const EpilogueF32& ep) {
     case Activation::none: return TileFinish::store;
     case Activation::relu: return TileFinish::relu;
     case Activation::clip: return TileFinish::clip;
+    case Activation::hardswish: return TileFinish::hardswish;
   }
   return TileFinish::store;
 }

@@ -1,7 +1,8 @@
 // Xbyak generator of the AVX-512 FP32 micro-kernels: an up-to-14x32 register tile (28 zmm
 // accumulators), two zmm of packed B per k, A broadcast straight from its rows. Each kernel
 // is specialised for its rows, column vectors and N mask, K remainder (kc % 4), accumulator
-// start (zero / bias / residual / bias+residual / C) and finish (store / ReLU / clip); they are
+// start (zero / bias / residual / bias+residual / C) and finish (store / ReLU / clip /
+// HardSwish); they are
 // generated on first use and cached for the life of the process.
 //
 // This file is compiled with baseline flags: it only *writes* AVX-512 machine code. The code
@@ -22,7 +23,7 @@ namespace octet::kernels::detail {
 namespace {
 
 constexpr int kMr = 14, kNr = 32, kLanes = 16, kUnroll = 4;
-constexpr int kInits = 5, kFinishes = 3;
+constexpr int kInits = 5, kFinishes = 4;
 constexpr int kTableSize = kMr * 2 * 2 * kInits * kFinishes * kUnroll;
 
 int table_index(const F32TileKey& k) {
@@ -170,6 +171,29 @@ class TileGenerator : public Xbyak::CodeGenerator {
         for (int v = 0; v < V; ++v) {
           vmaxps(acc(r, v), bvec(0), acc(r, v));
           vminps(acc(r, v), bvec(1), acc(r, v));
+        }
+    } else if (key_.finish == TileFinish::hardswish) {
+      // gate = min(max(y * 1/6 + 0.5, 0), 1) in avec(0), the constants in the B registers
+      // (free after the K loop) and 1.0 broadcast from memory; y *= gate.
+      Xbyak::Label constants, after;
+      jmp(after, T_NEAR);
+      align(4);
+      L(constants);
+      dd(0x3E2AAAAB);  // 1/6 as a float
+      dd(0x3F000000);  // 0.5
+      dd(0x3F800000);  // 1.0
+      L(after);
+      const Xbyak::Zmm gate = avec(0), sixth = bvec(0), half = bvec(1), zero = avec(1);
+      vbroadcastss(sixth, dword[rip + constants]);
+      vbroadcastss(half, dword[rip + constants + 4]);
+      vxorps(zero, zero, zero);
+      for (int r = 0; r < R; ++r)
+        for (int v = 0; v < V; ++v) {
+          vmovaps(gate, acc(r, v));
+          vfmadd132ps(gate, half, sixth);  // gate = gate * sixth + half
+          vmaxps(gate, gate, zero);
+          vminps(gate, gate, zword_b[rip + constants + 8]);
+          vmulps(acc(r, v), acc(r, v), gate);
         }
     }
     set_rows(offsetof(F32TileArgs, c), offsetof(F32TileArgs, ldc_bytes));

@@ -17,8 +17,9 @@ namespace octet::kernels::detail {
 // the starting value (acc = bias + residual, then the FMA chain over k): reading the residual
 // before any store keeps residual == C aliasing safe, and later K blocks resume from C.
 enum class TileInit : int { zero = 0, bias = 1, residual = 2, bias_residual = 3, load_c = 4 };
-// What happens before the store: nothing (inner K blocks, or no activation), ReLU or clip.
-enum class TileFinish : int { store = 0, relu = 1, clip = 2 };
+// What happens before the store: nothing (inner K blocks, or no activation), ReLU, clip or
+// HardSwish.
+enum class TileFinish : int { store = 0, relu = 1, clip = 2, hardswish = 3 };
 
 // Arguments of one micro-kernel call; every pointer is already offset to the tile.
 struct F32TileArgs {

@@ -107,6 +107,7 @@ U8S8Epilogue u8s8_check_call(const char* who, Isa isa, bool fast, int64_t M, int
     case QOutType::s32:
       return e;  // scale, residual and activation do not apply
     case QOutType::f32:
+      if (ep.act == Activation::hardswish) throw Error(w + ": HardSwish is not an INT8 GEMM epilogue");
       e.act = static_cast<int32_t>(ep.act);
       if (ep.act == Activation::relu) e.lo = 0.f;
       if (ep.act == Activation::clip) {

@@ -5,6 +5,7 @@
 // and each activation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -63,6 +64,7 @@ std::vector<double> oracle(const Plane& p, bool residual, Activation act, float 
         }
       if (act == Activation::relu) acc = acc > 0 ? acc : 0;
       if (act == Activation::clip) acc = acc < lo ? lo : (acc > hi ? hi : acc);
+      if (act == Activation::hardswish) acc = acc * std::min(std::max(acc / 6 + 0.5, 0.0), 1.0);
       y[oh * s.out_w + ow] = acc;
     }
   return y;
@@ -101,7 +103,7 @@ std::vector<Plane> planes() {
 TEST(DwConvF32, ReferenceMatchesOracle) {
   const DwConvF32Ops& ref = *dwconv_f32_ops_ref();
   for (const Plane& p : planes())
-    for (int act = 0; act < 3; ++act)
+    for (int act = 0; act < 4; ++act)  // none, relu, clip, hardswish
       for (bool residual : {false, true}) {
         const Activation a = static_cast<Activation>(act);
         const std::vector<double> want = oracle(p, residual, a, -0.25f, 0.5f);
@@ -123,7 +125,7 @@ TEST(DwConvF32, SimdLevelsMatchReference) {
     EXPECT_EQ(kernel_table({level.first == "avx512" ? Isa::avx512 : Isa::avx2, false}).dwconv_f32,
               level.second);
     for (const Plane& p : planes())
-      for (int act = 0; act < 3; ++act)
+      for (int act = 0; act < 4; ++act)  // none, relu, clip, hardswish
         for (int mode = 0; mode < 3; ++mode) {  // no residual, residual, residual aliasing y
           const Activation a = static_cast<Activation>(act);
           const bool residual = mode > 0, alias = mode == 2;

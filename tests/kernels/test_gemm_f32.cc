@@ -3,6 +3,7 @@
 // B layouts, padded leading dimensions, and 1 vs 2 threads (bit-identical).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -35,6 +36,7 @@ struct Case {
     if (residual) s += residual_is_c ? " residual=C" : " residual";
     if (act == Activation::relu) s += " relu";
     if (act == Activation::clip) s += " clip";
+    if (act == Activation::hardswish) s += " hardswish";
     return s;
   }
 };
@@ -126,6 +128,7 @@ std::vector<float> oracle(const Case& t, const Data& d) {
       float y = static_cast<float>(acc);
       if (t.act == Activation::relu) y = y < 0 ? 0 : y;
       if (t.act == Activation::clip) y = y < d.ep.clip_lo ? d.ep.clip_lo : (y > d.ep.clip_hi ? d.ep.clip_hi : y);
+      if (t.act == Activation::hardswish) y = static_cast<float>(acc * std::min(std::max(acc / 6 + 0.5, 0.0), 1.0));
       c[m * d.ldc + n] = y;
     }
   return c;
@@ -154,7 +157,7 @@ std::vector<Case> random_cases(uint32_t seed, int count) {
     t.bias = rng() % 2;
     t.residual = rng() % 3 == 0;
     t.residual_is_c = t.residual && rng() % 2;
-    t.act = static_cast<Activation>(rng() % 3);
+    t.act = static_cast<Activation>(rng() % 4);
     t.seed = rng();
     out.push_back(t);
   }
@@ -202,7 +205,7 @@ std::vector<Case> edge_cases() {
     t.act = Activation::clip;
     out.push_back(t);
   }
-  const Activation acts[] = {Activation::none, Activation::relu, Activation::clip};
+  const Activation acts[] = {Activation::none, Activation::relu, Activation::clip, Activation::hardswish};
   for (int bias = 0; bias < 2; ++bias)
     for (int res = 0; res < 3; ++res)
       for (Activation act : acts) {

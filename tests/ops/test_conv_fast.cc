@@ -32,7 +32,7 @@ struct Case {
   std::vector<int64_t> strides{1, 1}, dilations{1, 1}, pads{0, 0, 0, 0};
   bool bias = true;
   bool residual = false;
-  std::string activation;  // "", "Relu", "Clip"
+  std::string activation;  // "", "Relu", "Clip", "HardSwish"
   bool one_d = false;      // 1-D conv: ih, kh, strides[0], dilations[0], pads[0], pads[2] unused
 };
 
@@ -302,8 +302,8 @@ TEST(ConvFast, GemmPathRandomShapes) {
     c.ih = std::max<int64_t>(c.ih, 1), c.iw = std::max<int64_t>(c.iw, 1);
     c.bias = pick(0, 1) == 1;
     c.residual = pick(0, 1) == 1;
-    const int act = pick(0, 2);
-    c.activation = act == 0 ? "" : act == 1 ? "Relu" : "Clip";
+    const int act = pick(0, 3);
+    c.activation = act == 0 ? "" : act == 1 ? "Relu" : act == 2 ? "Clip" : "HardSwish";
     const bool depthwise = c.group == c.c && c.m == c.c;
     check_on_every_isa(c, depthwise ? "dwconv_f32" : "conv");
   }
@@ -324,7 +324,7 @@ TEST(ConvFast, DepthwiseWindows) {
         if (variant == 1) c.pads = {0, k - 1, k / 2, 0};  // asymmetric
         if (variant == 2) {
           c.residual = true;
-          c.activation = k == 3 ? "Clip" : "Relu";
+          c.activation = k == 3 ? "Clip" : s == 1 ? "Relu" : "HardSwish";
           c.bias = false;
           c.n = 2;
         }
@@ -363,7 +363,7 @@ TEST(ConvFast, DepthwiseAwkward) {
 }
 
 TEST(ConvFast, FusedEpiloguesOnGemmPath) {
-  for (const char* act : {"", "Relu", "Clip"})
+  for (const char* act : {"", "Relu", "Clip", "HardSwish"})
     for (bool residual : {false, true}) {
       if (!residual && std::string(act).empty()) continue;
       Case c;
@@ -377,69 +377,72 @@ TEST(ConvFast, FusedEpiloguesOnGemmPath) {
     }
 }
 
-// Conv -> Add(residual) -> Relu: compiled for a SIMD level the three nodes become one fused
-// conv; the result matches the unfused reference graph.
+// Conv -> Add(residual) -> Relu / HardSwish: compiled for a SIMD level the three nodes become
+// one fused conv; the result matches the unfused reference graph.
 TEST(ConvFast, FusionPassConvAddRelu) {
   const std::vector<std::string> isas = simd_isas();
   if (isas.empty()) GTEST_SKIP() << "no avx2 or avx512 level on this CPU (or under OCTET_MAX_ISA)";
-  auto g = std::make_shared<detail::Graph>();
-  g->opsets[""] = 17;
-  std::map<std::string, Tensor> feeds;
-  auto input = [&](const std::string& name, Tensor t) {
-    const int id = g->add_value(name);
-    g->values[id].dtype = DType::f32;
-    g->values[id].shape = t.shape();
-    g->values[id].shape_known = true;
-    g->inputs.push_back(id);
-    feeds[name] = t;
-    return id;
-  };
-  const int x = input("x", random_tensor({1, 16, 10, 10}, 7));
-  const int z = input("z", random_tensor({1, 24, 10, 10}, 8));
-  const int w = g->add_const("w", random_tensor({24, 16, 3, 3}, 9));
-  const int b = g->add_const("b", random_tensor({24}, 10));
-  const int c_out = g->add_value("conv_out"), a_out = g->add_value("add_out"), y = g->add_value("y");
-  detail::Node conv;
-  conv.name = "conv";
-  conv.op_type = "Conv";
-  conv.inputs = {x, w, b};
-  conv.outputs = {c_out};
-  conv.attrs["pads"] = ints_attr({1, 1, 1, 1});
-  detail::Node add;
-  add.name = "add";
-  add.op_type = "Add";
-  add.inputs = {z, c_out};
-  add.outputs = {a_out};
-  detail::Node relu;
-  relu.name = "relu";
-  relu.op_type = "Relu";
-  relu.inputs = {a_out};
-  relu.outputs = {y};
-  g->nodes = {conv, add, relu};
-  g->outputs.push_back(y);
-  g->toposort();
+  for (const std::string act_op : {"Relu", "HardSwish"}) {
+    SCOPED_TRACE(act_op);
+    auto g = std::make_shared<detail::Graph>();
+    g->opsets[""] = 17;
+    std::map<std::string, Tensor> feeds;
+    auto input = [&](const std::string& name, Tensor t) {
+      const int id = g->add_value(name);
+      g->values[id].dtype = DType::f32;
+      g->values[id].shape = t.shape();
+      g->values[id].shape_known = true;
+      g->inputs.push_back(id);
+      feeds[name] = t;
+      return id;
+    };
+    const int x = input("x", random_tensor({1, 16, 10, 10}, 7));
+    const int z = input("z", random_tensor({1, 24, 10, 10}, 8));
+    const int w = g->add_const("w", random_tensor({24, 16, 3, 3}, 9));
+    const int b = g->add_const("b", random_tensor({24}, 10));
+    const int c_out = g->add_value("conv_out"), a_out = g->add_value("add_out"), y = g->add_value("y");
+    detail::Node conv;
+    conv.name = "conv";
+    conv.op_type = "Conv";
+    conv.inputs = {x, w, b};
+    conv.outputs = {c_out};
+    conv.attrs["pads"] = ints_attr({1, 1, 1, 1});
+    detail::Node add;
+    add.name = "add";
+    add.op_type = "Add";
+    add.inputs = {z, c_out};
+    add.outputs = {a_out};
+    detail::Node relu;
+    relu.name = "relu";
+    relu.op_type = act_op;
+    relu.inputs = {a_out};
+    relu.outputs = {y};
+    g->nodes = {conv, add, relu};
+    g->outputs.push_back(y);
+    g->toposort();
 
-  auto compile = [&](const std::string& isa, std::string* described) {
-    CompileOptions opt;
-    opt.isa = isa;
-    opt.threads = 1;
-    CompiledModel cm = CompiledModel::compile(Model(g), opt);
-    *described = cm.describe();
-    Session s = cm.create_session();
-    return s.run(feeds).at("y");
-  };
-  std::string ref_desc, fast_desc;
-  const Tensor ref = compile("ref", &ref_desc);
-  EXPECT_NE(ref_desc.find("Relu"), std::string::npos) << ref_desc;  // not fused on ref
-  for (const std::string& isa : isas) {
-    const Tensor fast = compile(isa, &fast_desc);
-    // One fused conv (channels-last, between the layout conversions of x, z and y).
-    EXPECT_NE(fast_desc.find("conv ConvNhwc"), std::string::npos) << fast_desc;
-    EXPECT_EQ(fast_desc.find("Relu"), std::string::npos) << fast_desc;
-    EXPECT_EQ(fast_desc.find(" Add "), std::string::npos) << fast_desc;
-    ASSERT_EQ(fast.shape(), ref.shape());
-    for (int64_t i = 0; i < ref.numel(); ++i)
-      ASSERT_NEAR(fast.data_as<float>()[i], ref.data_as<float>()[i], 1e-4) << "element " << i;
+    auto compile = [&](const std::string& isa, std::string* described) {
+      CompileOptions opt;
+      opt.isa = isa;
+      opt.threads = 1;
+      CompiledModel cm = CompiledModel::compile(Model(g), opt);
+      *described = cm.describe();
+      Session s = cm.create_session();
+      return s.run(feeds).at("y");
+    };
+    std::string ref_desc, fast_desc;
+    const Tensor ref = compile("ref", &ref_desc);
+    EXPECT_NE(ref_desc.find(" " + act_op), std::string::npos) << ref_desc;  // not fused on ref
+    for (const std::string& isa : isas) {
+      const Tensor fast = compile(isa, &fast_desc);
+      // One fused conv (channels-last, between the layout conversions of x, z and y).
+      EXPECT_NE(fast_desc.find("conv ConvNhwc"), std::string::npos) << fast_desc;
+      EXPECT_EQ(fast_desc.find(" " + act_op), std::string::npos) << fast_desc;
+      EXPECT_EQ(fast_desc.find(" Add "), std::string::npos) << fast_desc;
+      ASSERT_EQ(fast.shape(), ref.shape());
+      for (int64_t i = 0; i < ref.numel(); ++i)
+        ASSERT_NEAR(fast.data_as<float>()[i], ref.data_as<float>()[i], 1e-4) << "element " << i;
+    }
   }
 }
 

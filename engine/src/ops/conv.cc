@@ -249,6 +249,8 @@ ConvFusion conv_fusion(const NodeContext& ctx, const Shape& y_shape) {
     f.clip_lo = ctx.node().attr_f("clip_min", -3.4028234663852886e38f);
     f.clip_hi = ctx.node().attr_f("clip_max", 3.4028234663852886e38f);
     ctx.check(!(f.clip_lo > f.clip_hi), "clip_min > clip_max");
+  } else if (act == "HardSwish") {
+    f.act = kernels::Activation::hardswish;
   } else {
     ctx.check(act.empty(), "unknown activation '" + act + "'");
   }

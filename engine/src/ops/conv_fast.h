@@ -3,7 +3,7 @@
 // The fused form is the internal op "octet"/"Conv" written by the fuse_conv_epilogue pass:
 // the inputs of Conv (X, W, optional B) plus an optional input 3, Z, of the output's shape,
 // and the attributes of Conv plus
-//   activation: "" (none), "Relu" or "Clip";  clip_min, clip_max: the Clip bounds.
+//   activation: "" (none), "Relu", "Clip" or "HardSwish";  clip_min, clip_max: the Clip bounds.
 // Y = activation(conv(X, W) + B + Z). The reference conv implements the same semantics.
 #pragma once
 
@@ -32,6 +32,7 @@ ConvFusion conv_fusion(const NodeContext& ctx, const Shape& y_shape);
 inline float apply_activation(const ConvFusion& f, float v) {
   if (f.act == kernels::Activation::relu) return v > 0.0f ? v : 0.0f;
   if (f.act == kernels::Activation::clip) return v < f.clip_lo ? f.clip_lo : (v > f.clip_hi ? f.clip_hi : v);
+  if (f.act == kernels::Activation::hardswish) return kernels::hardswish(v);
   return v;
 }
 

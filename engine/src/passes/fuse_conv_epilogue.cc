@@ -1,4 +1,4 @@
-// Folds Conv -> [Add (residual of the same shape)] -> [Relu | Clip] chains into one fused
+// Folds Conv -> [Add (residual of the same shape)] -> [Relu | Clip | HardSwish] chains into one fused
 // conv node ("octet"/"Conv", see ops/conv_fast.h), whose kernels apply the residual and the
 // activation in the GEMM's epilogue instead of two more passes over the output.
 //
@@ -37,15 +37,17 @@ bool const_scalar(const Graph& g, const Node& n, size_t i, float def, float* out
   return true;
 }
 
-// Fills the activation attributes from a Relu or Clip node; false when it cannot fuse.
+// Fills the activation attributes from a Relu, Clip or HardSwish node; false when it cannot
+// fuse.
 bool activation_attrs(const Graph& g, const Node& act, Node* fused) {
   Attribute name;
   name.kind = Attribute::Kind::string_;
-  if (is_onnx(act, "Relu")) {
-    name.s = "Relu";
-    fused->attrs["activation"] = name;
-    return true;
-  }
+  for (const char* op : {"Relu", "HardSwish"})
+    if (is_onnx(act, op)) {
+      name.s = op;
+      fused->attrs["activation"] = name;
+      return true;
+    }
   if (!is_onnx(act, "Clip")) return false;
   float lo = 0, hi = 0;
   if (!const_scalar(g, act, 1, std::numeric_limits<float>::lowest(), &lo) ||

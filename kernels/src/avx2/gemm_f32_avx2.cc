@@ -119,6 +119,14 @@ void tile_kernel(const F32TileArgs* p) {
 #define OCTET_FIN(r, v) OCTET_IN_TILE(r, v) c##r##v = _mm256_min_ps(hi, _mm256_max_ps(lo, c##r##v));
     OCTET_TILE_EACH(OCTET_FIN)
 #undef OCTET_FIN
+  } else if (p->finish == TileFinish::hardswish) {
+    const __m256 sixth = _mm256_set1_ps(1.0f / 6.0f), half = _mm256_set1_ps(0.5f);
+    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+#define OCTET_FIN(r, v)                                                                          \
+  OCTET_IN_TILE(r, v) c##r##v = _mm256_mul_ps(                                                   \
+      c##r##v, _mm256_min_ps(_mm256_max_ps(_mm256_fmadd_ps(c##r##v, sixth, half), zero), one));
+    OCTET_TILE_EACH(OCTET_FIN)
+#undef OCTET_FIN
   }
 #define OCTET_STORE(r, v) OCTET_IN_TILE(r, v) store_vec<V, MASK>(p->c + (r) * ldc, v, mask, c##r##v);
   OCTET_TILE_EACH(OCTET_STORE)

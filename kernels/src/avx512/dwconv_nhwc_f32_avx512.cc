@@ -29,6 +29,9 @@ inline void channel_block(const DwConvNhwcF32& p, const float* const* src, const
     if (residual) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m[v], residual + c0 + 16 * v));
     if (p.act == Activation::relu) y = _mm512_max_ps(y, zero);
     else if (p.act == Activation::clip) y = _mm512_min_ps(_mm512_max_ps(y, lo), hi);
+    else if (p.act == Activation::hardswish)
+      y = _mm512_mul_ps(y, _mm512_min_ps(_mm512_max_ps(_mm512_fmadd_ps(y, _mm512_set1_ps(1.0f / 6.0f), _mm512_set1_ps(0.5f)), zero),
+                                         _mm512_set1_ps(1.0f)));
     _mm512_mask_storeu_ps(out + c0 + 16 * v, m[v], y);
   }
 }

@@ -123,6 +123,8 @@ void dw_activate(float* __restrict yr, int64_t n, Activation act, float clip_lo,
       const float v = clip_lo > yr[i] ? clip_lo : yr[i];
       yr[i] = clip_hi < v ? clip_hi : v;
     }
+  } else if (act == Activation::hardswish) {
+    for (int64_t i = 0; i < n; ++i) yr[i] = hardswish(yr[i]);
   }
 }
 

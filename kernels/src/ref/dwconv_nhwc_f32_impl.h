@@ -36,6 +36,8 @@ inline void dwconv_nhwc_f32_impl(const DwConvNhwcF32& p, int64_t oh0, int64_t oh
         for (int64_t c = 0; c < C; ++c) y[c] = acc[c] > 0.0f ? acc[c] : 0.0f;
       } else if (p.act == Activation::clip) {
         for (int64_t c = 0; c < C; ++c) y[c] = acc[c] < p.clip_lo ? p.clip_lo : (acc[c] > p.clip_hi ? p.clip_hi : acc[c]);
+      } else if (p.act == Activation::hardswish) {
+        for (int64_t c = 0; c < C; ++c) y[c] = hardswish(acc[c]);
       } else {
         for (int64_t c = 0; c < C; ++c) y[c] = acc[c];
       }

@@ -37,6 +37,7 @@ float activate(float y, const EpilogueF32& ep) {
     case Activation::none: return y;
     case Activation::relu: return y < 0.f ? 0.f : y;
     case Activation::clip: return y < ep.clip_lo ? ep.clip_lo : (y > ep.clip_hi ? ep.clip_hi : y);
+    case Activation::hardswish: return hardswish(y);
   }
   return y;
 }
