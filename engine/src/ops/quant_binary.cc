@@ -94,11 +94,12 @@ class QLinearBinaryTableKernel : public OpKernel {
   QLinearBinaryTableKernel(BinaryOp op, DType t, const QuantParam& qa, const QuantParam& qb, const QuantParam& qc,
                            kernels::Isa isa)
       : table_(256 * 256) {
-    // Add on AVX2 and up: the same float operations in SIMD (qadd_q8.h), for finite positive
-    // normal scales; the table otherwise.
+    // Add on AVX2 and up (AVX-512 kernel where the level has it): the same float operations in
+    // SIMD (qadd_q8.h), for finite positive normal scales; the table otherwise.
     auto normal = [](float s) { return std::isnormal(s) && s > 0; };
     simd_add_ = op == BinaryOp::add && isa != kernels::Isa::ref && normal(qa.scale[0]) && normal(qb.scale[0]) &&
                 normal(qc.scale[0]);
+    avx512_ = isa == kernels::Isa::avx512 || isa == kernels::Isa::vnni;
     params_.a_scale = qa.scale[0];
     params_.b_scale = qb.scale[0];
     params_.c_scale = qc.scale[0];
@@ -115,7 +116,9 @@ class QLinearBinaryTableKernel : public OpKernel {
         table_[a * 256 + b] = static_cast<uint8_t>(quantize_value(v / qc.scale[0], qc.zero[0], lo, hi));
       }
   }
-  std::string name() const override { return simd_add_ ? "qlinear_add_avx2" : "qlinear_binary_table"; }
+  std::string name() const override {
+    return simd_add_ ? (avx512_ ? "qlinear_add_avx512" : "qlinear_add_avx2") : "qlinear_binary_table";
+  }
   size_t weights_bytes() const override { return table_.size(); }
 
   void run(KernelContext& ctx) const override {
@@ -126,7 +129,8 @@ class QLinearBinaryTableKernel : public OpKernel {
     const int64_t n = ctx.output(0).numel();
     auto range = [&](int64_t i0, int64_t i1) {
       if (simd_add_) {
-        kernels::qadd_q8_avx2(pa + i0, pb + i0, py + i0, i1 - i0, params_);
+        if (avx512_) kernels::qadd_q8_avx512(pa + i0, pb + i0, py + i0, i1 - i0, params_);
+        else kernels::qadd_q8_avx2(pa + i0, pb + i0, py + i0, i1 - i0, params_);
         return;
       }
       for (int64_t i = i0; i < i1; ++i) py[i] = t[pa[i] * 256 + pb[i]];
@@ -136,7 +140,7 @@ class QLinearBinaryTableKernel : public OpKernel {
 
  private:
   std::vector<uint8_t> table_;
-  bool simd_add_ = false;
+  bool simd_add_ = false, avx512_ = false;
   kernels::QAddQ8Params params_;
 };
 

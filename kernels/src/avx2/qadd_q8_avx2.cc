@@ -72,11 +72,8 @@ int64_t qadd_steps(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, co
 
 void qadd_q8_avx2(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const QAddQ8Params& p) {
   const int32_t lo = p.s8 ? -128 : 0, hi = p.s8 ? 127 : 255;
-  // |x| <= 256 * (a_scale + b_scale) (each |v - zero| <= 255): the quotient fits int32 with
-  // a wide margin unless c_scale is tiny against them; then every element goes the scalar way.
-  const double bound = 256.0 * (static_cast<double>(p.a_scale) + p.b_scale) / p.c_scale;
   int64_t i = 0;
-  if (bound < 1e9) i = p.s8 ? qadd_steps<true>(a, b, y, n, p) : qadd_steps<false>(a, b, y, n, p);
+  if (qadd_q8_quotient_fits_int32(p)) i = p.s8 ? qadd_steps<true>(a, b, y, n, p) : qadd_steps<false>(a, b, y, n, p);
   for (; i < n; ++i) y[i] = static_cast<uint8_t>(scalar(a[i], b[i], p, lo, hi));
 }
 

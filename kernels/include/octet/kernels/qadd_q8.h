@@ -15,6 +15,14 @@ struct QAddQ8Params {
   bool s8 = false;  // s8 inputs and output (else u8)
 };
 
+// The SIMD kernels round the quotient with vcvtps2dq, exact while it fits int32: true when
+// |x| <= 256 * (a_scale + b_scale) (each |v - zero| <= 255) over c_scale stays far below
+// 2^31; otherwise they take the scalar way for every element.
+inline bool qadd_q8_quotient_fits_int32(const QAddQ8Params& p) {
+  return 256.0 * (static_cast<double>(p.a_scale) + p.b_scale) / p.c_scale < 1e9;
+}
+
 void qadd_q8_avx2(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const QAddQ8Params& p);
+void qadd_q8_avx512(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const QAddQ8Params& p);
 
 }  // namespace octet::kernels
