@@ -265,8 +265,10 @@ TEST(ConvInt8Fast, FastQLinearAddMatchesPerElement) {
           for (int threads : {1, 2}) {
             std::string describe;
             const auto got = run(build(true), isa, threads, feeds, &describe);
-            EXPECT_NE(describe.find(isa == "ref" ? "qlinear_binary_table" : "qlinear_add_avx2"), std::string::npos)
-                << describe;
+            const char* kernel = isa == "ref" ? "qlinear_binary_table"
+                                 : isa == "avx2" || isa == "avx2_fast" ? "qlinear_add_avx2"
+                                                                       : "qlinear_add_avx512";
+            EXPECT_NE(describe.find(kernel), std::string::npos) << describe;
             EXPECT_TRUE(bit_identical(want, got)) << (s8 ? "s8" : "u8") << " scale " << pr.scales[2] << " on " << isa;
           }
       }
