@@ -238,12 +238,6 @@ ThroughputResult timed(const std::string& label, const CompiledModel& compiled, 
   return r;
 }
 
-double median_of(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 // The measurement of a round whose rate is the median of all rounds (lower middle for an even
 // count), so its latencies go with the rate reported.
 ThroughputResult median_run(std::vector<ThroughputResult> runs) {
@@ -319,11 +313,11 @@ PeerFigures time_in_rounds(const ModelEntry& entry, ModelVariants& variants, con
     row.int8_speed = speed_of(median_run(int8_runs));
     row.int8_mem_mb = mib(int8->weights_bytes() + int8->arena_bytes());
   }
-  if (!speedups.empty()) *speedup = median_of(speedups);
-  if (!ort_fp32.empty()) p.fp32_ips = median_of(ort_fp32);
-  if (!ort_int8.empty()) p.int8_ips = median_of(ort_int8);
-  if (!fp32_ratios.empty()) p.fp32_ratio = median_of(fp32_ratios);
-  if (!int8_ratios.empty()) p.int8_ratio = median_of(int8_ratios);
+  if (!speedups.empty()) *speedup = median(speedups);
+  if (!ort_fp32.empty()) p.fp32_ips = median(ort_fp32);
+  if (!ort_int8.empty()) p.int8_ips = median(ort_int8);
+  if (!fp32_ratios.empty()) p.fp32_ratio = median(fp32_ratios);
+  if (!int8_ratios.empty()) p.int8_ratio = median(int8_ratios);
   for (const std::string& e : errors) p.error += (p.error.empty() ? "" : "; ") + e;
   return p;
 }

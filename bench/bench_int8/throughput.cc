@@ -25,6 +25,13 @@ double percentile(std::vector<double> values, double p) {
   return values[index];
 }
 
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t m = values.size();
+  return m % 2 ? values[m / 2] : 0.5 * (values[m / 2 - 1] + values[m / 2]);
+}
+
 ThroughputResult summarize_runs(const std::vector<double>& completion_s, const std::vector<double>& latency_ms,
                                 double seconds, int windows, int batch) {
   ThroughputResult r;
@@ -48,10 +55,7 @@ ThroughputResult summarize_runs(const std::vector<double>& completion_s, const s
     }
   }
   if (!r.window_ips.empty()) {
-    std::vector<double> sorted = r.window_ips;
-    std::sort(sorted.begin(), sorted.end());
-    const size_t m = sorted.size();
-    r.ips = m % 2 ? sorted[m / 2] : 0.5 * (sorted[m / 2 - 1] + sorted[m / 2]);
+    r.ips = median(r.window_ips);
   } else if (n > 0) {
     r.ips = double(n) * batch / done.back();
   }

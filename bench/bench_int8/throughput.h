@@ -35,6 +35,9 @@ ThroughputResult summarize_runs(const std::vector<double>& completion_s, const s
 // Nearest-rank percentile (p in [0,100]) of unsorted values; 0 when empty.
 double percentile(std::vector<double> values, double p);
 
+// Median of unsorted values (the mean of the middle two for an even count); 0 when empty.
+double median(std::vector<double> values);
+
 // progress(elapsed_fraction) is called from the calling thread about 10 times a second.
 ThroughputResult measure_throughput(const CompiledModel& model, const std::map<std::string, Tensor>& inputs,
                                     const ThroughputConfig& config,
