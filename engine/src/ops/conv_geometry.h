@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -89,12 +90,46 @@ inline void copy_run(const T* src, size_t n, T* dst) {
   else std::memcpy(dst, src, bytes);
 }
 
+// `count` runs of n bytes, run i from src + i * src_step to dst + i * dst_step, all with the
+// same piece size (chosen once, since every run has the same length): a tight loop of
+// unaligned moves, the last piece of a run overlapping the one before.
+template <size_t Piece>
+void copy_runs_by(const uint8_t* src, ptrdiff_t src_step, uint8_t* dst, ptrdiff_t dst_step, int64_t count,
+                  size_t n) {
+  for (int64_t i = 0; i < count; ++i, src += src_step, dst += dst_step) {
+    for (size_t j = 0; j + Piece < n; j += Piece) std::memcpy(dst + j, src + j, Piece);
+    std::memcpy(dst + n - Piece, src + n - Piece, Piece);
+  }
+}
+
+inline void copy_runs(const uint8_t* src, ptrdiff_t src_step, uint8_t* dst, ptrdiff_t dst_step, int64_t count,
+                      size_t n) {
+  if (n >= 512) {
+    for (int64_t i = 0; i < count; ++i) std::memcpy(dst + i * dst_step, src + i * src_step, n);
+  } else if (n >= 32) {
+    copy_runs_by<32>(src, src_step, dst, dst_step, count, n);
+  } else if (n >= 16) {
+    copy_runs_by<16>(src, src_step, dst, dst_step, count, n);
+  } else if (n >= 8) {
+    copy_runs_by<8>(src, src_step, dst, dst_step, count, n);
+  } else if (n >= 4) {
+    copy_runs_by<4>(src, src_step, dst, dst_step, count, n);
+  } else {
+    for (int64_t i = 0; i < count; ++i)
+      for (size_t j = 0; j < n; ++j) dst[i * dst_step + j] = src[i * src_step + j];
+  }
+}
+
 // Rows [p0, p1) of the im2col matrix of one channels-last image x ([in pixels][channels]),
 // for the group's channels [c0, c0 + cg): col[p - p0][(kd, kh, kw, c)] (rows of
-// kernel_size * cg), `pad` where a tap falls outside the image.
+// kernel_size * cg), `pad` where a tap falls outside the image. Works a segment of one output
+// row at a time and one kernel row (kd, kh) at a time over its pixels, so that the pixels
+// whose taps are all inside the image (one contiguous run each when cg == channels) are
+// copied in one tight strided loop; the edges go tap by tap.
 template <class T>
 void im2col_nhwc_rows(const WindowGeometry& g, const T* x, int64_t channels, int64_t c0, int64_t cg, int64_t p0,
                       int64_t p1, T pad, T* col) {
+  static_assert(std::is_trivially_copyable<T>::value, "byte copies");
   // The geometry in locals: stores through T* (bytes) may alias anything, so fields read
   // through `g` would be reloaded after every copy.
   const int64_t in_d = g.in[0], in_h = g.in[1], in_w = g.in[2], out_h = g.out[1], out_w = g.out[2];
@@ -102,38 +137,53 @@ void im2col_nhwc_rows(const WindowGeometry& g, const T* x, int64_t channels, int
   const int64_t s_d = g.stride[0], s_h = g.stride[1], s_w = g.stride[2];
   const int64_t d_d = g.dilation[0], d_h = g.dilation[1], d_w = g.dilation[2];
   const int64_t pb_d = g.pad_begin[0], pb_h = g.pad_begin[1], pb_w = g.pad_begin[2];
-  const bool contiguous_taps = cg == channels && d_w == 1;  // a row of taps is one run
   const size_t run = static_cast<size_t>(cg), row_run = run * static_cast<size_t>(k_w);
   const int64_t row_elems = k_d * k_h * k_w * cg;
+  // Output columns [ow_lo, ow_hi) have every tap of a kernel row inside the image, and those
+  // taps are one run of row_run elements when the group is all the channels and d_w == 1.
+  int64_t ow_lo = out_w, ow_hi = out_w;
+  if (cg == channels && d_w == 1) {
+    ow_lo = std::min(out_w, (pb_w + s_w - 1) / s_w);
+    const int64_t last = in_w - k_w + pb_w;  // the largest ow * s_w that fits
+    ow_hi = last < 0 ? ow_lo : std::max(ow_lo, std::min(out_w, last / s_w + 1));
+  }
+  // One kernel row of taps of output column ow, tap by tap.
+  auto taps_checked = [&](const T* row, int64_t ow, T* dst) {
+    const int64_t iw0 = ow * s_w - pb_w;
+    for (int64_t kw = 0; kw < k_w; ++kw, dst += run) {
+      const int64_t iw = iw0 + kw * d_w;
+      if (iw < 0 || iw >= in_w) std::fill(dst, dst + run, pad);
+      else copy_run(row + iw * channels, run, dst);
+    }
+  };
   // The output coordinates step through the pixels (no division per pixel).
   int64_t od = p0 / (out_h * out_w), oh = p0 / out_w % out_h, ow = p0 % out_w;
-  for (int64_t p = p0; p < p1; ++p) {
-    T* dst = col + (p - p0) * row_elems;
-    const int64_t iw0 = ow * s_w - pb_w;
-    const bool interior_w = contiguous_taps && iw0 >= 0 && iw0 + k_w <= in_w;
+  for (int64_t p = p0; p < p1;) {
+    const int64_t n = std::min(p1 - p, out_w - ow);  // pixels left in this output row
+    T* const seg = col + (p - p0) * row_elems;
+    const int64_t a = std::min(std::max(ow_lo, ow), ow + n), b = std::min(std::max(ow_hi, a), ow + n);
+    int64_t off = 0;  // of this kernel row inside a pixel's row
     for (int64_t kd = 0; kd < k_d; ++kd) {
       const int64_t id = od * s_d - pb_d + kd * d_d;
-      for (int64_t kh = 0; kh < k_h; ++kh) {
+      for (int64_t kh = 0; kh < k_h; ++kh, off += static_cast<int64_t>(row_run)) {
         const int64_t ih = oh * s_h - pb_h + kh * d_h;
         if (id < 0 || id >= in_d || ih < 0 || ih >= in_h) {
-          std::fill(dst, dst + row_run, pad);
-          dst += row_run;
+          for (int64_t i = 0; i < n; ++i) std::fill_n(seg + i * row_elems + off, row_run, pad);
           continue;
         }
         const T* row = x + ((id * in_h + ih) * in_w) * channels + c0;
-        if (interior_w) {
-          copy_run(row + iw0 * channels, row_run, dst);
-          dst += row_run;
-          continue;
-        }
-        for (int64_t kw = 0; kw < k_w; ++kw, dst += run) {
-          const int64_t iw = iw0 + kw * d_w;
-          if (iw < 0 || iw >= in_w) std::fill(dst, dst + run, pad);
-          else copy_run(row + iw * channels, run, dst);
-        }
+        for (int64_t q = ow; q < a; ++q) taps_checked(row, q, seg + (q - ow) * row_elems + off);
+        if (b > a)
+          copy_runs(reinterpret_cast<const uint8_t*>(row + (a * s_w - pb_w) * channels),
+                    static_cast<ptrdiff_t>(s_w * channels * sizeof(T)),
+                    reinterpret_cast<uint8_t*>(seg + (a - ow) * row_elems + off),
+                    static_cast<ptrdiff_t>(row_elems * sizeof(T)), b - a, row_run * sizeof(T));
+        for (int64_t q = b; q < ow + n; ++q) taps_checked(row, q, seg + (q - ow) * row_elems + off);
       }
     }
-    if (++ow == out_w) {
+    p += n;
+    ow += n;
+    if (ow == out_w) {
       ow = 0;
       if (++oh == out_h) {
         oh = 0;
