@@ -239,11 +239,11 @@ class TileGenerator : public Xbyak::CodeGenerator {
     const bool f32 = type == QOutType::f32;
     const bool clamp_lo = !f32 || k_.act != static_cast<int>(Activation::none);
     const bool clamp_hi = !f32 || k_.act == static_cast<int>(Activation::clip);
-    if (clamp_lo) vbroadcastss(lo, ptr[rEp + EPI(lo)]);
-    if (clamp_hi) vbroadcastss(hi, ptr[rEp + EPI(hi)]);
     // A whole 64-column row of 8-bit outputs is packed into one store (below); otherwise
     // each vector is narrowed and stored on its own.
     const bool pack_rows = !f32 && k_.nv == 4 && !k_.n_tail;
+    if (clamp_lo && !pack_rows) vbroadcastss(lo, ptr[rEp + EPI(lo)]);
+    if (clamp_hi) vbroadcastss(hi, ptr[rEp + EPI(hi)]);
 
     for (int j = 0; j < k_.nv; ++j) {
       if (tail_vector(j)) vmovups(scale | tail | T_z, ptr[rScale + 64 * j]);
@@ -270,10 +270,17 @@ class TileGenerator : public Xbyak::CodeGenerator {
           else vmovups(oaddr, y);
           continue;
         }
+        if (pack_rows) {
+          // Only the upper clamp in float; with y second a NaN stays NaN, which vcvtps2dq
+          // turns into INT_MIN like -inf and anything below -2^31: the saturating packs and
+          // the byte max below take all of them to q_lo.
+          vminps(y, hi, y);
+          vcvtps2dq(y, y);
+          continue;
+        }
         vmaxps(y, y, lo);
         vminps(y, y, hi);
         vcvtps2dq(y, y);  // nearest-even in the default MXCSR, as std::nearbyint
-        if (pack_rows) continue;
         vpaddd(y, y, ptr_b[rEp + EPI(zp)]);
         const auto dst = tail_vector(j) ? oaddr | tail : oaddr;
         if (type == QOutType::u8) vpmovusdb(dst, y);
@@ -281,9 +288,11 @@ class TileGenerator : public Xbyak::CodeGenerator {
       }
     }
     if (!pack_rows) return;
-    // Per row: four vectors of 16 int32 -> 32 int16 (+ zp, exact: the result is in the
-    // 8-bit range) -> 64 bytes, in 128-bit-lane order; vpermd restores column order.
-    const Xbyak::Zmm order(26), zp16(27);
+    // Per row: four vectors of 16 int32 (each <= q_hi - zp) -> 32 int16 (saturating) + zp
+    // (saturating) -> 64 bytes (saturating), in 128-bit-lane order; vpermd restores column
+    // order, and a byte max raises everything below q_lo to it. Every step is monotonic and
+    // exact inside [q_lo - zp, q_hi - zp], so this is the contract's clamp, round, + zp.
+    const Xbyak::Zmm order(26), zp16(27), q_lo8(28);
     Xbyak::Label table, after;
     jmp(after, T_NEAR);
     align(64);
@@ -293,14 +302,20 @@ class TileGenerator : public Xbyak::CodeGenerator {
     L(after);
     vmovdqu32(order, ptr[rip + table]);
     vpbroadcastw(zp16, ptr[rEp + EPI(zp)]);  // the low half of the int32 zero point
+    vpbroadcastb(q_lo8, ptr[rEp + EPI(q_lo)]);  // its low byte
     for (int i = 0; i < k_.mr; ++i) {
       const Xbyak::Zmm a = acc(i, 0), b = acc(i, 2);
       vpackssdw(a, a, acc(i, 1));
       vpackssdw(b, b, acc(i, 3));
-      vpaddw(a, a, zp16);
-      vpaddw(b, b, zp16);
-      if (type == QOutType::u8) vpackuswb(a, a, b);
-      else vpacksswb(a, a, b);
+      vpaddsw(a, a, zp16);
+      vpaddsw(b, b, zp16);
+      if (type == QOutType::u8) {
+        vpackuswb(a, a, b);
+        vpmaxub(a, a, q_lo8);
+      } else {
+        vpacksswb(a, a, b);
+        vpmaxsb(a, a, q_lo8);
+      }
       vpermd(a, order, a);
       vmovdqu8(ptr[row(rOut, rOut3, rLdc, i)], a);
     }
