@@ -143,6 +143,23 @@ U8S8Epilogue u8s8_check_call(const char* who, Isa isa, bool fast, int64_t M, int
     e.r_zp = ep.r_zero_point;
     e.r_scale = ep.r_scale;
   }
+  if (ep.add_input) {
+    if (ep.out_type != QOutType::u8 && ep.out_type != QOutType::s8)
+      throw Error(w + ": a fused add needs 8-bit output");
+    if (ep.residual) throw Error(w + ": a fused add and a residual term together");
+    if (ep.ld_add < N) throw Error(w + ": ld_add=" + std::to_string(ep.ld_add) + " < N");
+    if (ep.add.s8 != (ep.out_type == QOutType::s8)) throw Error(w + ": the fused add's type is not the output's");
+    auto normal = [](float v) { return std::isnormal(v) && v > 0; };
+    if (!normal(ep.add.a_scale) || !normal(ep.add.b_scale) || !normal(ep.add.c_scale) ||
+        !qadd_q8_quotient_fits_int32(ep.add))
+      throw Error(w + ": the fused add needs finite positive scales whose quotient fits int32");
+    const int32_t tlo = ep.add.s8 ? -128 : 0, thi = ep.add.s8 ? 127 : 255;
+    for (int32_t z : {ep.add.a_zero, ep.add.b_zero, ep.add.c_zero})
+      if (z < tlo || z > thi) throw Error(w + ": a fused add zero point is outside the 8-bit range");
+    e.has_add = 1;
+    e.add = ep.add;
+    e.add_shift = ep.out_zero_point - ep.add.a_zero;
+  }
   return e;
 }
 
@@ -155,7 +172,7 @@ void u8s8_epilogue_row_ref(const int32_t* acc, int64_t count, const float* scale
   }
   for (int64_t j = 0; j < count; ++j) {
     float y = rounded(static_cast<float>(acc[j]) * scale[j]);
-    if (residual) {
+    if (e.has_residual) {
       const float r =
           rounded(static_cast<float>(static_cast<int32_t>(residual[j]) - e.r_zp) * e.r_scale);
       y = y + r;
@@ -169,7 +186,15 @@ void u8s8_epilogue_row_ref(const int32_t* acc, int64_t count, const float* scale
     // NaN -> lo (the comparison is false); lo and hi are integers, so q is in [q_lo, q_hi].
     y = y > e.lo ? y : e.lo;
     y = y < e.hi ? y : e.hi;
-    const int32_t q = static_cast<int32_t>(std::nearbyint(y)) + e.zp;
+    int32_t q = static_cast<int32_t>(std::nearbyint(y)) + e.zp;
+    if (e.has_add) {  // QLinearAdd(q, A2) as kernels/qadd_q8.h; A2[j] read before out[j] is written
+      const int32_t b = type == QOutType::u8 ? int32_t(residual[j]) : int32_t(int8_t(residual[j]));
+      const float fa = rounded(static_cast<float>(q - e.add.a_zero) * e.add.a_scale);
+      const float fb = rounded(static_cast<float>(b - e.add.b_zero) * e.add.b_scale);
+      const float r = std::nearbyint((fa + fb) / e.add.c_scale) + static_cast<float>(e.add.c_zero);
+      const float lo = type == QOutType::u8 ? 0.f : -128.f, hi = type == QOutType::u8 ? 255.f : 127.f;
+      q = r <= lo ? int32_t(lo) : r >= hi ? int32_t(hi) : static_cast<int32_t>(r);
+    }
     if (type == QOutType::u8) static_cast<uint8_t*>(out)[j] = static_cast<uint8_t>(q);
     else static_cast<int8_t*>(out)[j] = static_cast<int8_t>(q);
   }
@@ -288,6 +313,7 @@ void run_part(const U8S8Impl& impl, const Part& part, const uint8_t* a, int64_t 
           key.out_type = e.out_type;
           key.act = e.out_type == static_cast<int32_t>(QOutType::f32) ? e.act : 0;
           key.residual = e.has_residual;
+          key.add = e.has_add;
         }
         t.b = bdata + (p * Kp + k0) * nr * eb;
         t.groups = groups;
@@ -319,8 +345,13 @@ void run_part(const U8S8Impl& impl, const Part& part, const uint8_t* a, int64_t 
           t.out = static_cast<uint8_t*>(out) + (m0 * ldc + n0) * ob;
           t.ldc = ldc;
           t.scale = ep.scale ? ep.scale + n0 : nullptr;
-          t.residual = ep.residual ? ep.residual + m0 * ep.ldr + n0 : nullptr;
-          t.ldr = ep.ldr;
+          if (ep.residual) {
+            t.residual = ep.residual + m0 * ep.ldr + n0;
+            t.ldr = ep.ldr;
+          } else if (ep.add_input) {
+            t.residual = ep.add_input + m0 * ep.ld_add + n0;
+            t.ldr = ep.ld_add;
+          }
           if (impl.tile) impl.tile(key)(&t);
           else run_core(impl, key, &t);
           ir += int64_t(t.tiles) * MR;

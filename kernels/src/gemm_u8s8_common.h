@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "octet/kernels/gemm_u8s8.h"
+#include "octet/kernels/qadd_q8.h"
 
 namespace octet::kernels::detail {
 
@@ -31,6 +32,9 @@ struct U8S8Epilogue {
   int32_t zp = 0, q_lo = 0, q_hi = 0;
   int32_t r_zp = 0;
   float r_scale = 0;
+  int32_t has_add = 0;       // the fused QLinearAdd (EpilogueQ::add_input), read from `residual`
+  int32_t add_shift = 0;     // zp - add.a_zero: (out - a_zero) from the clamped, rounded y
+  QAddQ8Params add;
 };
 
 // Everything one micro-kernel call needs: one MR x NR tile of C over one K block. Read by
@@ -46,7 +50,7 @@ struct U8S8TileArgs {
   void* out;                 // &C[m0, n0] in output elements
   int64_t ldc;
   const float* scale;        // &scale[n0]
-  const uint8_t* residual;   // &R[m0, n0] or null
+  const uint8_t* residual;   // &R[m0, n0] (or &A2[m0, n0] of the fused add) or null
   int64_t ldr;
   const U8S8Epilogue* ep;
   int32_t mr;                // valid rows, 1..MR
@@ -68,7 +72,7 @@ struct U8S8TileKey {
   int n_tail;       // the last vector is partially valid
   int k_rem;
   int first, epilogue;
-  int out_type, act, residual;  // epilogue only
+  int out_type, act, residual, add;  // epilogue only
 };
 
 // JIT compute cores (gemm_u8s8_jit_core.cc): accumulators start from comp (first) or from
@@ -127,7 +131,8 @@ U8S8Epilogue u8s8_check_call(const char* who, Isa isa, bool fast, int64_t M, int
                              const PackedBU8S8& b, const void* out, int64_t ldc,
                              const EpilogueQ& ep);
 
-// The normative epilogue for `count` consecutive outputs of one row.
+// The normative epilogue for `count` consecutive outputs of one row (`residual` is the row of
+// A2 when e.has_add).
 void u8s8_epilogue_row_ref(const int32_t* acc, int64_t count, const float* scale,
                            const uint8_t* residual, const U8S8Epilogue& e, void* out);
 
@@ -138,6 +143,22 @@ void u8s8_run(const U8S8Impl& impl, int64_t M, const uint8_t* a, int64_t lda,
 
 // OCTET_VERBOSE: one line naming the kernel chosen for a packed weight.
 void u8s8_report_pack(const char* name, int64_t K, int64_t N);
+
+// A SIMD epilogue_row with the fused add: the ISA's plain epilogue into 8-bit q, 64 outputs
+// at a time, then its QLinearAdd kernel (qadd_q8.h) of q and the A2 row into out, which may
+// alias A2 (each element of A2 is read before it is written).
+template <class Plain, class QAdd>
+void u8s8_epilogue_row_with_add(const int32_t* acc, int count, const float* scale, const uint8_t* a2,
+                                const U8S8Epilogue& e, void* out, Plain plain, QAdd qadd) {
+  U8S8Epilogue no_add = e;
+  no_add.has_add = 0;
+  uint8_t q[64];
+  for (int j = 0; j < count; j += 64) {
+    const int c = count - j < 64 ? count - j : 64;
+    plain(acc + j, c, scale + j, nullptr, no_add, q);
+    qadd(q, a2 + j, static_cast<uint8_t*>(out) + j, c, e.add);
+  }
+}
 
 // Bytes per output element.
 inline int u8s8_out_bytes(QOutType t) {

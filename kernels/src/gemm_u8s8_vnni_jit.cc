@@ -32,6 +32,7 @@ constexpr int kUnroll = 4;            // groups per iteration of the main loop
 
 #define ARG(field) ptr[rdi + static_cast<int>(offsetof(U8S8TileArgs, field))]
 #define EPI(field) static_cast<int>(offsetof(U8S8Epilogue, field))
+#define ADD(field) (EPI(add) + static_cast<int>(offsetof(QAddQ8Params, field)))
 
 class TileGenerator : public Xbyak::CodeGenerator {
  public:
@@ -230,7 +231,7 @@ class TileGenerator : public Xbyak::CodeGenerator {
     if (ob == 4) shl(rLdc, 2);
     lea(rOut3, ptr[rLdc + rLdc * 2]);
     add(rOut3, rOut);
-    if (k_.residual) {
+    if (k_.residual || k_.add) {
       mov(rRes, rTileRes);
       mov(rLdr, ARG(ldr));
       lea(rRes3, ptr[rLdr + rLdr * 2]);
@@ -242,7 +243,9 @@ class TileGenerator : public Xbyak::CodeGenerator {
     // A whole 64-column row of 8-bit outputs is packed into one store (below); otherwise
     // each vector is narrowed and stored on its own.
     const bool pack_rows = !f32 && k_.nv == 4 && !k_.n_tail;
-    if (clamp_lo && !pack_rows) vbroadcastss(lo, ptr[rEp + EPI(lo)]);
+    if (clamp_lo && (!pack_rows || k_.add)) vbroadcastss(lo, ptr[rEp + EPI(lo)]);
+    const Xbyak::Zmm zero(27);
+    if (k_.add && !pack_rows && type == QOutType::u8) vpxord(zero, zero, zero);
     if (clamp_hi) vbroadcastss(hi, ptr[rEp + EPI(hi)]);
 
     for (int j = 0; j < k_.nv; ++j) {
@@ -268,6 +271,19 @@ class TileGenerator : public Xbyak::CodeGenerator {
           if (clamp_hi) vminps(y, hi, y);
           if (tail_vector(j)) vmovups(oaddr | tail, y);
           else vmovups(oaddr, y);
+          continue;
+        }
+        if (k_.add) {
+          fused_add(rEp, y, tmp, ptr[row(rRes, rRes3, rLdr, i) + 16 * j], tail_vector(j));
+          if (pack_rows) continue;
+          vpaddd(y, y, ptr_b[rEp + ADD(c_zero)]);
+          const auto dst = tail_vector(j) ? oaddr | tail : oaddr;
+          if (type == QOutType::u8) {
+            vpmaxsd(y, y, zero);  // vpmovusdb saturates unsigned
+            vpmovusdb(dst, y);
+          } else {
+            vpmovsdb(dst, y);
+          }
           continue;
         }
         if (pack_rows) {
@@ -301,24 +317,49 @@ class TileGenerator : public Xbyak::CodeGenerator {
     for (int d = 0; d < 16; ++d) dd((d % 4) * 4 + d / 4);
     L(after);
     vmovdqu32(order, ptr[rip + table]);
-    vpbroadcastw(zp16, ptr[rEp + EPI(zp)]);  // the low half of the int32 zero point
-    vpbroadcastb(q_lo8, ptr[rEp + EPI(q_lo)]);  // its low byte
+    // The low half of the int32 zero point (the add's, when it is fused), and q_lo's low byte.
+    vpbroadcastw(zp16, ptr[rEp + (k_.add ? ADD(c_zero) : EPI(zp))]);
+    vpbroadcastb(q_lo8, ptr[rEp + EPI(q_lo)]);
     for (int i = 0; i < k_.mr; ++i) {
       const Xbyak::Zmm a = acc(i, 0), b = acc(i, 2);
       vpackssdw(a, a, acc(i, 1));
       vpackssdw(b, b, acc(i, 3));
       vpaddsw(a, a, zp16);
       vpaddsw(b, b, zp16);
+      // The fused add's sum saturates to the type's range: no q_lo there.
       if (type == QOutType::u8) {
         vpackuswb(a, a, b);
-        vpmaxub(a, a, q_lo8);
+        if (!k_.add) vpmaxub(a, a, q_lo8);
       } else {
         vpacksswb(a, a, b);
-        vpmaxsb(a, a, q_lo8);
+        if (!k_.add) vpmaxsb(a, a, q_lo8);
       }
       vpermd(a, order, a);
       vmovdqu8(ptr[row(rOut, rOut3, rLdc, i)], a);
     }
+  }
+
+  // The fused QLinearAdd on one vector (qadd_q8.h, operation by operation): y holds the
+  // epilogue's float value; it leaves as round_half_even(sum / c_scale), an int32 (exact:
+  // the caller checked qadd_q8_quotient_fits_int32), before the add's zero point.
+  void fused_add(const Xbyak::Reg64& ep, const Xbyak::Zmm& y, const Xbyak::Zmm& tmp, const Xbyak::Address& a2, bool tail) {
+    vmaxps(y, y, Xbyak::Zmm(28));  // the full clamp: the 8-bit output q exactly
+    vminps(y, y, Xbyak::Zmm(29));
+    vcvtps2dq(y, y);
+    vpaddd(y, y, ptr_b[ep + EPI(add_shift)]);  // q - a_zero
+    vcvtdq2ps(y, y);
+    vmulps(y, y, ptr_b[ep + ADD(a_scale)]);
+    const Xbyak::Xmm t(tmp.getIdx());
+    if (tail) vmovdqu8(t | k2 | T_z, a2);
+    else vmovdqu8(t, a2);
+    if (static_cast<QOutType>(k_.out_type) == QOutType::u8) vpmovzxbd(tmp, t);
+    else vpmovsxbd(tmp, t);
+    vpsubd(tmp, tmp, ptr_b[ep + ADD(b_zero)]);
+    vcvtdq2ps(tmp, tmp);
+    vmulps(tmp, tmp, ptr_b[ep + ADD(b_scale)]);
+    vaddps(y, y, tmp);
+    vdivps(y, y, ptr_b[ep + ADD(c_scale)]);
+    vcvtps2dq(y, y);
   }
 
   U8S8TileKey k_;
@@ -327,13 +368,14 @@ class TileGenerator : public Xbyak::CodeGenerator {
 
 #undef ARG
 #undef EPI
+#undef ADD
 
 // Key -> slot: mr 3 bits, nv 2, k_rem 2, n_tail 1, first 1, epilogue 1, out_type 2, act 2,
-// residual 1.
-constexpr int kSlots = 1 << 15;
+// residual 1, add 1.
+constexpr int kSlots = 1 << 16;
 int slot_of(const U8S8TileKey& k) {
   return (k.mr - 1) | (k.nv - 1) << 3 | k.k_rem << 5 | k.n_tail << 7 | k.first << 8 |
-         k.epilogue << 9 | k.out_type << 10 | k.act << 12 | k.residual << 14;
+         k.epilogue << 9 | k.out_type << 10 | k.act << 12 | k.residual << 14 | k.add << 15;
 }
 
 struct Cache {
@@ -360,9 +402,10 @@ U8S8TileFn generate(const U8S8TileKey& key, int slot) {
 
 U8S8TileFn select_tile(const U8S8TileKey& key) {
   U8S8TileKey k = key;
-  if (!k.epilogue) k.out_type = k.act = k.residual = 0;  // irrelevant: one kernel
+  if (!k.epilogue) k.out_type = k.act = k.residual = k.add = 0;  // irrelevant: one kernel
   if (k.mr < 1 || k.mr > kMR || k.nv < 1 || k.nv > 4 || k.k_rem < 0 || k.k_rem > 3 ||
-      (k.epilogue && k.out_type == static_cast<int>(QOutType::s32)))
+      (k.epilogue && k.out_type == static_cast<int>(QOutType::s32)) ||
+      (k.add && k.out_type != static_cast<int>(QOutType::u8) && k.out_type != static_cast<int>(QOutType::s8)))
     throw Error("gemm_u8s8_vnni: no kernel for this tile");
   const int slot = slot_of(k);
   const U8S8TileFn fn = g_cache.slots[slot].load(std::memory_order_acquire);

@@ -58,13 +58,24 @@ struct Problem {
   int32_t a_zp = 0;
   std::vector<float> scale;
   std::vector<uint8_t> residual;
+  std::vector<uint8_t> add_input;
+  bool add_in_place = false;  // the fused add's A2 is the output buffer itself (ld_add == ldc)
   EpilogueQ ep;
 
   void run(const GemmU8S8Ops& ops, std::vector<uint8_t>* out, ThreadPool* pool) const {
     PackedBU8S8 packed;
     ops.pack_b(b.data(), K, N, ldb, trans_b, use_bias ? bias.data() : nullptr, a_zp, &packed);
     out->assign(static_cast<size_t>(std::max<int64_t>(M, 1) * ldc * out_bytes(ep.out_type)), 0xA5);
-    ops.gemm(M, a.data(), lda, packed, out->data(), ldc, ep, pool);
+    if (!add_in_place) {
+      ops.gemm(M, a.data(), lda, packed, out->data(), ldc, ep, pool);
+      return;
+    }
+    for (int64_t m = 0; m < M; ++m)  // A2 in the output rows; the padding keeps 0xA5
+      std::memcpy(out->data() + m * ldc, add_input.data() + m * ep.ld_add, static_cast<size_t>(N));
+    EpilogueQ in_place = ep;
+    in_place.add_input = out->data();
+    in_place.ld_add = ldc;
+    ops.gemm(M, a.data(), lda, packed, out->data(), ldc, in_place, pool);
   }
 };
 
@@ -72,6 +83,7 @@ struct Options {
   QOutType out = QOutType::u8;
   Activation act = Activation::none;
   bool residual = false;
+  bool add = false;  // the fused QLinearAdd (8-bit output only)
   bool bias = true;
   bool narrow = false;  // narrowed [q_lo, q_hi] (ReLU / clip on the quantized output)
   int w_lo = -127, w_hi = 127;
@@ -128,6 +140,22 @@ Problem make_problem(int64_t M, int64_t N, int64_t K, bool trans_b, const Option
     p.ep.r_zero_point = uni(0, 255);
     p.ep.r_scale = std::uniform_real_distribution<float>(0.05f, 0.8f)(rng);
   }
+  if (o.add) {
+    const bool s8 = o.out == QOutType::s8;
+    const int lo = s8 ? -128 : 0, hi = s8 ? 127 : 255;
+    p.ep.ld_add = N + uni(0, 5);
+    p.add_input.resize(static_cast<size_t>(std::max<int64_t>(M * p.ep.ld_add, 1)));
+    for (auto& v : p.add_input) v = static_cast<uint8_t>(uni(0, 255));
+    p.ep.add_input = p.add_input.data();
+    p.ep.add.s8 = s8;
+    p.ep.add.a_zero = uni(lo, hi);  // often not the output's zero point
+    p.ep.add.b_zero = uni(lo, hi);
+    p.ep.add.c_zero = uni(lo, hi);
+    std::uniform_real_distribution<float> sc(0.02f, 0.5f);
+    p.ep.add.a_scale = sc(rng);
+    p.ep.add.b_scale = sc(rng);
+    p.ep.add.c_scale = sc(rng);
+  }
   return p;
 }
 
@@ -167,7 +195,8 @@ std::string describe(const Problem& p) {
          " act=" + acts[int(p.ep.act)] + " q=[" + std::to_string(p.ep.q_lo) + "," +
          std::to_string(p.ep.q_hi) + "] zp=" + std::to_string(p.ep.out_zero_point) +
          " a_zp=" + std::to_string(p.a_zp) + (p.use_bias ? " bias" : "") +
-         (p.ep.residual ? " residual" : "");
+         (p.ep.residual ? " residual" : "") + (p.ep.add_input ? " add" : "") +
+         (p.add_in_place ? " in place" : "");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -209,7 +238,17 @@ std::vector<uint8_t> contract_eval(const Problem& p) {
       const float lo = float(p.ep.q_lo - zp), hi = float(p.ep.q_hi - zp);
       if (std::isnan(v)) v = lo;
       v = std::min(std::max(v, lo), hi);
-      const int32_t q = int32_t(std::nearbyint(v)) + zp;
+      int32_t q = int32_t(std::nearbyint(v)) + zp;
+      if (p.ep.add_input) {  // QLinearAdd(q, A2): mul, mul, add, div, round half even, saturate
+        const QAddQ8Params& a = p.ep.add;
+        const uint8_t raw = p.add_input[m * p.ep.ld_add + n];
+        const int32_t b = a.s8 ? int32_t(int8_t(raw)) : int32_t(raw);
+        volatile float fa = float(q - a.a_zero) * a.a_scale;
+        volatile float fb = float(b - a.b_zero) * a.b_scale;
+        const float sum = fa + fb;
+        const int32_t r = int32_t(std::nearbyint(sum / a.c_scale)) + a.c_zero;
+        q = std::min(std::max(r, a.s8 ? -128 : 0), a.s8 ? 127 : 255);
+      }
       if (p.ep.out_type == QOutType::u8) *dst = static_cast<uint8_t>(q);
       else *reinterpret_cast<int8_t*>(dst) = static_cast<int8_t>(q);
     }
@@ -230,6 +269,19 @@ TEST(GemmU8S8Ref, MatchesContract) {
       o.act = out == QOutType::f32 ? static_cast<Activation>(variant % 3) : Activation::none;
       const int64_t M = 1 + rng() % 9, N = 1 + rng() % 37, K = 1 + rng() % 70;
       Problem p = make_problem(M, N, K, variant % 2 == 0, o, 100 + cases++, rng() % 3, rng() % 3);
+      std::vector<uint8_t> got;
+      p.run(*gemm_u8s8_ops_ref(), &got, nullptr);
+      expect_same(p, contract_eval(p), got, "ref vs contract, " + describe(p));
+    }
+  for (QOutType out : {QOutType::u8, QOutType::s8})  // the fused add, narrowed or not
+    for (bool narrow : {false, true}) {
+      Options o;
+      o.out = out;
+      o.add = true;
+      o.narrow = narrow;
+      o.a_zp = int(rng() % 256);
+      const int64_t M = 1 + rng() % 9, N = 1 + rng() % 37, K = 1 + rng() % 70;
+      Problem p = make_problem(M, N, K, false, o, 100 + cases++, rng() % 3, rng() % 3);
       std::vector<uint8_t> got;
       p.run(*gemm_u8s8_ops_ref(), &got, nullptr);
       expect_same(p, contract_eval(p), got, "ref vs contract, " + describe(p));
@@ -342,6 +394,32 @@ TEST_P(GemmU8S8, NonFiniteScalesSaturate) {
         EXPECT_EQ(v, p.ep.q_lo) << "NaN scale, row " << m;
       }
     }
+}
+
+// The fused QLinearAdd (a conv's residual add) on every implementation: whole 64-column
+// panels and ragged tails, u8 and s8, narrowed ranges, K blocking, A2 read from its own
+// buffer or from the output itself (in place), 1 and 2 threads.
+TEST_P(GemmU8S8, FusedAddMatchesReference) {
+  struct Shape { int64_t M, N, K; };
+  const Shape shapes[] = {{13, 150, 40}, {6, 64, 64}, {1, 1, 1}, {25, 63, 7}, {7, 200, 513}, {40, 256, 5000}};
+  int seed = 0;
+  for (const Shape& s : shapes)
+    for (QOutType out : {QOutType::u8, QOutType::s8})
+      for (int variant = 0; variant < 2; ++variant) {
+        Options o = options();
+        o.out = out;
+        o.add = true;
+        o.narrow = variant == 1;
+        o.a_zp = 7 * seed;
+        Problem p = make_problem(s.M, s.N, s.K, seed % 2, o, 5000 + seed, seed % 3, seed % 4);
+        ++seed;
+        check(p);
+        p.add_in_place = true;
+        std::vector<uint8_t> want, got;
+        p.run(*gemm_u8s8_ops_ref(), &want, nullptr);
+        p.run(*ops_, &got, &pool2_);
+        expect_same(p, want, got, std::string(GetParam().name) + " vs ref, " + describe(p));
+      }
 }
 
 TEST_P(GemmU8S8, RaggedTailsAndEdgeShapes) {

@@ -12,6 +12,7 @@
 
 #include "octet/kernels/dispatch.h"
 #include "octet/kernels/dwconv_u8s8.h"
+#include "octet/kernels/qadd_q8.h"
 #include "ops/conv_geometry.h"
 #include "ops/quant_util.h"
 
@@ -36,9 +37,16 @@ PackedQGemm::PackedQGemm(const kernels::IsaChoice& isa, const int8_t* b, int64_t
   ep_.q_hi = out_type == kernels::QOutType::s8 ? 127 : 255;
 }
 
-void PackedQGemm::run(int64_t M, const uint8_t* a, int64_t lda, void* out, int64_t ldc,
-                      kernels::ThreadPool* pool) const {
-  ops_->gemm(M, a, lda, packed_, out, ldc, ep_, pool);
+void PackedQGemm::run(int64_t M, const uint8_t* a, int64_t lda, void* out, int64_t ldc, kernels::ThreadPool* pool,
+                      const uint8_t* add_rows, int64_t ld_add) const {
+  if (!add_rows) {
+    ops_->gemm(M, a, lda, packed_, out, ldc, ep_, pool);
+    return;
+  }
+  kernels::EpilogueQ ep = ep_;
+  ep.add_input = add_rows;
+  ep.ld_add = ld_add;
+  ops_->gemm(M, a, lda, packed_, out, ldc, ep, pool);
 }
 
 void to_u8(DType t, const void* src, int64_t n, uint8_t* dst) {
@@ -148,6 +156,21 @@ class FastQLinearConv : public OpKernel {
   FastQLinearConv(const NodeContext& ctx, const Shape& x, WindowGeometry win, ConstQParams p, bool channels_last)
       : win_(win), p_(std::move(p)), channels_last_(channels_last) {
     const Tensor& w = *ctx.input_const(3);
+    if (channels_last_ && ctx.has_input(9)) {
+      // The fused QLinearAdd (octet.QLinearConvNhwc inputs 9-13): output = add(conv, residual).
+      float r_scale = 1, s_scale = 1;
+      int32_t r_zero = 0, s_zero = 0;
+      const_pair(ctx, 10, 11, &r_scale, &r_zero);
+      const_pair(ctx, 12, 13, &s_scale, &s_zero);
+      fused_add_ = true;
+      add_.a_scale = p_.y_scale;
+      add_.a_zero = p_.y_zero;
+      add_.b_scale = r_scale;
+      add_.b_zero = r_zero;
+      add_.c_scale = s_scale;
+      add_.c_zero = s_zero;
+      add_.s8 = p_.y_type == DType::s8;
+    }
     batch_ = x[0];
     channels_ = x[1];
     out_channels_ = w.shape()[0];
@@ -208,6 +231,8 @@ class FastQLinearConv : public OpKernel {
                                                      requant_scales(p_, grp * mg_, mg_), out_type_of(p_.y_type),
                                                      p_.y_zero));
     }
+    if (fused_add_)
+      for (auto& gemm : gemms_) gemm->set_fused_add(add_);
     // Small layers gather all their pixels at once and let the GEMM split the work; big ones
     // run blocks of kColBlockBytes, one per task.
     block_ = g.out_size() * k_ <= kWholeColBytes ? g.out_size()
@@ -218,7 +243,8 @@ class FastQLinearConv : public OpKernel {
   std::string name() const override {
     if (depthwise_) return std::string("qconv_depthwise+") + dw_name_;
     if (channels_last_)
-      return std::string(pointwise_ ? "qconv1x1_nhwc_io+" : "qconv_blocked_nhwc_io+") + gemms_[0]->kernel_name();
+      return std::string(pointwise_ ? "qconv1x1_nhwc_io+" : "qconv_blocked_nhwc_io+") + gemms_[0]->kernel_name() +
+             (fused_add_ ? "+qadd" : "");
     return std::string(pointwise_ ? "qconv1x1_nhwc+" : "qconv_blocked_nhwc+") + gemms_[0]->kernel_name();
   }
   size_t weights_bytes() const override {
@@ -354,9 +380,13 @@ class FastQLinearConv : public OpKernel {
     const int64_t threads = pool ? pool->size() : 1;
     const bool tiled = P >= 64 * threads;
     const PixelTasks tasks(P, std::max(k_, out_channels_), threads, gemms_[0]->mr(), kColBlockBytes);
+    const uint8_t* rb = fused_add_ ? static_cast<const uint8_t*>(ctx.input(9).data()) : nullptr;
     for (int64_t n = 0; n < batch_; ++n) {
       const uint8_t* xn = xb + n * in_size * channels_;
       uint8_t* yn = yb + n * P * out_channels_;
+      const uint8_t* rn = rb ? rb + n * P * out_channels_ : nullptr;
+      // The fused add's rows for output pixel p0 and group grp (null without one).
+      auto add_rows = [&](int64_t p0, int64_t grp) { return rn ? rn + p0 * out_channels_ + grp * mg_ : nullptr; };
       if (p_.x_type == DType::s8) {
         if (!shifted) shifted.reset(new uint8_t[static_cast<size_t>(in_size * channels_)]);
         to_u8(DType::s8, xn, in_size * channels_, shifted.get());
@@ -373,10 +403,11 @@ class FastQLinearConv : public OpKernel {
             for (int64_t grp = 0; grp < group_; ++grp) {
               uint8_t* out = yn + p0 * out_channels_ + grp * mg_;
               if (pointwise_) {
-                gemms_[grp]->run(rows, xn + p0 * channels_ + grp * cg_, channels_, out, out_channels_, nullptr);
+                gemms_[grp]->run(rows, xn + p0 * channels_ + grp * cg_, channels_, out, out_channels_, nullptr,
+                                 add_rows(p0, grp), out_channels_);
               } else {
                 gather(xn, grp, p0, p1, a.get());
-                gemms_[grp]->run(rows, a.get(), k_, out, out_channels_, nullptr);
+                gemms_[grp]->run(rows, a.get(), k_, out, out_channels_, nullptr, add_rows(p0, grp), out_channels_);
               }
             }
           }
@@ -388,18 +419,20 @@ class FastQLinearConv : public OpKernel {
       // Few pixels: the GEMMs split the work over the pool.
       if (pointwise_) {
         for (int64_t grp = 0; grp < group_; ++grp)
-          gemms_[grp]->run(P, xn + grp * cg_, channels_, yn + grp * mg_, out_channels_, pool);
-        continue;
-      }
-      std::unique_ptr<uint8_t[]> col(new uint8_t[static_cast<size_t>(block_ * k_)]);
-      for (int64_t p0 = 0; p0 < P; p0 += block_) {
-        const int64_t p1 = std::min(P, p0 + block_);
-        for (int64_t grp = 0; grp < group_; ++grp) {
-          // The gather is split over the pool too (layer4 of resnet-50: 49 rows of 4608 bytes).
-          auto gather_rows = [&](int64_t r0, int64_t r1) { gather(xn, grp, p0 + r0, p0 + r1, col.get() + r0 * k_); };
-          if (pool && (p1 - p0) * k_ >= (int64_t(1) << 15)) pool->parallel_for(p1 - p0, gather_rows);
-          else gather_rows(0, p1 - p0);
-          gemms_[grp]->run(p1 - p0, col.get(), k_, yn + p0 * out_channels_ + grp * mg_, out_channels_, pool);
+          gemms_[grp]->run(P, xn + grp * cg_, channels_, yn + grp * mg_, out_channels_, pool, add_rows(0, grp),
+                           out_channels_);
+      } else {
+        std::unique_ptr<uint8_t[]> col(new uint8_t[static_cast<size_t>(block_ * k_)]);
+        for (int64_t p0 = 0; p0 < P; p0 += block_) {
+          const int64_t p1 = std::min(P, p0 + block_);
+          for (int64_t grp = 0; grp < group_; ++grp) {
+            // The gather is split over the pool too (layer4 of resnet-50: 49 rows of 4608 bytes).
+            auto gather_rows = [&](int64_t r0, int64_t r1) { gather(xn, grp, p0 + r0, p0 + r1, col.get() + r0 * k_); };
+            if (pool && (p1 - p0) * k_ >= (int64_t(1) << 15)) pool->parallel_for(p1 - p0, gather_rows);
+            else gather_rows(0, p1 - p0);
+            gemms_[grp]->run(p1 - p0, col.get(), k_, yn + p0 * out_channels_ + grp * mg_, out_channels_, pool,
+                             add_rows(p0, grp), out_channels_);
+          }
         }
       }
     }
@@ -524,6 +557,8 @@ class FastQLinearConv : public OpKernel {
   int64_t block_ = 0;  // output pixels per im2col block
   int32_t x_zero_u8_ = 0;
   bool channels_last_ = false;
+  bool fused_add_ = false;       // channels_last_ with a QLinearAdd of input 9 (see the constructor)
+  kernels::QAddQ8Params add_;
   bool depthwise_ = false, pointwise_ = false;
   bool planar_ = false;  // depthwise over 1-D / 2-D planes: the dwconv_u8s8 kernels
   kernels::DwConvU8S8Fn dw_kernel_ = nullptr;
@@ -606,6 +641,25 @@ void infer_qlinear_conv_nhwc(NodeContext& ctx) {
   const std::vector<int64_t> out = g.out_dims();
   Shape y{x[0], out[0], out[1], m};
   shape_numel(y);
+  if (ctx.num_inputs() > 9) {
+    // The fused QLinearAdd: the residual (of the output's shape and type) and its and the
+    // sum's constant per-tensor parameters, with finite positive scales.
+    ctx.check(ctx.num_inputs() <= 14 && ctx.has_input(9) && ctx.input_dtype(9) == p.y_type && ctx.input_shape(9) == y,
+              "octet.QLinearConvNhwc: the residual (input 9) must have the output's type and shape " + shape_str(y));
+    float r_scale = 0, s_scale = 0;
+    int32_t zero = 0;
+    const bool ok = const_pair(ctx, 10, 11, &r_scale, &zero) && const_pair(ctx, 12, 13, &s_scale, &zero);
+    auto normal = [](float v) { return std::isnormal(v) && v > 0; };
+    kernels::QAddQ8Params add;
+    add.a_scale = p.y_scale;
+    add.b_scale = r_scale;
+    add.c_scale = s_scale;
+    ctx.check(ok && normal(r_scale) && normal(s_scale) && normal(p.y_scale) && kernels::qadd_q8_quotient_fits_int32(add),
+              "octet.QLinearConvNhwc: the fused add needs constant per-tensor parameters with positive scales "
+              "whose quotient fits int32");
+    for (size_t zi : {size_t(11), size_t(13)})
+      ctx.check(!ctx.has_input(zi) || ctx.input_dtype(zi) == p.y_type, "zero points must have the output's type");
+  }
   ctx.set_output(0, p.y_type, y);
 }
 
@@ -615,6 +669,8 @@ std::unique_ptr<OpKernel> create_qlinear_conv_nhwc(const NodeContext& ctx) {
   ConstQParams p;
   ctx.check(fast_qlinear_conv_conditions(ctx, x, &g, &p) && channels_last_layout_ok(ctx, x),
             "octet.QLinearConvNhwc: no channels-last kernel for this node");
+  ctx.check(ctx.num_inputs() <= 9 || x[1] / ctx.node().attr_i("group", 1) != 1,
+            "octet.QLinearConvNhwc: no fused add for a depthwise convolution");
   return std::make_unique<FastQLinearConv>(ctx, x, g, std::move(p), /*channels_last=*/true);
 }
 

@@ -29,8 +29,13 @@ class PackedQGemm {
               const int32_t* bias, int32_t a_zero_point, std::vector<float> scale, kernels::QOutType out_type,
               int32_t out_zero_point);
 
-  // out[M, N] (rows ldc elements apart) from a[M, K] (u8, rows lda apart).
-  void run(int64_t M, const uint8_t* a, int64_t lda, void* out, int64_t ldc, kernels::ThreadPool* pool) const;
+  // out[M, N] (rows ldc elements apart) from a[M, K] (u8, rows lda apart). With add_rows
+  // (8-bit output, after set_fused_add): out = QLinearAdd(the GEMM's output, add_rows[M, N]),
+  // add_rows' rows ld_add apart.
+  void run(int64_t M, const uint8_t* a, int64_t lda, void* out, int64_t ldc, kernels::ThreadPool* pool,
+           const uint8_t* add_rows = nullptr, int64_t ld_add = 0) const;
+  // The parameters of the QLinearAdd that run() fuses (kernels/qadd_q8.h; a = this GEMM's output).
+  void set_fused_add(const kernels::QAddQ8Params& add) { ep_.add = add; }
 
   int64_t K() const { return packed_.K; }
   int64_t N() const { return packed_.N; }

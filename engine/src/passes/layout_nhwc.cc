@@ -17,10 +17,13 @@
 // "<value>/nhwc" and carry Value::nhwc_of; the arithmetic of every op is unchanged, so the
 // results are bit-identical to the NCHW graph.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "octet/kernels/qadd_q8.h"
 #include "ops/op_registry.h"
 #include "ops/conv_fast.h"
 #include "ops/quant_fast.h"
@@ -59,7 +62,8 @@ bool layout_agnostic(const Graph& g, const Node& n) {
 
 class LayoutPlanner {
  public:
-  LayoutPlanner(Graph& g, bool fp32) : g_(g), fp32_(fp32), twin_(g.values.size(), -1) {}
+  LayoutPlanner(Graph& g, bool fp32, bool fuse_residual)
+      : g_(g), fp32_(fp32), fuse_residual_(fuse_residual), twin_(g.values.size(), -1) {}
 
   void run(const kernels::IsaChoice& isa) {
     std::vector<Node> nodes = std::move(g_.nodes);
@@ -70,6 +74,12 @@ class LayoutPlanner {
       if (!nodes[k].dead)
         for (int o : nodes[k].outputs)
           if (o >= 0) original_producer_[static_cast<size_t>(o)] = static_cast<int>(k);
+    consumers_.assign(g_.values.size(), 0);
+    for (const Node& n : nodes)
+      if (!n.dead)
+        for (int v : n.inputs)
+          if (v >= 0) ++consumers_[static_cast<size_t>(v)];
+    for (int v : g_.outputs) ++consumers_[static_cast<size_t>(v)];
     for (size_t k = 0; k < nodes.size(); ++k) {
       Node n = nodes[k];  // a copy: the rules rewrite it, later rules read the originals
       if (n.dead) continue;
@@ -86,7 +96,7 @@ class LayoutPlanner {
         if (n.inputs.size() > 3 && n.inputs[3] >= 0) emit_on_twins(n, {0, 3});  // residual Z
         else emit_on_twins(n, {0});
       } else if (layout_agnostic(g_, n) && (has_twin(n.inputs[0]) || has_twin(n.inputs[3]))) {
-        emit_on_twins(n, {0, 3});
+        if (!fuse_residual_ || !fuse_add_into_conv(n)) emit_on_twins(n, {0, 3});
       } else if (fp32_ && float_elementwise(n)) {
         if (n.inputs.size() == 2 && !is_scalar_const(n.inputs[1])) emit_on_twins(n, {0, 1});
         else emit_on_twins(n, {0});
@@ -414,24 +424,91 @@ class LayoutPlanner {
 
   // Emits n reading the twins of its inputs at `positions` and writing the twin of its
   // output, then the conversion back to the original output value.
+  // A QLinearAdd one of whose inputs is the output of an 8-bit channels-last GEMM conv that
+  // nothing else reads: the conv takes the add (inputs 9-13: the other input, its scale and
+  // zero point, the sum's scale and zero point) and applies it to its output rows while they
+  // are in cache, with the add's own arithmetic (kernels/qadd_q8.h), so the results are the
+  // same bits. Needs the add's SIMD form (finite positive normal scales).
+  bool fuse_add_into_conv(const Node& add) {
+    for (size_t side : {size_t(0), size_t(3)}) {
+      const int v = add.inputs[side];
+      if (!has_twin(v) || consumers_[static_cast<size_t>(v)] != 1) continue;
+      auto it = conv_of_twin_.find(twin_[v]);
+      if (it == conv_of_twin_.end()) continue;
+      const size_t ci = it->second.first, back = it->second.second;
+      const size_t other = side == 0 ? 3 : 0;
+      // The add reads the conv's output with the conv's output parameters.
+      if (!same_scalar(&add, side + 1, g_.nodes[ci], 6) || !same_scalar(&add, side + 2, g_.nodes[ci], 7)) continue;
+      if (g_.values[add.inputs[other]].dtype != g_.values[v].dtype ||
+          g_.values[add.outputs[0]].dtype != g_.values[v].dtype)
+        continue;
+      bool normal = true;
+      for (size_t i : {side + 1, other + 1, size_t(6)}) {
+        const Tensor& sc = g_.values[add.inputs[i]].data;
+        normal = normal && sc.dtype() == DType::f32 && sc.numel() == 1 && std::isnormal(*sc.data_as<float>()) &&
+                 *sc.data_as<float>() > 0;
+      }
+      if (!normal) continue;
+      kernels::QAddQ8Params bound;  // only the scales matter for the bound
+      bound.a_scale = *g_.values[add.inputs[side + 1]].data.data_as<float>();
+      bound.b_scale = *g_.values[add.inputs[other + 1]].data.data_as<float>();
+      bound.c_scale = *g_.values[add.inputs[6]].data.data_as<float>();
+      if (!kernels::qadd_q8_quotient_fits_int32(bound)) continue;
+      conv_of_twin_.erase(it);
+      const int residual = twin_of(add.inputs[other]);  // may add a node: no references held across
+      const int y = add.outputs[0];
+      const int t = add_twin_value(y);
+      Node& conv = g_.nodes[ci];
+      conv.inputs.resize(9, -1);
+      conv.inputs.insert(conv.inputs.end(), {residual, add.inputs[other + 1], add.inputs[other + 2], add.inputs[6],
+                                             add.inputs.size() > 7 ? add.inputs[7] : -1});
+      conv.outputs[0] = t;
+      g_.nodes[back].dead = true;  // the conv's own output is not materialised any more
+      twin_[y] = t;
+      g_.nodes.push_back(to_nchw_node(add.name, t, y));
+      return true;
+    }
+    return false;
+  }
+
   void emit_on_twins(Node n, const std::vector<size_t>& positions) {
     for (size_t i : positions) n.inputs[i] = twin_of(n.inputs[i]);
     const int y = n.outputs[0];
     const int t = add_twin_value(y);
     n.outputs[0] = t;
     twin_[y] = t;
-    Node back;
-    back.name = n.name + "/to_nchw";
-    back.op_type = "ToNCHW";
-    back.domain = "octet";
-    back.inputs = {t};
-    back.outputs = {y};
+    // An 8-bit GEMM conv may take a following add (fuse_add_into_conv).
+    if (n.op_type == "QLinearConvNhwc" && conv_without_add(n))
+      conv_of_twin_[t] = {g_.nodes.size(), g_.nodes.size() + 1};
+    Node back = to_nchw_node(n.name, t, y);
     g_.nodes.push_back(std::move(n));
     g_.nodes.push_back(std::move(back));
   }
 
+  // The conversion of twin t back to the original value y, named after `producer`.
+  static Node to_nchw_node(const std::string& producer, int t, int y) {
+    Node back;
+    back.name = producer + "/to_nchw";
+    back.op_type = "ToNCHW";
+    back.domain = "octet";
+    back.inputs = {t};
+    back.outputs = {y};
+    return back;
+  }
+
+  // Not depthwise (its kernel has no fused add), and no add yet.
+  bool conv_without_add(const Node& conv) const {
+    if (conv.inputs.size() > 9 || conv.inputs.size() < 4 || conv.inputs[3] < 0) return false;
+    const Value& w = g_.values[conv.inputs[3]];
+    return w.shape.size() == 4 && w.shape[1] > 1;
+  }
+
   Graph& g_;
   bool fp32_;  // FP32 ops may run channels-last too
+  bool fuse_residual_ = true;
+  std::vector<int> consumers_;  // of each original value (graph outputs count as one)
+  // Twin value -> (index of its QLinearConvNhwc in g_.nodes, index of the ToNCHW after it).
+  std::map<int, std::pair<size_t, size_t>> conv_of_twin_;
   std::vector<int> twin_;  // value id -> its NHWC twin, -1 when none yet
   // The node list being rewritten (copied out of, so it stays intact) and the producer of
   // each original value in it.
@@ -442,9 +519,9 @@ class LayoutPlanner {
 
 }  // namespace
 
-void plan_nhwc_layout(Graph& g, const PassOptions& options, bool fp32) {
+void plan_nhwc_layout(Graph& g, const PassOptions& options, bool fp32, bool fuse_residual) {
   if (options.isa.isa == kernels::Isa::ref) return;  // the reference kernels are NCHW only
-  LayoutPlanner(g, fp32).run(options.isa);
+  LayoutPlanner(g, fp32, fuse_residual).run(options.isa);
 }
 
 }  // namespace octet::detail

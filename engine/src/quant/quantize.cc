@@ -27,11 +27,14 @@ PassOptions pass_options(const CompileOptions& options, const kernels::IsaChoice
 }
 
 // QDQ graph (shapes inferred) -> INT8 program; the QDQ graph stays in the program for export.
-std::shared_ptr<Program> lower_qdq(const Graph& qdq, const CompileOptions& options, const kernels::IsaChoice& isa) {
+// fuse_residual: convs take the adds after them (every quantized value of the QDQ graph is
+// then no longer a value of the program; the SQNR report runs a program without).
+std::shared_ptr<Program> lower_qdq(const Graph& qdq, const CompileOptions& options, const kernels::IsaChoice& isa,
+                                   bool fuse_residual = true) {
   Graph int8 = qdq;
   fuse_qdq(int8);
   infer_and_fold(int8, pass_options(options, isa, false));  // leftover DQ of constants fold to f32
-  if (options.optimize) plan_nhwc_layout(int8, pass_options(options, isa, false), /*fp32=*/false);
+  if (options.optimize) plan_nhwc_layout(int8, pass_options(options, isa, false), /*fp32=*/false, fuse_residual);
   eliminate_dead_code(int8);
   int8.compact();
   std::shared_ptr<Program> program = build_program(std::move(int8), options, isa);
@@ -48,7 +51,13 @@ std::shared_ptr<Program> quantize_and_build(const Graph& fp32_graph, const std::
   Graph qdq = quantize_qdq(fp32_graph, ranges, settings, &quantized);
   infer_and_fold(qdq, pass_options(options, isa, true));  // dtypes and shapes of the Q / DQ values
   std::shared_ptr<Program> program = lower_qdq(qdq, options, isa);
-  program->quant_report = sqnr_report(fp32, program, quantized, options.calibration_data);
+  // The report reads every quantized value: on the same program without the residual fusion
+  // (whose outputs are the same bits) when that fusion applies.
+  std::shared_ptr<const Program> observed = program;
+  bool fused = false;
+  for (const Node& n : program->graph.nodes) fused = fused || (n.op_type == "QLinearConvNhwc" && n.inputs.size() > 9);
+  if (fused) observed = lower_qdq(qdq, options, isa, /*fuse_residual=*/false);
+  program->quant_report = sqnr_report(fp32, observed, quantized, options.calibration_data);
   return program;
 }
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "gemm_u8s8_common.h"
+#include "octet/kernels/qadd_q8.h"
 
 namespace octet::kernels::detail {
 namespace {
@@ -30,6 +31,10 @@ inline __m256 avx2_rounded(__m256 v) {
 // The epilogue of gemm_u8s8.h over `count` accumulators of one row.
 void avx2_epilogue_row(const int32_t* acc, int count, const float* scale,
                        const uint8_t* residual, const U8S8Epilogue& e, void* out) {
+  if (e.has_add) {
+    u8s8_epilogue_row_with_add(acc, count, scale, residual, e, out, avx2_epilogue_row, qadd_q8_avx2);
+    return;
+  }
   const auto type = static_cast<QOutType>(e.out_type);
   const int full = count / 8 * 8;
   if (type == QOutType::s32) {

@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "gemm_u8s8_common.h"
+#include "octet/kernels/qadd_q8.h"
 
 namespace octet::kernels::detail {
 namespace {
@@ -38,6 +39,10 @@ inline __mmask16 avx512_mask(int count) {
 // The epilogue of gemm_u8s8.h over `count` accumulators of one row.
 void avx512_epilogue_row(const int32_t* acc, int count, const float* scale,
                          const uint8_t* residual, const U8S8Epilogue& e, void* out) {
+  if (e.has_add) {
+    u8s8_epilogue_row_with_add(acc, count, scale, residual, e, out, avx512_epilogue_row, qadd_q8_avx512);
+    return;
+  }
   const auto type = static_cast<QOutType>(e.out_type);
   const __m512 lo = _mm512_set1_ps(e.lo), hi = _mm512_set1_ps(e.hi);
   const __m512 r_scale = _mm512_set1_ps(e.r_scale);

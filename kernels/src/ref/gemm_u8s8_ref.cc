@@ -37,7 +37,8 @@ void gemm(int64_t M, const uint8_t* a, int64_t lda, const PackedBU8S8& b, void* 
         for (int64_t n = 0; n < N; ++n) acc[n] += av * static_cast<uint32_t>(int32_t(brow[n]));
       }
       detail::u8s8_epilogue_row_ref(reinterpret_cast<const int32_t*>(acc.data()), N, ep.scale,
-                                    ep.residual ? ep.residual + m * ep.ldr : nullptr, e,
+                                    ep.residual  ? ep.residual + m * ep.ldr
+                                    : ep.add_input ? ep.add_input + m * ep.ld_add : nullptr, e,
                                     static_cast<uint8_t*>(out) + m * ldc * ob);
     }
   };

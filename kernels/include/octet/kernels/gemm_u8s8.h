@@ -12,6 +12,10 @@
 //                 where zp = out_zero_point and [q_lo, q_hi] is the type's range narrowed by
 //                 the caller to express ReLU / clip; the clamp maps a NaN y (a NaN or
 //                 infinite scale) to q_lo - zp, so out is always in [q_lo, q_hi].
+//   if add_input (u8/s8 output, no residual): the 8-bit out above is then added to
+//                 A2[m,n] by QLinearAdd as kernels/qadd_q8.h computes it (a = out with add.a_*,
+//                 b = A2 with add.b_*, result in add.c_* saturated to the type), and that
+//                 sum is what is stored: a conv's residual add, fused.
 // No fused multiply-add anywhere in the epilogue: every implementation rounds the same way.
 //
 // The "exact" kernels (avx2, avx512: 16-bit vpmaddwd) and vnni (vpdpbusd) match the reference
@@ -24,6 +28,7 @@
 #include "octet/kernels/aligned_buffer.h"
 #include "octet/kernels/gemm_f32.h"
 #include "octet/kernels/isa.h"
+#include "octet/kernels/qadd_q8.h"
 #include "octet/kernels/thread_pool.h"
 
 namespace octet::kernels {
@@ -42,6 +47,9 @@ struct EpilogueQ {
   int64_t ldr = 0;
   int32_t r_zero_point = 0;
   float r_scale = 0;
+  const uint8_t* add_input = nullptr;  // [M, ld_add] of the output's type, or null; may alias
+  int64_t ld_add = 0;                  // the output like residual. add needs finite positive
+  QAddQ8Params add;                    // scales and qadd_q8_quotient_fits_int32(add).
 };
 
 struct PackedBU8S8 {
