@@ -88,7 +88,7 @@ void u8s8_pack_b(const int8_t* b, int64_t K, int64_t N, int64_t ldb, bool trans_
 
 U8S8Epilogue u8s8_check_call(const char* who, Isa isa, bool fast, int64_t M, int64_t lda,
                              const PackedBU8S8& b, const void* out, int64_t ldc,
-                             const EpilogueQ& ep) {
+                             const EpilogueQ& ep, const ASegments* seg) {
   const std::string w = who;
   if (b.isa != isa || b.fast != fast)
     throw Error(w + ": B was packed for " + IsaChoice{b.isa, b.fast}.name() +
@@ -96,8 +96,14 @@ U8S8Epilogue u8s8_check_call(const char* who, Isa isa, bool fast, int64_t M, int
   if (M < 0 || M >= kMaxDim) throw Error(w + ": bad M=" + std::to_string(M));
   const int64_t K = b.K, N = b.N;
   if (M > 0 && N > 0) {
-    if (K > 0 && lda < K)
+    if (seg) {
+      if (seg->count < 1 || seg->seg_k < 1 || seg->seg_k % 4 != 0 || seg->count * seg->seg_k != K ||
+          lda < 0 || seg->stride < 0 || K > b.kc)
+        throw Error(w + ": bad A segments (" + std::to_string(seg->count) + " x " + std::to_string(seg->seg_k) +
+                    " for K=" + std::to_string(K) + ", whole groups of 4 within one K block)");
+    } else if (K > 0 && lda < K) {
       throw Error(w + ": lda=" + std::to_string(lda) + " < K=" + std::to_string(K));
+    }
     if (ldc < N) throw Error(w + ": ldc=" + std::to_string(ldc) + " < N=" + std::to_string(N));
     if (!out) throw Error(w + ": null output");
   }
@@ -252,7 +258,7 @@ void run_core(const U8S8Impl& impl, const U8S8TileKey& key, U8S8TileArgs* t) {
 
 void run_part(const U8S8Impl& impl, const Part& part, const uint8_t* a, int64_t lda,
               const PackedBU8S8& b, void* out, int64_t ldc, const EpilogueQ& ep,
-              const U8S8Epilogue& e) {
+              const U8S8Epilogue& e, const ASegments* seg) {
   const int64_t K = b.K, N = b.N, nr = b.nr;
   const int64_t kg = impl.layout.kg, eb = impl.layout.elem_bytes;
   const int64_t Kp = round_up(K, kg);
@@ -283,14 +289,18 @@ void run_part(const U8S8Impl& impl, const Part& part, const uint8_t* a, int64_t 
   const auto* comp = b.comp.as<int32_t>();
   U8S8TileArgs t{};
   t.ep = &e;
+  if (seg) {  // one K block (checked): each tile reads seg->count segments of seg_k
+    t.a_segments = seg->count;
+    t.a_seg_stride = seg->stride;
+  }
   for (int64_t ic = part.r0; ic < part.r1; ic += mc) {
     const int64_t mrows = std::min(mc, part.r1 - ic);
     for (int64_t blk = 0; blk < blocks; ++blk) {
       const int64_t k0 = blk * kc;
       const int64_t kcount = std::min(kc, K - k0);
       const bool first = blk == 0, last = blk == blocks - 1;
-      int64_t groups = kcount / kg;
-      int k_rem = static_cast<int>(kcount % kg);
+      int64_t groups = (seg ? seg->seg_k : kcount) / kg;
+      int k_rem = seg ? 0 : static_cast<int>(kcount % kg);
       if (impl.pack_a) {
         // The packed panel is zero-padded to whole pairs, so the remainder is a whole group.
         groups = ceil_div(kcount, kg);
@@ -365,7 +375,9 @@ void run_part(const U8S8Impl& impl, const Part& part, const uint8_t* a, int64_t 
 
 void u8s8_run(const U8S8Impl& impl, int64_t M, const uint8_t* a, int64_t lda,
               const PackedBU8S8& b, void* out, int64_t ldc, const EpilogueQ& ep,
-              const U8S8Epilogue& e, ThreadPool* pool) {
+              const U8S8Epilogue& e, ThreadPool* pool, const ASegments* seg) {
+  if (seg && (!impl.tile || impl.pack_a))
+    throw Error(std::string(impl.name) + ": no kernel for A in segments");
   const int64_t N = b.N, K = b.K;
   if (M == 0 || N == 0) return;
   const int64_t MR = impl.mr;
@@ -400,7 +412,7 @@ void u8s8_run(const U8S8Impl& impl, int64_t M, const uint8_t* a, int64_t lda,
     return Part{rb * MR, std::min(re * MR, M), pb, pe};
   };
   if (parts == 1 || !pool) {
-    for (int i = 0; i < parts; ++i) run_part(impl, part_of(i), a, lda, b, out, ldc, ep, e);
+    for (int i = 0; i < parts; ++i) run_part(impl, part_of(i), a, lda, b, out, ldc, ep, e, seg);
     return;
   }
   // An exception (a failed JIT generation) must not escape a pool thread: carried to the caller.
@@ -408,7 +420,7 @@ void u8s8_run(const U8S8Impl& impl, int64_t M, const uint8_t* a, int64_t lda,
   pool->parallel_for(parts, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       try {
-        run_part(impl, part_of(i), a, lda, b, out, ldc, ep, e);
+        run_part(impl, part_of(i), a, lda, b, out, ldc, ep, e, seg);
       } catch (...) {
         errors[static_cast<size_t>(i)] = std::current_exception();
       }

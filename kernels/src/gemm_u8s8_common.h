@@ -62,6 +62,8 @@ struct U8S8TileArgs {
                              // kernels; mr == MR when tiles > 1)
   int32_t* acc;              // core kernels: s32 tile, row i at acc + i * acc_ld; read
   int64_t acc_ld;            // unless first, always written
+  int64_t a_segments;        // VNNI: A is this many segments of `groups` groups each, the
+  int64_t a_seg_stride;      // next a_seg_stride bytes after the previous one starts (<= 1: one)
 };
 
 using U8S8TileFn = void (*)(const U8S8TileArgs*);
@@ -126,10 +128,11 @@ void u8s8_pack_b(const int8_t* b, int64_t K, int64_t N, int64_t ldb, bool trans_
                  const int32_t* bias_q, int32_t a_zero_point, Isa isa, bool fast,
                  const U8S8Layout& layout, int64_t kc, PackedBU8S8* out);
 
-// Checks the call and turns EpilogueQ into kernel constants. Throws octet::Error.
+// Checks the call and turns EpilogueQ into kernel constants. Throws octet::Error. With seg,
+// A is in segments (lda is then the row step, which may be below K).
 U8S8Epilogue u8s8_check_call(const char* who, Isa isa, bool fast, int64_t M, int64_t lda,
                              const PackedBU8S8& b, const void* out, int64_t ldc,
-                             const EpilogueQ& ep);
+                             const EpilogueQ& ep, const ASegments* seg = nullptr);
 
 // The normative epilogue for `count` consecutive outputs of one row (`residual` is the row of
 // A2 when e.has_add).
@@ -139,7 +142,7 @@ void u8s8_epilogue_row_ref(const int32_t* acc, int64_t count, const float* scale
 // Blocked, threaded GEMM over impl's micro-kernels. Call after u8s8_check_call.
 void u8s8_run(const U8S8Impl& impl, int64_t M, const uint8_t* a, int64_t lda,
               const PackedBU8S8& b, void* out, int64_t ldc, const EpilogueQ& ep,
-              const U8S8Epilogue& e, ThreadPool* pool);
+              const U8S8Epilogue& e, ThreadPool* pool, const ASegments* seg = nullptr);
 
 // OCTET_VERBOSE: one line naming the kernel chosen for a packed weight.
 void u8s8_report_pack(const char* name, int64_t K, int64_t N);

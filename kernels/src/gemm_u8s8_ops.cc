@@ -34,9 +34,20 @@ void gemm(int64_t M, const uint8_t* a, int64_t lda, const PackedBU8S8& b, void* 
   detail::u8s8_run(*I, M, a, lda, b, out, ldc, ep, e, pool);
 }
 
+// A in segments: the JIT tile kernels (VNNI) read it in place.
+template <const detail::U8S8Impl* I>
+void gemm_segmented(int64_t M, const uint8_t* a, int64_t lda, const ASegments& seg, const PackedBU8S8& b,
+                    void* out, int64_t ldc, const EpilogueQ& ep, ThreadPool* pool) {
+  require_cpu(*I);
+  const detail::U8S8Epilogue e =
+      detail::u8s8_check_call(I->name, I->isa, I->fast, M, lda, b, out, ldc, ep, &seg);
+  detail::u8s8_run(*I, M, a, lda, b, out, ldc, ep, e, pool, &seg);
+}
+
 template <const detail::U8S8Impl* I>
 const GemmU8S8Ops* ops() {
-  static const GemmU8S8Ops table{I->name, I->mr, I->layout.nr, pack_b<I>, gemm<I>};
+  static const GemmU8S8Ops table{I->name, I->mr, I->layout.nr, pack_b<I>, gemm<I>,
+                                 I->tile && !I->pack_a ? gemm_segmented<I> : nullptr};
   return &table;
 }
 

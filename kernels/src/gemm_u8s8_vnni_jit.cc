@@ -6,8 +6,10 @@
 //
 // Tile: up to 6 rows x 64 columns = 24 zmm accumulators (zmm0-23); B vectors in zmm24-27,
 // A broadcasts in zmm28-29. A is read in place: row i of the tile at a + i * lda, one dword
-// (four k) broadcast per vpdpbusd row. Small tiles (<= 8 accumulators, e.g. M = 1) keep two
-// accumulator sets for even and odd groups to hide the vpdpbusd latency. A call runs
+// (four k) broadcast per vpdpbusd row; A may come in segments (U8S8TileArgs::a_segments, for
+// an implicit-GEMM convolution that reads one kernel row of taps per segment from the
+// image). Small tiles (<= 8 accumulators, e.g. M = 1) keep two accumulator sets for even
+// and odd groups to hide the vpdpbusd latency. A call runs
 // args->tiles row tiles over the same B panel (whose K x 64 bytes stay in L2), so small-K
 // shapes do not pay a call per tile. The epilogue runs on the accumulators in registers.
 #include <xbyak/xbyak.h>
@@ -66,6 +68,8 @@ class TileGenerator : public Xbyak::CodeGenerator {
   const Xbyak::Reg64 &rA = r8, &rLda = r9, &rA3 = r10, &rB = r11, &rCount = rcx;
   const Xbyak::Reg64 &rTileA = r12, &rTilePartial = r13, &rTileOut = rbx, &rTileRes = r14,
                      &rTiles = r15;
+  // The A segment being read and the segments left (free while the loops run).
+  const Xbyak::Reg64 &rSegStart = rsi, &rSegLeft = rbp;
 
   void generate() {
     const Xbyak::Reg64* saved[] = {&rbx, &rbp, &r12, &r13, &r14, &r15};
@@ -90,15 +94,19 @@ class TileGenerator : public Xbyak::CodeGenerator {
     start();
     mov(rA, rTileA);
     mov(rLda, ARG(lda));
-    lea(rA3, ptr[rLda + rLda * 2]);
-    add(rA3, rA);
     mov(rB, ARG(b));
-    mov(rCount, ARG(groups));
     if (split_)
       for (int i = 0; i < k_.mr; ++i)
         for (int j = 0; j < k_.nv; ++j) vpxord(acc(i, j, 1), acc(i, j, 1), acc(i, j, 1));
+    // A in segments of `groups` groups, a_seg_stride bytes apart (B runs on through them).
+    mov(rSegStart, rA);
+    mov(rSegLeft, ARG(a_segments));
 
-    Xbyak::Label main_loop, tail_loop, done;
+    Xbyak::Label segment, main_loop, tail_loop, done, segments_done;
+    L(segment);
+    lea(rA3, ptr[rLda + rLda * 2]);
+    add(rA3, rA);
+    mov(rCount, ARG(groups));
     L(main_loop);
     cmp(rCount, kUnroll);
     jl(tail_loop, T_NEAR);
@@ -118,6 +126,12 @@ class TileGenerator : public Xbyak::CodeGenerator {
     dec(rCount);
     jmp(tail_loop, T_NEAR);
     L(done);
+    dec(rSegLeft);
+    jle(segments_done, T_NEAR);
+    add(rSegStart, ARG(a_seg_stride));
+    mov(rA, rSegStart);
+    jmp(segment, T_NEAR);
+    L(segments_done);
     if (k_.k_rem) step(0, 0, k_.k_rem);
     if (split_)
       for (int i = 0; i < k_.mr; ++i)

@@ -422,6 +422,57 @@ TEST_P(GemmU8S8, FusedAddMatchesReference) {
       }
 }
 
+// A in segments (an implicit-GEMM convolution: rows that overlap, one segment per kernel
+// row) against the plain GEMM on the same A gathered into rows, where the implementation has
+// it (the reference and VNNI; the others leave it null and are not asked).
+TEST_P(GemmU8S8, SegmentedAMatchesGatheredRows) {
+  if (!ops_->gemm_segmented) {
+    EXPECT_TRUE(GetParam().isa != Isa::ref && GetParam().isa != Isa::vnni) << GetParam().name;
+    return;
+  }
+  struct Case { int64_t M, N, count, seg_k, lda, stride; };
+  const Case cases[] = {{56, 64, 3, 192, 64, 3712}, {13, 150, 3, 36, 12, 100}, {1, 16, 7, 28, 4, 300},
+                        {7, 200, 2, 4, 8, 40},      {28, 256, 3, 384, 256, 7680}, {40, 72, 9, 8, 8, 96}};
+  int seed = 0;
+  for (const Case& c : cases)
+    for (QOutType out : {QOutType::u8, QOutType::s32, QOutType::f32, QOutType::s8}) {
+      Options o = options();
+      o.out = out;
+      o.add = out == QOutType::u8 || out == QOutType::s8;
+      o.a_zp = 11 * seed;
+      const int64_t K = c.count * c.seg_k;
+      Problem p = make_problem(c.M, c.N, K, seed % 2, o, 7000 + seed, 0, seed % 3);
+      ++seed;
+      // The image the segments read, and the same A gathered into plain rows.
+      std::mt19937 rng(seed);
+      std::vector<uint8_t> image(static_cast<size_t>((c.M - 1) * c.lda + (c.count - 1) * c.stride + c.seg_k));
+      for (auto& v : image) v = static_cast<uint8_t>(rng());
+      for (int64_t m = 0; m < c.M; ++m)
+        for (int64_t k = 0; k < K; ++k)
+          p.a[m * p.lda + k] = image[m * c.lda + (k / c.seg_k) * c.stride + k % c.seg_k];
+      std::vector<uint8_t> want;
+      p.run(*gemm_u8s8_ops_ref(), &want, nullptr);
+      PackedBU8S8 packed;
+      ops_->pack_b(p.b.data(), K, c.N, p.ldb, p.trans_b, p.bias.data(), p.a_zp, &packed);
+      const ASegments seg{c.count, c.seg_k, c.stride};
+      for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &pool2_}) {
+        std::vector<uint8_t> got(want.size(), 0xA5);
+        ops_->gemm_segmented(c.M, image.data(), c.lda, seg, packed, got.data(), p.ldc, p.ep, pool);
+        expect_same(p, want, got, std::string(GetParam().name) + " segmented, " + describe(p) +
+                                      (pool ? " 2 threads" : ""));
+      }
+    }
+  // Malformed segments are refused: seg_k not a multiple of 4, count * seg_k != K.
+  Problem p = make_problem(4, 16, 24, false, options(), 1);
+  PackedBU8S8 packed;
+  ops_->pack_b(p.b.data(), 24, 16, p.ldb, false, nullptr, 0, &packed);
+  std::vector<uint8_t> img(256), out(64 * 4);
+  EXPECT_THROW(ops_->gemm_segmented(4, img.data(), 4, ASegments{4, 6, 8}, packed, out.data(), 16, p.ep, nullptr),
+               Error);
+  EXPECT_THROW(ops_->gemm_segmented(4, img.data(), 4, ASegments{2, 8, 8}, packed, out.data(), 16, p.ep, nullptr),
+               Error);
+}
+
 TEST_P(GemmU8S8, RaggedTailsAndEdgeShapes) {
   struct Shape { int64_t M, N, K; };
   const Shape shapes[] = {

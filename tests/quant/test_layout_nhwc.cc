@@ -286,6 +286,40 @@ TEST(LayoutNhwc, ResidualAddFusesIntoConv) {
   }
 }
 
+// Stride-1 convs with rows of 24+ pixels read the padded image in place on VNNI (implicit
+// GEMM, one kernel row of taps per A segment): pads 0 / 1 / 2 / 4 (larger than the kernel),
+// 3x3 and 5x5, channel counts that give 12- to 40-byte segments, a fused add behind one;
+// bit-identical to the reference everywhere. 3 channels (9-byte segments) gather instead.
+TEST(LayoutNhwc, ImplicitGemmConvsMatchReference) {
+  for (bool s8 : {false, true}) {
+    QNet q(s8);
+    q.input("x", {1, 8, 7, 29});
+    q.conv("x", "a", 8, 8, 3, 1, 1);    // 24-byte segments, pad 1
+    q.conv("a", "b", 8, 4, 5, 1, 2);    // 40-byte segments, pad 2
+    q.conv("b", "c", 4, 8, 3, 1, 0);    // 12-byte segments, no pad: 27-wide output
+    q.conv("c", "d", 8, 8, 3, 1, 4);    // pad larger than the kernel
+    q.conv("d", "e", 8, 8, 3, 1, 1);
+    q.add("e", "d", "f");               // fused into conv e
+    q.conv("f", "g", 8, 3, 1);
+    q.conv("g", "h", 3, 8, 3, 1, 1);    // 9-byte segments: gathered
+    q.output("h");
+    const Model m = load_model(q.builder());
+    std::mt19937 rng(31);
+    on_every_simd_isa(m, {{"x", random_q8({1, 8, 7, 29}, s8, rng)}}, s8 ? "s8" : "u8",
+                      [](const CompiledModel& c, const std::multiset<std::string>&, const std::string& where) {
+                        if (where.find(" on vnni") == std::string::npos) return;
+                        size_t implicit = 0;
+                        const std::string d = c.describe();
+                        for (size_t at = d.find("qconv_implicit"); at != std::string::npos;
+                             at = d.find("qconv_implicit", at + 1))
+                          ++implicit;
+                        EXPECT_EQ(implicit, 5u) << where;
+                        EXPECT_NE(d.find("qconv_implicit_nhwc_io+gemm_u8s8_vnni_jit_6x64+qadd"), std::string::npos)
+                            << where;
+                      });
+  }
+}
+
 // An add whose other input comes straight from the graph input gets that input converted;
 // an add with a broadcast input stays NCHW.
 TEST(LayoutNhwc, AddsFollowTheirInputs) {

@@ -34,6 +34,11 @@ class PackedQGemm {
   // add_rows' rows ld_add apart.
   void run(int64_t M, const uint8_t* a, int64_t lda, void* out, int64_t ldc, kernels::ThreadPool* pool,
            const uint8_t* add_rows = nullptr, int64_t ld_add = 0) const;
+  // The same with A in segments (kernels::ASegments: an implicit-GEMM convolution), where
+  // segmented() says the kernel table has it for these weights.
+  void run_segmented(int64_t M, const uint8_t* a, int64_t lda, const kernels::ASegments& seg, void* out, int64_t ldc,
+                     const uint8_t* add_rows = nullptr, int64_t ld_add = 0) const;
+  bool segmented() const { return ops_->gemm_segmented && packed_.K <= packed_.kc; }
   // The parameters of the QLinearAdd that run() fuses (kernels/qadd_q8.h; a = this GEMM's output).
   void set_fused_add(const kernels::QAddQ8Params& add) { ep_.add = add; }
 

@@ -2,6 +2,8 @@
 // against. B is packed K x N (row k contiguous) with comp folded in; the accumulation is in
 // uint32 (the int32 sum modulo 2^32, what every SIMD kernel computes, with no signed
 // overflow); the epilogue is the normative u8s8_epilogue_row_ref.
+#include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "gemm_u8s8_common.h"
@@ -46,10 +48,22 @@ void gemm(int64_t M, const uint8_t* a, int64_t lda, const PackedBU8S8& b, void* 
   else rows(0, M);
 }
 
+// A in segments: gathered into plain rows, then the plain GEMM.
+void gemm_segmented(int64_t M, const uint8_t* a, int64_t lda, const ASegments& seg, const PackedBU8S8& b,
+                    void* out, int64_t ldc, const EpilogueQ& ep, ThreadPool* pool) {
+  detail::u8s8_check_call(kName, Isa::ref, false, M, lda, b, out, ldc, ep, &seg);
+  const int64_t K = b.K;
+  std::vector<uint8_t> rows(static_cast<size_t>(std::max<int64_t>(M * K, 1)));
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t s = 0; s < seg.count; ++s)
+      std::memcpy(rows.data() + m * K + s * seg.seg_k, a + m * lda + s * seg.stride, static_cast<size_t>(seg.seg_k));
+  gemm(M, rows.data(), K, b, out, ldc, ep, pool);
+}
+
 }  // namespace
 
 const GemmU8S8Ops* gemm_u8s8_ops_ref() {
-  static const GemmU8S8Ops table{kName, 1, 1, pack_b, gemm};
+  static const GemmU8S8Ops table{kName, 1, 1, pack_b, gemm, gemm_segmented};
   return &table;
 }
 

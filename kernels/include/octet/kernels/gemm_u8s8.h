@@ -52,6 +52,14 @@ struct EpilogueQ {
   QAddQ8Params add;                    // scales and qadd_q8_quotient_fits_int32(add).
 };
 
+// A read in segments, for an implicit-GEMM convolution over an image in place (one segment
+// per kernel row of taps): element (m, k) of A is at
+//   a[m * lda + (k / seg_k) * stride + k % seg_k],   K = count * seg_k,
+// where rows may overlap (lda smaller than K).
+struct ASegments {
+  int64_t count = 1, seg_k = 0, stride = 0;
+};
+
 struct PackedBU8S8 {
   Isa isa = Isa::ref;
   bool fast = false;
@@ -71,6 +79,11 @@ struct GemmU8S8Ops {
   // out has leading dimension ldc in elements of the output type.
   void (*gemm)(int64_t M, const uint8_t* a, int64_t lda, const PackedBU8S8& b, void* out,
                int64_t ldc, const EpilogueQ& ep, ThreadPool* pool) = nullptr;
+  // The same with A in segments (seg_k a multiple of 4, K within one K block: B.K <= kc), or
+  // null where the implementation lacks it (the caller gathers A instead).
+  void (*gemm_segmented)(int64_t M, const uint8_t* a, int64_t lda, const ASegments& seg,
+                         const PackedBU8S8& b, void* out, int64_t ldc, const EpilogueQ& ep,
+                         ThreadPool* pool) = nullptr;
 };
 
 // True when the "fast" kernels (vpmaddubsw) compute this B exactly for EVERY u8 activation:
