@@ -178,6 +178,11 @@ class FastQLinearConv : public OpKernel {
       add_.c_scale = s_scale;
       add_.c_zero = s_zero;
       add_.s8 = p_.y_type == DType::s8;
+      // VNNI adds in the GEMM's registers; the other levels' epilogues work on rows of a
+      // 16- or 64-column tile, too short for their add kernels, so the add runs after the
+      // GEMM on whole output rows while they are in cache.
+      add_in_gemm_ = ctx.isa().isa == kernels::Isa::vnni;
+      add_after_ = ctx.isa().isa == kernels::Isa::avx2 ? kernels::qadd_q8_avx2 : kernels::qadd_q8_avx512;
     }
     batch_ = x[0];
     channels_ = x[1];
@@ -254,7 +259,7 @@ class FastQLinearConv : public OpKernel {
     // four times the output, and that measured slower too).
     implicit_ = channels_last_ && !pointwise_ && group_ == 1 && g.kernel[0] == 1 && g.in[0] == 1 &&
                 g.stride[1] == 1 && g.stride[2] == 1 && g.dilation[2] == 1 && (g.kernel[2] * cg_) % 4 == 0 &&
-                g.out[2] >= 4 * gemms_[0]->mr() &&
+                g.out[2] >= 4 * gemms_[0]->mr() && (!fused_add_ || add_in_gemm_) &&
                 gemms_[0]->segmented();
   }
 
@@ -403,14 +408,22 @@ class FastQLinearConv : public OpKernel {
       const uint8_t* xn = xb + n * in_size * channels_;
       uint8_t* yn = yb + n * P * out_channels_;
       const uint8_t* rn = rb ? rb + n * P * out_channels_ : nullptr;
-      // The fused add's rows for output pixel p0 and group grp (null without one).
-      auto add_rows = [&](int64_t p0, int64_t grp) { return rn ? rn + p0 * out_channels_ + grp * mg_ : nullptr; };
+      // The fused add's rows for output pixel p0 and group grp, when the GEMM does the add
+      // (null otherwise); add_after runs it on output pixels [p0, p1) when the GEMM does not.
+      auto add_rows = [&](int64_t p0, int64_t grp) {
+        return rn && add_in_gemm_ ? rn + p0 * out_channels_ + grp * mg_ : nullptr;
+      };
+      auto add_after = [&](int64_t p0, int64_t p1) {
+        if (rn && !add_in_gemm_)
+          add_after_(yn + p0 * out_channels_, rn + p0 * out_channels_, yn + p0 * out_channels_,
+                     (p1 - p0) * out_channels_, add_);
+      };
       if (p_.x_type == DType::s8) {
         if (!shifted) shifted.reset(new uint8_t[static_cast<size_t>(in_size * channels_)]);
         to_u8(DType::s8, xn, in_size * channels_, shifted.get());
         xn = shifted.get();
       }
-      if (implicit_) {
+      if (implicit_) {  // VNNI only (segmented A): the add is in the GEMM
         run_implicit(xn, yn, rn, pool);
         continue;
       }
@@ -432,6 +445,7 @@ class FastQLinearConv : public OpKernel {
                 gemms_[grp]->run(rows, a.get(), k_, out, out_channels_, nullptr, add_rows(p0, grp), out_channels_);
               }
             }
+            add_after(p0, p1);
           }
         };
         if (pool) pool->parallel_for(tasks.count, run_tasks);
@@ -456,6 +470,10 @@ class FastQLinearConv : public OpKernel {
                              add_rows(p0, grp), out_channels_);
           }
         }
+      }
+      if (rn && !add_in_gemm_) {
+        if (pool) pool->parallel_for(P, add_after);
+        else add_after(0, P);
       }
     }
   }
@@ -621,6 +639,8 @@ class FastQLinearConv : public OpKernel {
   int32_t x_zero_u8_ = 0;
   bool channels_last_ = false;
   bool fused_add_ = false;       // channels_last_ with a QLinearAdd of input 9 (see the constructor)
+  bool add_in_gemm_ = false;     // ... done by the GEMM's epilogue, else by add_after_
+  void (*add_after_)(const uint8_t*, const uint8_t*, uint8_t*, int64_t, const kernels::QAddQ8Params&) = nullptr;
   kernels::QAddQ8Params add_;
   bool depthwise_ = false, pointwise_ = false;
   bool implicit_ = false;  // channels-last implicit GEMM (see the constructor)
