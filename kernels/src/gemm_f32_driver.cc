@@ -42,6 +42,7 @@ struct Problem {
   int64_t ldc;
   const EpilogueF32* ep;
   bool copy_a;
+  const ASegments* seg;  // or null: plain rows
 };
 
 TileInit first_init(const EpilogueF32& ep) {
@@ -92,7 +93,13 @@ class TileRunner {
     k0_ = k0;
     key_.init = k0 == 0 ? first_init(ep_) : TileInit::load_c;
     key_.finish = k0 + kc >= pr_.K ? last_finish(ep_) : TileFinish::store;
-    key_.k_rem = static_cast<int>(kc % fam_.k_unroll);
+    // Segmented A has one K block (checked by gemm_f32_blocked).
+    const ASegments* seg = pr_.seg;
+    key_.segmented = seg != nullptr;
+    args_.seg_count = seg ? seg->count : 1;
+    args_.seg_k = seg ? seg->seg_k : kc;
+    args_.seg_stride_bytes = seg ? seg->stride * 4 : 0;
+    key_.k_rem = static_cast<int>(args_.seg_k % fam_.k_unroll);
     args_.kc = kc;
     args_.init = key_.init;
     args_.finish = key_.finish;
@@ -112,7 +119,8 @@ class TileRunner {
       key_.masked = cols % fam_.lanes != 0;
       if (!kernel_ || key_.rows != cached_.rows || key_.vecs != cached_.vecs ||
           key_.masked != cached_.masked || key_.init != cached_.init ||
-          key_.finish != cached_.finish || key_.k_rem != cached_.k_rem) {
+          key_.finish != cached_.finish || key_.k_rem != cached_.k_rem ||
+          key_.segmented != cached_.segmented) {
         kernel_ = fam_.get(key_);
         cached_ = key_;
       }
@@ -255,18 +263,24 @@ void choose_grid(const F32KernelFamily& fam, int64_t M, int64_t panels, int thre
 
 void gemm_f32_blocked(const F32KernelFamily& fam, int64_t M, const float* a, int64_t lda,
                       const PackedBF32& b, float* c, int64_t ldc, const EpilogueF32& ep,
-                      ThreadPool* pool) {
+                      ThreadPool* pool, const ASegments* seg) {
   if (b.isa != fam.isa || b.nr != fam.nr)
     throw Error(std::string(fam.name) + ": B was packed by another kernel table");
   if (M < 0) throw Error(std::string(fam.name) + ": negative M");
   const int64_t N = b.N, K = b.K;
   if (M == 0 || N == 0) return;
-  if (K > 0 && lda < K) throw Error(std::string(fam.name) + ": lda < K");
+  if (seg) {
+    const std::string problem = a_segments_problem(*seg, K, b.kc, lda, 1);
+    if (!problem.empty()) throw Error(std::string(fam.name) + ": " + problem);
+  } else if (K > 0 && lda < K) {
+    throw Error(std::string(fam.name) + ": lda < K");
+  }
   if (ldc < N) throw Error(std::string(fam.name) + ": ldc < N");
   if (ep.residual && ep.ldr < N) throw Error(std::string(fam.name) + ": ldr < N");
 
+  // Segmented rows overlap and are read in place (a copy would be the gather they avoid).
   Problem pr{&fam, M, N, K, b.kc, a, lda, b.data.as<float>(), c, ldc, &ep,
-             should_copy_a(fam, M, K, lda)};
+             !seg && should_copy_a(fam, M, K, lda), seg};
   const int64_t panels = (N + fam.nr - 1) / fam.nr;
 
   int threads = pool ? pool->size() : 1;

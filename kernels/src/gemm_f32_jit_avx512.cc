@@ -1,9 +1,9 @@
 // Xbyak generator of the AVX-512 FP32 micro-kernels: an up-to-14x32 register tile (28 zmm
 // accumulators), two zmm of packed B per k, A broadcast straight from its rows. Each kernel
-// is specialised for its rows, column vectors and N mask, K remainder (kc % 4), accumulator
-// start (zero / bias / residual / bias+residual / C) and finish (store / ReLU / clip /
-// HardSwish); they are
-// generated on first use and cached for the life of the process.
+// is specialised for its rows, column vectors and N mask, K remainder (seg_k % 4), plain or
+// segmented A, accumulator start (zero / bias / residual / bias+residual / C) and finish
+// (store / ReLU / clip / HardSwish); they are generated on first use and cached for the life
+// of the process.
 //
 // This file is compiled with baseline flags: it only *writes* AVX-512 machine code. The code
 // runs only through the avx512 dispatch table, which exists only on CPUs that have it.
@@ -24,10 +24,11 @@ namespace {
 
 constexpr int kMr = 14, kNr = 32, kLanes = 16, kUnroll = 4;
 constexpr int kInits = 5, kFinishes = 4;
-constexpr int kTableSize = kMr * 2 * 2 * kInits * kFinishes * kUnroll;
+constexpr int kTableSize = 2 * kMr * 2 * 2 * kInits * kFinishes * kUnroll;
 
 int table_index(const F32TileKey& k) {
-  int i = k.rows - 1;
+  int i = k.segmented ? 1 : 0;
+  i = i * kMr + (k.rows - 1);
   i = i * 2 + (k.vecs - 1);
   i = i * 2 + (k.masked ? 1 : 0);
   i = i * kInits + static_cast<int>(k.init);
@@ -50,13 +51,16 @@ class TileGenerator : public Xbyak::CodeGenerator {
   using Zmm = Xbyak::Zmm;
   using Address = Xbyak::Address;
 
-  // Registers (System V; only caller-saved ones, so no spills): rdi = args.
+  // Registers (System V; caller-saved ones, plus rbx and r12 pushed by segmented kernels):
+  // rdi = args.
   const Reg64& rArgs = rdi;
   const Reg64& rB = rax;
   const Reg64& rCount = rcx;
   const Reg64& rLd = rsi;   // leading dimension in bytes of the rows being addressed
   const Reg64& rLd3 = rdx;  // 3 * rLd
   const Reg64* rBase[4] = {&r8, &r9, &r10, &r11};  // rows 4g .. 4g+3
+  const Reg64& rSegBase = rbx;   // segmented A: row 0 of the current segment
+  const Reg64& rSegCount = r12;  // segments left
 
   Zmm acc(int r, int v) const { return Zmm(r * key_.vecs + v); }
   static Zmm bvec(int v) { return Zmm(28 + v); }
@@ -143,10 +147,20 @@ class TileGenerator : public Xbyak::CodeGenerator {
         break;
     }
 
-    // K loop, unrolled by kUnroll; the remainder kc % kUnroll is straight-line code.
+    // K loop over seg_k steps, unrolled by kUnroll; the remainder seg_k % kUnroll is
+    // straight-line code. Segmented A repeats it per segment, B running on, the row pointers
+    // restarting at the next segment (rSegBase, callee-saved, so pushed).
     set_rows(offsetof(F32TileArgs, a), offsetof(F32TileArgs, lda_bytes));
     mov(rB, arg(offsetof(F32TileArgs, b)));
-    mov(rCount, arg(offsetof(F32TileArgs, kc)));
+    Xbyak::Label seg_loop;
+    if (key_.segmented) {
+      push(rSegBase);
+      push(rSegCount);
+      mov(rSegBase, *rBase[0]);
+      mov(rSegCount, arg(offsetof(F32TileArgs, seg_count)));
+      L(seg_loop);
+    }
+    mov(rCount, arg(offsetof(F32TileArgs, seg_k)));
     shr(rCount, 2);  // kUnroll == 4
     Xbyak::Label loop, loop_end;
     jz(loop_end, T_NEAR);
@@ -158,6 +172,16 @@ class TileGenerator : public Xbyak::CodeGenerator {
     jnz(loop, T_NEAR);
     L(loop_end);
     for (int u = 0; u < key_.k_rem; ++u) k_step(u);
+    if (key_.segmented) {
+      if (key_.k_rem) add(rB, key_.k_rem * kNr * 4);
+      add(rSegBase, arg(offsetof(F32TileArgs, seg_stride_bytes)));
+      mov(*rBase[0], rSegBase);
+      for (int g = 1; g * 4 < R; ++g) lea(*rBase[g], ptr[*rBase[g - 1] + rLd * 4]);
+      dec(rSegCount);
+      jnz(seg_loop, T_NEAR);
+      pop(rSegCount);
+      pop(rSegBase);
+    }
 
     // Finish and store.
     if (key_.finish == TileFinish::relu) {

@@ -29,6 +29,9 @@ struct F32TileArgs {
   float* c = nullptr;        // C[m0, n0]
   int64_t ldc_bytes = 0;
   int64_t kc = 0;            // K steps in this block
+  // A in seg_count segments of seg_k steps (seg_count * seg_k = kc): segment s of row r at
+  // a + r * lda + s * seg_stride. A plain block is one segment of kc steps.
+  int64_t seg_count = 1, seg_k = 0, seg_stride_bytes = 0;
   const float* bias = nullptr;      // bias + n0 (init bias / bias_residual)
   const float* residual = nullptr;  // residual + m0 * ldr + n0 (init residual / bias_residual)
   int64_t ldr_bytes = 0;
@@ -47,7 +50,8 @@ struct F32TileKey {
   bool masked = false;   // the last vector holds fewer than `lanes` valid columns
   TileInit init = TileInit::zero;
   TileFinish finish = TileFinish::store;
-  int k_rem = 0;         // kc % k_unroll
+  int k_rem = 0;         // seg_k % k_unroll
+  bool segmented = false;  // A in several segments (seg_count > 1 possible)
 };
 
 // One ISA's micro-kernel family, as the driver sees it.
@@ -55,7 +59,7 @@ struct F32KernelFamily {
   const char* name;
   Isa isa;
   int mr, nr, lanes;  // tile rows, tile columns (packed panel width), floats per vector
-  int k_unroll;       // the kernels' K unroll (F32TileKey::k_rem = kc % k_unroll)
+  int k_unroll;       // the kernels' K unroll (F32TileKey::k_rem = seg_k % k_unroll)
   int kc_max;         // K block size bound (K is cut into balanced blocks <= kc_max)
   int64_t l2_b_bytes; // budget for the B block (kc x nc) kept in L2
   F32TileKernel (*get)(const F32TileKey& key);  // never null; may generate code (thread-safe)
@@ -65,11 +69,13 @@ struct F32KernelFamily {
 void pack_b_f32_panels(const F32KernelFamily& family, const float* b, int64_t K, int64_t N,
                        int64_t ldb, bool trans_b, PackedBF32* out);
 
-// Runs C = epilogue(A * B) with the family's micro-kernels. Checks that `b` was packed by
-// this family. Results do not depend on the number of threads in `pool`.
+// Runs C = epilogue(A * B) with the family's micro-kernels, A in segments when `seg` is not
+// null (a_segments.h; then K must fit one K block). Checks that `b` was packed by this
+// family. Results do not depend on the number of threads in `pool`, nor on `seg` (the same
+// A gathered into rows gives the same bits).
 void gemm_f32_blocked(const F32KernelFamily& family, int64_t M, const float* a, int64_t lda,
                       const PackedBF32& b, float* c, int64_t ldc, const EpilogueF32& ep,
-                      ThreadPool* pool);
+                      ThreadPool* pool, const ASegments* seg = nullptr);
 
 // The K block size used for a given K (a function of K alone, so that every call on the
 // same packed B, whatever the thread count, sums in the same order).

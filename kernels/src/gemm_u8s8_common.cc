@@ -97,10 +97,8 @@ U8S8Epilogue u8s8_check_call(const char* who, Isa isa, bool fast, int64_t M, int
   const int64_t K = b.K, N = b.N;
   if (M > 0 && N > 0) {
     if (seg) {
-      if (seg->count < 1 || seg->seg_k < 1 || seg->seg_k % 4 != 0 || seg->count * seg->seg_k != K ||
-          lda < 0 || seg->stride < 0 || K > b.kc)
-        throw Error(w + ": bad A segments (" + std::to_string(seg->count) + " x " + std::to_string(seg->seg_k) +
-                    " for K=" + std::to_string(K) + ", whole groups of 4 within one K block)");
+      const std::string problem = a_segments_problem(*seg, K, b.kc, lda, 4);
+      if (!problem.empty()) throw Error(w + ": " + problem);
     } else if (K > 0 && lda < K) {
       throw Error(w + ": lda=" + std::to_string(lda) + " < K=" + std::to_string(K));
     }

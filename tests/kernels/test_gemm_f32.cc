@@ -292,6 +292,67 @@ TEST_P(GemmF32, OneAndTwoThreadsBitIdentical) {
   }
 }
 
+// A in segments (an implicit-GEMM convolution: rows that overlap, one segment per kernel
+// row) gives the same bits as the same table's plain GEMM on that A gathered into rows, on 1
+// and 2 threads, with every epilogue; malformed segments are refused.
+TEST_P(GemmF32, SegmentedAMatchesGatheredRows) {
+  ASSERT_NE(ops_->gemm_segmented, nullptr) << ops_->name;
+  struct Seg { int64_t M, N, count, seg_k, lda, stride; };
+  const Seg segs[] = {{147, 64, 3, 96, 32, 4768}, {13, 150, 3, 9, 6, 100}, {1, 16, 7, 28, 4, 300},
+                      {7, 200, 2, 5, 8, 40},      {35, 96, 5, 320, 64, 2500}, {40, 72, 9, 8, 8, 96},
+                      {289, 40, 7, 3, 3, 51},     {71, 33, 3, 241, 80, 5900}};
+  ThreadPool pool(2);
+  uint32_t seed = 900;
+  for (const Seg& sg : segs)
+    for (int epi = 0; epi < 4; ++epi) {
+      Case t{sg.M, sg.N, sg.count * sg.seg_k};
+      t.bias = epi % 2;
+      t.residual = epi >= 2;
+      t.residual_is_c = epi == 3;
+      t.act = static_cast<Activation>((epi + seed) % 4);
+      t.ldc_pad = epi;
+      t.seed = ++seed;
+      Data d = make_data(t);
+      std::mt19937 rng(seed);
+      std::uniform_real_distribution<float> u(-1.f, 1.f);
+      std::vector<float> image(static_cast<size_t>((sg.M - 1) * sg.lda + (sg.count - 1) * sg.stride + sg.seg_k));
+      for (auto& v : image) v = u(rng);
+      for (int64_t m = 0; m < t.M; ++m)
+        for (int64_t k = 0; k < t.K; ++k) d.a[m * d.lda + k] = image[m * sg.lda + (k / sg.seg_k) * sg.stride + k % sg.seg_k];
+      PackedBF32 packed;
+      ops_->pack_b(d.b.data(), t.K, t.N, d.ldb, t.trans_b, &packed);
+      const ASegments seg{sg.count, sg.seg_k, sg.stride};
+      for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+        const std::vector<float> want = run(*ops_, t, d, p);
+        std::vector<float> got = d.c_init;
+        EpilogueF32 ep = d.ep;
+        if (t.residual_is_c) ep.residual = got.data();
+        ops_->gemm_segmented(t.M, image.data(), sg.lda, seg, packed, got.data(), d.ldc, ep, p);
+        size_t diff = 0;
+        for (size_t i = 0; i < want.size(); ++i)
+          if (std::memcmp(&want[i], &got[i], sizeof(float)) != 0) ++diff;
+        EXPECT_EQ(diff, 0u) << ops_->name << " segmented vs gathered rows, " << t.str() << (p ? ", 2 threads" : "");
+        expect_close(t, d, got, run(*gemm_f32_ops_ref(), t, d, nullptr), "segmented vs ref");
+      }
+      if (HasFailure()) return;
+    }
+  std::vector<float> b(24 * 16, 1.f), img(256, 1.f), out(16 * 4);
+  PackedBF32 packed;
+  ops_->pack_b(b.data(), 24, 16, 16, false, &packed);
+  EXPECT_THROW(ops_->gemm_segmented(4, img.data(), 4, ASegments{2, 8, 8}, packed, out.data(), 16, EpilogueF32{}, nullptr),
+               Error);  // 2 x 8 != K
+  EXPECT_THROW(ops_->gemm_segmented(4, img.data(), 4, ASegments{0, 24, 8}, packed, out.data(), 16, EpilogueF32{}, nullptr),
+               Error);
+  EXPECT_THROW(ops_->gemm_segmented(4, img.data(), 4, ASegments{3, 8, -8}, packed, out.data(), 16, EpilogueF32{}, nullptr),
+               Error);
+  std::vector<float> big_b(9000 * 16, 1.f), big_img(9000 + 64, 1.f);
+  ops_->pack_b(big_b.data(), 9000, 16, 16, false, &packed);
+  if (packed.kc < 9000)  // K over one block: refused
+    EXPECT_THROW(ops_->gemm_segmented(4, big_img.data(), 4, ASegments{2, 4500, 16}, packed, out.data(), 16,
+                                      EpilogueF32{}, nullptr),
+                 Error);
+}
+
 TEST_P(GemmF32, NanPropagatesThroughReluAndClip) {
   for (Activation act : {Activation::relu, Activation::clip}) {
     Case t{3, 20, 4};

@@ -282,6 +282,56 @@ TEST(ConvFast, GemmPathShapes) {
   for (const Case& c : cases) check_on_every_isa(c, "conv");
 }
 
+// Channels-last convs that read the padded image in place (implicit GEMM: one GEMM per output
+// row, or one for the whole image when k_w = 1 without W padding) against the reference, and
+// the ones that keep the gather (dilation along W, groups).
+TEST(ConvFast, ImplicitGemmPath) {
+  struct Implicit { Case c; bool implicit; };
+  std::vector<Implicit> cases;
+  auto add = [&](const std::string& label, int64_t c, int64_t m, int64_t ih, int64_t iw, int64_t kh, int64_t kw,
+                 std::vector<int64_t> strides, std::vector<int64_t> dilations, std::vector<int64_t> pads,
+                 bool implicit) {
+    Case t;
+    t.label = label;
+    t.c = c, t.m = m, t.ih = ih, t.iw = iw, t.kh = kh, t.kw = kw;
+    t.strides = strides, t.dilations = dilations, t.pads = pads;
+    cases.push_back({t, implicit});
+  };
+  add("3x3 pad 1, rows of 31", 13, 40, 6, 31, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}, true);
+  add("5x5 pad 2 over 3 channels", 3, 17, 9, 12, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}, true);
+  add("1x7 pad 3 along W", 24, 33, 7, 17, 1, 7, {1, 1}, {1, 1}, {0, 3, 0, 3}, true);
+  add("7x1 pad 3 along H: one GEMM", 24, 33, 17, 7, 7, 1, {1, 1}, {1, 1}, {3, 0, 3, 0}, true);
+  add("3x1 unpadded: one GEMM on the input itself", 9, 20, 11, 8, 3, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, true);
+  add("3x3 stride 2, odd width unread", 16, 24, 13, 16, 3, 3, {2, 2}, {1, 1}, {0, 0, 0, 0}, true);
+  add("3x3 stride (1, 3), unpadded, last columns unread", 8, 24, 9, 14, 3, 3, {1, 3}, {1, 1}, {0, 0, 0, 0}, true);
+  add("dilation 3 along H, pads larger than the kernel", 6, 10, 10, 9, 3, 2, {1, 1}, {3, 1}, {4, 3, 5, 3}, true);
+  add("1x1 stride 2", 24, 40, 13, 13, 1, 1, {2, 2}, {1, 1}, {0, 0, 0, 0}, true);
+  add("1-pixel output", 17, 3, 3, 3, 3, 3, {1, 1}, {1, 1}, {0, 0, 0, 0}, true);
+  add("dilation 2 along W: gathered", 6, 10, 9, 14, 3, 3, {1, 1}, {1, 2}, {1, 1, 1, 1}, false);
+  cases.back().c.residual = true;
+  cases[0].c.residual = true;
+  cases[0].c.activation = "Relu";
+  cases[2].c.activation = "Clip";
+  cases[3].c.residual = true;
+  cases[3].c.activation = "HardSwish";
+  cases[5].c.n = 2;
+  {
+    Case t;
+    t.label = "groups 2: gathered";
+    t.c = 8, t.m = 12, t.group = 2, t.ih = 7, t.iw = 9, t.pads = {1, 1, 1, 1};
+    cases.push_back({t, false});
+  }
+  const std::vector<std::string> isas = simd_isas();
+  if (isas.empty()) GTEST_SKIP() << "no avx2 or avx512 level on this CPU (or under OCTET_MAX_ISA)";
+  for (const Implicit& t : cases)
+    for (const std::string& isa : isas) {
+      check_case(t.c, isa, "conv", /*channels_last=*/true);
+      const std::string kernel = run(build(t.c), isa, 1, true).kernel;
+      EXPECT_EQ(kernel.rfind(t.implicit ? "conv_implicit_nhwc_gemm[" : "conv_nhwc_gemm[", 0), 0u)
+          << t.c.label << " on " << isa << ": " << kernel;
+    }
+}
+
 TEST(ConvFast, GemmPathRandomShapes) {
   std::mt19937 gen(1234);
   auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(gen); };

@@ -193,6 +193,39 @@ void im2col_nhwc_rows(const WindowGeometry& g, const T* x, int64_t channels, int
   }
 }
 
+// The padded image an implicit-GEMM conv (2-D, channels-last, dilation 1 along W) reads in
+// place: rows and columns the windows reach, the input shifted by the begin pads, `fill`
+// (zero or the zero point) outside it. Output pixel (oh, ow), kernel row kh starts at
+//   pixel ((oh * stride_h + kh * dilation_h) * width + ow * stride_w) of the padded image.
+struct PaddedImage {
+  int64_t height = 0, width = 0, top = 0, left = 0;
+  explicit PaddedImage(const WindowGeometry& g)
+      : height((g.out[1] - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1),
+        width((g.out[2] - 1) * g.stride[2] + g.kernel[2]),
+        top(g.pad_begin[1]),
+        left(g.pad_begin[2]) {}
+
+  // Writes rows [r0, r1) of the padded copy of x ([in_h, in_w, channels]) to `padded`.
+  template <typename T>
+  void fill_rows(const T* x, int64_t in_h, int64_t in_w, int64_t channels, T fill, T* padded, int64_t r0,
+                 int64_t r1) const {
+    const int64_t x0 = std::min(width, left), x1 = std::max(x0, std::min(width, left + in_w));  // image columns
+    for (int64_t r = r0; r < r1; ++r) {
+      T* dst = padded + r * width * channels;
+      const int64_t iy = r - top;
+      if (iy < 0 || iy >= in_h) {
+        std::fill_n(dst, width * channels, fill);
+        continue;
+      }
+      std::fill_n(dst, x0 * channels, fill);
+      if (x1 > x0)
+        std::memcpy(dst + x0 * channels, x + (iy * in_w + x0 - left) * channels,
+                    static_cast<size_t>((x1 - x0) * channels) * sizeof(T));
+      std::fill_n(dst + x1 * channels, (width - x1) * channels, fill);
+    }
+  }
+};
+
 // fn(n, oh0, oh1) over the output rows [0, out_h) of each of `batch` images, the rows of all
 // images split over the pool as one range when the work (`work` elements or so) pays for it;
 // a call never spans two images.

@@ -484,25 +484,12 @@ class FastQLinearConv : public OpKernel {
     const auto& g = win_;
     const int64_t C = channels_, N = out_channels_, in_h = g.in[1], in_w = g.in[2], out_h = g.out[1],
                   out_w = g.out[2];
-    const int64_t ph = (out_h - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1;
-    const int64_t pw = (out_w - 1) * g.stride[2] + g.kernel[2];
-    const int64_t pt = g.pad_begin[1], pl = g.pad_begin[2];
-    const uint8_t zp = static_cast<uint8_t>(x_zero_u8_);
+    const PaddedImage pad(g);
+    const int64_t ph = pad.height, pw = pad.width;
     // Not zero-filled: every byte is written below.
     std::unique_ptr<uint8_t[]> padded(new uint8_t[static_cast<size_t>(ph * pw * C)]);
-    const int64_t x0 = std::min(pw, pl), x1 = std::max(x0, std::min(pw, pl + in_w));  // columns from the image
     auto pad_rows = [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        uint8_t* dst = padded.get() + r * pw * C;
-        const int64_t iy = r - pt;
-        if (iy < 0 || iy >= in_h) {
-          std::memset(dst, zp, static_cast<size_t>(pw * C));
-          continue;
-        }
-        std::memset(dst, zp, static_cast<size_t>(x0 * C));
-        if (x1 > x0) std::memcpy(dst + x0 * C, x + (iy * in_w + x0 - pl) * C, static_cast<size_t>((x1 - x0) * C));
-        std::memset(dst + x1 * C, zp, static_cast<size_t>((pw - x1) * C));
-      }
+      pad.fill_rows(x, in_h, in_w, C, static_cast<uint8_t>(x_zero_u8_), padded.get(), r0, r1);
     };
     const kernels::ASegments seg{g.kernel[1], g.kernel[2] * C, g.dilation[1] * pw * C};
     auto out_rows = [&](int64_t r0, int64_t r1) {

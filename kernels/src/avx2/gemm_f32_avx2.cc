@@ -90,23 +90,26 @@ void tile_kernel(const F32TileArgs* p) {
       break;
   }
 
-#define OCTET_AROW(r) const float* a##r = p->a + ((r) < R ? (r) : 0) * lda;
-  OCTET_ROW_EACH(OCTET_AROW)
-#undef OCTET_AROW
+  // K steps segment by segment (one segment for plain A), B running on.
   const float* b = p->b;
-  const int64_t kc = p->kc;
+  const int64_t seg_k = p->seg_k, seg_stride = p->seg_stride_bytes / 4;
+  for (int64_t s = 0; s < p->seg_count; ++s, b += seg_k * kNr) {
+#define OCTET_AROW(r) const float* a##r = p->a + ((r) < R ? (r) : 0) * lda + s * seg_stride;
+    OCTET_ROW_EACH(OCTET_AROW)
+#undef OCTET_AROW
 #pragma GCC unroll 4
-  for (int64_t k = 0; k < kc; ++k) {
-    const __m256 b0 = _mm256_loadu_ps(b + k * kNr);
-    const __m256 b1 = V > 1 ? _mm256_loadu_ps(b + k * kNr + kLanes) : b0;
+    for (int64_t k = 0; k < seg_k; ++k) {
+      const __m256 b0 = _mm256_loadu_ps(b + k * kNr);
+      const __m256 b1 = V > 1 ? _mm256_loadu_ps(b + k * kNr + kLanes) : b0;
 #define OCTET_FMA_ROW(r)                                                  \
   if constexpr ((r) < R) {                                                \
     const __m256 av = _mm256_broadcast_ss(a##r + k);                      \
     c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0);                           \
     if constexpr (V > 1) c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);      \
   }
-    OCTET_ROW_EACH(OCTET_FMA_ROW)
+      OCTET_ROW_EACH(OCTET_FMA_ROW)
 #undef OCTET_FMA_ROW
+    }
   }
 
   if (p->finish == TileFinish::relu) {
@@ -154,7 +157,8 @@ constexpr F32TileKernel kKernels[kMr][2][2] = {
     {{RowKernels<6>::k[0][0], RowKernels<6>::k[0][1]}, {RowKernels<6>::k[1][0], RowKernels<6>::k[1][1]}},
 };
 
-// Init, finish and kc are run-time arguments here, so the key reduces to the tile shape.
+// Init, finish, kc and segments are run-time arguments here, so the key reduces to the tile
+// shape.
 F32TileKernel get_kernel(const F32TileKey& key) {
   return kKernels[key.rows - 1][key.vecs - 1][key.masked ? 1 : 0];
 }
@@ -173,7 +177,12 @@ void gemm_avx2(int64_t M, const float* a, int64_t lda, const PackedBF32& b, floa
   detail::gemm_f32_blocked(kFamily, M, a, lda, b, c, ldc, ep, pool);
 }
 
-const GemmF32Ops kOps = {"gemm_f32_avx2_6x16", kMr, kNr, pack_b_avx2, gemm_avx2};
+void gemm_segmented_avx2(int64_t M, const float* a, int64_t lda, const ASegments& seg, const PackedBF32& b,
+                         float* c, int64_t ldc, const EpilogueF32& ep, ThreadPool* pool) {
+  detail::gemm_f32_blocked(kFamily, M, a, lda, b, c, ldc, ep, pool, &seg);
+}
+
+const GemmF32Ops kOps = {"gemm_f32_avx2_6x16", kMr, kNr, pack_b_avx2, gemm_avx2, gemm_segmented_avx2};
 
 }  // namespace
 

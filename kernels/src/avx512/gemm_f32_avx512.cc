@@ -16,7 +16,13 @@ void gemm_avx512(int64_t M, const float* a, int64_t lda, const PackedBF32& b, fl
   detail::gemm_f32_blocked(detail::f32_family_avx512_jit(), M, a, lda, b, c, ldc, ep, pool);
 }
 
-const GemmF32Ops kOps = {"gemm_f32_avx512_jit_14x32", 14, 32, pack_b_avx512, gemm_avx512};
+void gemm_segmented_avx512(int64_t M, const float* a, int64_t lda, const ASegments& seg, const PackedBF32& b,
+                           float* c, int64_t ldc, const EpilogueF32& ep, ThreadPool* pool) {
+  detail::gemm_f32_blocked(detail::f32_family_avx512_jit(), M, a, lda, b, c, ldc, ep, pool, &seg);
+}
+
+const GemmF32Ops kOps = {"gemm_f32_avx512_jit_14x32", 14, 32, pack_b_avx512, gemm_avx512,
+                         gemm_segmented_avx512};
 
 }  // namespace
 

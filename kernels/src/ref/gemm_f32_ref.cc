@@ -1,7 +1,9 @@
 // Reference FP32 GEMM: plain C++, the ground truth every SIMD table is tested against.
 // Per output element: acc = sum over k in increasing order of a[m,k] * b[k,n] (float
 // multiply, then float add), then y = acc + bias[n], y = y + residual[m,n], activation.
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "octet/kernels/gemm_f32.h"
@@ -80,10 +82,27 @@ void gemm_ref(int64_t M, const float* a, int64_t lda, const PackedBF32& b, float
   }
 }
 
+// A in segments: gathered into plain rows, then the plain GEMM.
+void gemm_segmented_ref(int64_t M, const float* a, int64_t lda, const ASegments& seg, const PackedBF32& b,
+                        float* c, int64_t ldc, const EpilogueF32& ep, ThreadPool* pool) {
+  if (b.isa != Isa::ref) throw Error("gemm_f32_ref: B was packed by another kernel table");
+  if (M < 0) throw Error("gemm_f32_ref: negative M");
+  if (M == 0 || b.N == 0) return;
+  const std::string problem = a_segments_problem(seg, b.K, b.kc, lda, 1);
+  if (!problem.empty()) throw Error("gemm_f32_ref: " + problem);
+  const int64_t K = b.K;
+  std::vector<float> rows(static_cast<size_t>(std::max<int64_t>(M * K, 1)));
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t s = 0; s < seg.count; ++s)
+      std::memcpy(rows.data() + m * K + s * seg.seg_k, a + m * lda + s * seg.stride,
+                  static_cast<size_t>(seg.seg_k) * sizeof(float));
+  gemm_ref(M, rows.data(), K, b, c, ldc, ep, pool);
+}
+
 }  // namespace
 
 const GemmF32Ops* gemm_f32_ops_ref() {
-  static const GemmF32Ops ops = {"gemm_f32_ref", 1, 1, pack_b_ref, gemm_ref};
+  static const GemmF32Ops ops = {"gemm_f32_ref", 1, 1, pack_b_ref, gemm_ref, gemm_segmented_ref};
   return &ops;
 }
 

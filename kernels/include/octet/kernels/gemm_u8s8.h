@@ -25,6 +25,7 @@
 
 #include <cstdint>
 
+#include "octet/kernels/a_segments.h"
 #include "octet/kernels/aligned_buffer.h"
 #include "octet/kernels/gemm_f32.h"
 #include "octet/kernels/isa.h"
@@ -50,14 +51,6 @@ struct EpilogueQ {
   const uint8_t* add_input = nullptr;  // [M, ld_add] of the output's type, or null; may alias
   int64_t ld_add = 0;                  // the output like residual. add needs finite positive
   QAddQ8Params add;                    // scales and qadd_q8_quotient_fits_int32(add).
-};
-
-// A read in segments, for an implicit-GEMM convolution over an image in place (one segment
-// per kernel row of taps): element (m, k) of A is at
-//   a[m * lda + (k / seg_k) * stride + k % seg_k],   K = count * seg_k,
-// where rows may overlap (lda smaller than K).
-struct ASegments {
-  int64_t count = 1, seg_k = 0, stride = 0;
 };
 
 struct PackedBU8S8 {
