@@ -153,10 +153,8 @@ U8S8Epilogue u8s8_check_call(const char* who, Isa isa, bool fast, int64_t M, int
     if (ep.residual) throw Error(w + ": a fused add and a residual term together");
     if (ep.ld_add < N) throw Error(w + ": ld_add=" + std::to_string(ep.ld_add) + " < N");
     if (ep.add.s8 != (ep.out_type == QOutType::s8)) throw Error(w + ": the fused add's type is not the output's");
-    auto normal = [](float v) { return std::isnormal(v) && v > 0; };
-    if (!normal(ep.add.a_scale) || !normal(ep.add.b_scale) || !normal(ep.add.c_scale) ||
-        !qadd_q8_quotient_fits_int32(ep.add))
-      throw Error(w + ": the fused add needs finite positive scales whose quotient fits int32");
+    if (!qadd_q8_params_ok(ep.add))
+      throw Error(w + ": the fused add needs finite positive multipliers whose sums fit int32");
     const int32_t tlo = ep.add.s8 ? -128 : 0, thi = ep.add.s8 ? 127 : 255;
     for (int32_t z : {ep.add.a_zero, ep.add.b_zero, ep.add.c_zero})
       if (z < tlo || z > thi) throw Error(w + ": a fused add zero point is outside the 8-bit range");
@@ -193,11 +191,7 @@ void u8s8_epilogue_row_ref(const int32_t* acc, int64_t count, const float* scale
     int32_t q = static_cast<int32_t>(std::nearbyint(y)) + e.zp;
     if (e.has_add) {  // QLinearAdd(q, A2) as kernels/qadd_q8.h; A2[j] read before out[j] is written
       const int32_t b = type == QOutType::u8 ? int32_t(residual[j]) : int32_t(int8_t(residual[j]));
-      const float fa = rounded(static_cast<float>(q - e.add.a_zero) * e.add.a_scale);
-      const float fb = rounded(static_cast<float>(b - e.add.b_zero) * e.add.b_scale);
-      const float r = std::nearbyint((fa + fb) / e.add.c_scale) + static_cast<float>(e.add.c_zero);
-      const float lo = type == QOutType::u8 ? 0.f : -128.f, hi = type == QOutType::u8 ? 255.f : 127.f;
-      q = r <= lo ? int32_t(lo) : r >= hi ? int32_t(hi) : static_cast<int32_t>(r);
+      q = qadd_q8_scalar(q, b, e.add);
     }
     if (type == QOutType::u8) static_cast<uint8_t*>(out)[j] = static_cast<uint8_t>(q);
     else static_cast<int8_t*>(out)[j] = static_cast<int8_t>(q);

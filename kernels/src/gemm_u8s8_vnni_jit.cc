@@ -354,15 +354,15 @@ class TileGenerator : public Xbyak::CodeGenerator {
   }
 
   // The fused QLinearAdd on one vector (qadd_q8.h, operation by operation): y holds the
-  // epilogue's float value; it leaves as round_half_even(sum / c_scale), an int32 (exact:
-  // the caller checked qadd_q8_quotient_fits_int32), before the add's zero point.
+  // epilogue's float value; it leaves as round_half_even(sum), an int32 (exact: the caller
+  // checked qadd_q8_params_ok), before the add's zero point.
   void fused_add(const Xbyak::Reg64& ep, const Xbyak::Zmm& y, const Xbyak::Zmm& tmp, const Xbyak::Address& a2, bool tail) {
     vmaxps(y, y, Xbyak::Zmm(28));  // the full clamp: the 8-bit output q exactly
     vminps(y, y, Xbyak::Zmm(29));
     vcvtps2dq(y, y);
     vpaddd(y, y, ptr_b[ep + EPI(add_shift)]);  // q - a_zero
     vcvtdq2ps(y, y);
-    vmulps(y, y, ptr_b[ep + ADD(a_scale)]);
+    vmulps(y, y, ptr_b[ep + ADD(a_mult)]);
     const Xbyak::Xmm t(tmp.getIdx());
     if (tail) vmovdqu8(t | k2 | T_z, a2);
     else vmovdqu8(t, a2);
@@ -370,9 +370,8 @@ class TileGenerator : public Xbyak::CodeGenerator {
     else vpmovsxbd(tmp, t);
     vpsubd(tmp, tmp, ptr_b[ep + ADD(b_zero)]);
     vcvtdq2ps(tmp, tmp);
-    vmulps(tmp, tmp, ptr_b[ep + ADD(b_scale)]);
+    vmulps(tmp, tmp, ptr_b[ep + ADD(b_mult)]);
     vaddps(y, y, tmp);
-    vdivps(y, y, ptr_b[ep + ADD(c_scale)]);
     vcvtps2dq(y, y);
   }
 

@@ -152,9 +152,9 @@ Problem make_problem(int64_t M, int64_t N, int64_t K, bool trans_b, const Option
     p.ep.add.b_zero = uni(lo, hi);
     p.ep.add.c_zero = uni(lo, hi);
     std::uniform_real_distribution<float> sc(0.02f, 0.5f);
-    p.ep.add.a_scale = sc(rng);
-    p.ep.add.b_scale = sc(rng);
-    p.ep.add.c_scale = sc(rng);
+    const float sa = sc(rng), sb = sc(rng);
+    p.ep.add.a_mult = sa / sc(rng);
+    p.ep.add.b_mult = sb / sc(rng);
   }
   return p;
 }
@@ -239,14 +239,14 @@ std::vector<uint8_t> contract_eval(const Problem& p) {
       if (std::isnan(v)) v = lo;
       v = std::min(std::max(v, lo), hi);
       int32_t q = int32_t(std::nearbyint(v)) + zp;
-      if (p.ep.add_input) {  // QLinearAdd(q, A2): mul, mul, add, div, round half even, saturate
+      if (p.ep.add_input) {  // QLinearAdd(q, A2): mul, mul, add, round half even, saturate
         const QAddQ8Params& a = p.ep.add;
         const uint8_t raw = p.add_input[m * p.ep.ld_add + n];
         const int32_t b = a.s8 ? int32_t(int8_t(raw)) : int32_t(raw);
-        volatile float fa = float(q - a.a_zero) * a.a_scale;
-        volatile float fb = float(b - a.b_zero) * a.b_scale;
+        volatile float fa = float(q - a.a_zero) * a.a_mult;
+        volatile float fb = float(b - a.b_zero) * a.b_mult;
         const float sum = fa + fb;
-        const int32_t r = int32_t(std::nearbyint(sum / a.c_scale)) + a.c_zero;
+        const int32_t r = int32_t(std::nearbyint(sum)) + a.c_zero;
         q = std::min(std::max(r, a.s8 ? -128 : 0), a.s8 ? 127 : 255);
       }
       if (p.ep.out_type == QOutType::u8) *dst = static_cast<uint8_t>(q);

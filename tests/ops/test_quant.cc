@@ -288,9 +288,11 @@ TEST(QuantQLinearBinary, AddAndMulBroadcast) {
                    .input("cs", scalar_f32(cs)).input("cz", scalar_q<uint8_t>(DType::u8, cz)).output("c").run();
     ASSERT_EQ(out[0].shape(), (Shape{2, 3}));
     for (int64_t i = 0; i < 6; ++i) {
-      float va = float(int_at(a, i) - az) * as, vb = float(int_at(b, i % 3) - bz) * bs;
-      float v = std::string(op) == "QLinearAdd" ? va + vb : va * vb;
-      float q = std::nearbyint(v / cs) + cz;
+      // Add scales each input by its ratio to the output scale (ONNX Runtime's form); Mul
+      // divides the product.
+      volatile float va = float(int_at(a, i) - az) * (std::string(op) == "QLinearAdd" ? as / cs : as);
+      volatile float vb = float(int_at(b, i % 3) - bz) * (std::string(op) == "QLinearAdd" ? bs / cs : bs);
+      float q = std::string(op) == "QLinearAdd" ? std::nearbyint(va + vb) + cz : std::nearbyint(va * vb / cs) + cz;
       int expected = static_cast<int>(std::min(255.0f, std::max(0.0f, q)));
       EXPECT_EQ(int(out[0].data_as<uint8_t>()[i]), expected) << op << " " << i;
     }

@@ -212,11 +212,11 @@ TEST(ConvInt8Fast, FastQLinearAddMatchesPerElement) {
   const std::vector<Params> params = {{{0.031f, 0.017f, 0.05f}, {120, 131, 0}, {-3, 9, -128}},
                                       {{0.1f, 0.1f, 0.0004f}, {0, 255, 7}, {127, -128, 0}},
                                       {{1e-3f, 3.0f, 2.5f}, {128, 1, 250}, {0, 100, -100}},
-                                      // exact half-integer quotients: ties to even
+                                      // exact half-integer sums: ties to even
                                       {{0.5f, 0.25f, 1.0f}, {3, 200, 128}, {-7, 0, 5}},
-                                      // 1 / c_scale inexact, many quotients within an ulp of a tie
+                                      // inexact scale ratios, many sums within an ulp of a tie
                                       {{0.3f, 0.7f, 0.1f}, {17, 240, 128}, {0, -50, 3}},
-                                      // quotients beyond int32: the SIMD kernel's scalar way
+                                      // sums beyond int32: the SIMD kernel's scalar way
                                       {{1.0f, 1.0f, 1e-7f}, {128, 0, 100}, {0, 5, -3}}};
   const char* names[] = {"as", "az", "bs", "bz", "cs", "cz"};
   for (const Params& pr : params)

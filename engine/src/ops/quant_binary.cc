@@ -1,6 +1,8 @@
-// com.microsoft QLinearAdd / QLinearMul (ONNX Runtime contrib ops found in QOperator models):
-// c = quantize(op(dequantize(a), dequantize(b)) / c_scale), per-tensor parameters, numpy
-// broadcasting. Dequantization goes through a 256-entry table per input.
+// com.microsoft QLinearAdd / QLinearMul (ONNX Runtime contrib ops found in QOperator models),
+// per-tensor parameters, numpy broadcasting. Add is kernels/qadd_q8.h's formula (ONNX
+// Runtime's: the inputs scaled by a_scale / c_scale and b_scale / c_scale, added, rounded);
+// Mul is c = quantize(dequantize(a) * dequantize(b) / c_scale), dequantization through a
+// 256-entry table per input.
 // When every scale and zero point is a compile-time constant, the output byte depends only on
 // the pair of input bytes: the kernel then computes that 256 x 256 table once, with the same
 // arithmetic, and each element is one lookup (bit-identical to the per-element path); Add on
@@ -33,13 +35,14 @@ Shape check_qlinear_binary(const NodeContext& ctx) {
 
 void infer_qlinear_binary(NodeContext& ctx) { ctx.set_output(0, ctx.input_dtype(0), check_qlinear_binary(ctx)); }
 
+// The value of a raw 8-bit element.
+int32_t q8_value(bool s8, uint8_t raw) { return s8 ? static_cast<int8_t>(raw) : raw; }
+
 // Table of dequantized values indexed by the raw byte.
 std::vector<float> dequant_table(DType t, const QuantParam& q) {
   std::vector<float> table(256);
-  for (int v = 0; v < 256; ++v) {
-    int32_t value = t == DType::u8 ? v : static_cast<int8_t>(static_cast<uint8_t>(v));
-    table[v] = static_cast<float>(value - q.zero[0]) * q.scale[0];
-  }
+  for (int v = 0; v < 256; ++v)
+    table[v] = static_cast<float>(q8_value(t == DType::s8, static_cast<uint8_t>(v)) - q.zero[0]) * q.scale[0];
   return table;
 }
 
@@ -51,9 +54,11 @@ class QLinearBinaryKernel : public OpKernel {
     const Tensor& b = ctx.input(3);
     Tensor& y = ctx.output(0);
     if (y.numel() == 0) return;
-    const std::vector<float> ta = dequant_table(a.dtype(), read_quant_param(ctx, 1, 2));
-    const std::vector<float> tb = dequant_table(b.dtype(), read_quant_param(ctx, 4, 5));
+    const QuantParam qa = read_quant_param(ctx, 1, 2), qb = read_quant_param(ctx, 4, 5);
     const QuantParam qc = read_quant_param(ctx, 6, 7);
+    const std::vector<float> ta = dequant_table(a.dtype(), qa), tb = dequant_table(b.dtype(), qb);
+    const kernels::QAddQ8Params add = kernels::qadd_q8_params(qa.scale[0], qa.zero[0], qb.scale[0], qb.zero[0],
+                                                              qc.scale[0], qc.zero[0], y.dtype() == DType::s8);
     int32_t lo, hi;
     q8_range(y.dtype(), &lo, &hi);
     const Shape& out = y.shape();
@@ -68,9 +73,9 @@ class QLinearBinaryKernel : public OpKernel {
     int64_t oa = 0, ob = 0;
     for (int64_t row = 0; row < rows; ++row) {
       for (int64_t i = 0; i < inner; ++i) {
-        float va = ta[pa[oa + i * ia]], vb = tb[pb[ob + i * ib]];
-        float v = op_ == BinaryOp::add ? va + vb : va * vb;
-        int32_t q = quantize_value(v / qc.scale[0], qc.zero[0], lo, hi);
+        const uint8_t ra = pa[oa + i * ia], rb = pb[ob + i * ib];
+        const int32_t q = op_ == BinaryOp::add ? kernels::qadd_q8_scalar(q8_value(add.s8, ra), q8_value(add.s8, rb), add)
+                                               : quantize_value(ta[ra] * tb[rb] / qc.scale[0], qc.zero[0], lo, hi);
         py[row * inner + i] = static_cast<uint8_t>(q);  // two's complement byte for s8
       }
       for (int64_t d = static_cast<int64_t>(r) - 2; d >= 0; --d) {
@@ -95,25 +100,23 @@ class QLinearBinaryTableKernel : public OpKernel {
                            kernels::Isa isa)
       : table_(256 * 256) {
     // Add on AVX2 and up (AVX-512 kernel where the level has it): the same float operations in
-    // SIMD (qadd_q8.h), for finite positive normal scales; the table otherwise.
+    // SIMD (qadd_q8.h; the kernels go the scalar way where qadd_q8_params_ok fails), for
+    // finite positive multipliers; the table otherwise.
+    params_ = kernels::qadd_q8_params(qa.scale[0], qa.zero[0], qb.scale[0], qb.zero[0], qc.scale[0], qc.zero[0],
+                                      t == DType::s8);
     auto normal = [](float s) { return std::isnormal(s) && s > 0; };
-    simd_add_ = op == BinaryOp::add && isa != kernels::Isa::ref && normal(qa.scale[0]) && normal(qb.scale[0]) &&
-                normal(qc.scale[0]);
+    simd_add_ = op == BinaryOp::add && isa != kernels::Isa::ref && normal(params_.a_mult) && normal(params_.b_mult);
     avx512_ = isa == kernels::Isa::avx512 || isa == kernels::Isa::vnni;
-    params_.a_scale = qa.scale[0];
-    params_.b_scale = qb.scale[0];
-    params_.c_scale = qc.scale[0];
-    params_.a_zero = qa.zero[0];
-    params_.b_zero = qb.zero[0];
-    params_.c_zero = qc.zero[0];
-    params_.s8 = t == DType::s8;
     const std::vector<float> ta = dequant_table(t, qa), tb = dequant_table(t, qb);
     int32_t lo, hi;
     q8_range(t, &lo, &hi);
     for (int a = 0; a < 256; ++a)
       for (int b = 0; b < 256; ++b) {
-        const float v = op == BinaryOp::add ? ta[a] + tb[b] : ta[a] * tb[b];
-        table_[a * 256 + b] = static_cast<uint8_t>(quantize_value(v / qc.scale[0], qc.zero[0], lo, hi));
+        const int32_t q =
+            op == BinaryOp::add
+                ? kernels::qadd_q8_scalar(q8_value(params_.s8, uint8_t(a)), q8_value(params_.s8, uint8_t(b)), params_)
+                : quantize_value(ta[a] * tb[b] / qc.scale[0], qc.zero[0], lo, hi);
+        table_[a * 256 + b] = static_cast<uint8_t>(q);
       }
   }
   std::string name() const override {

@@ -171,13 +171,7 @@ class FastQLinearConv : public OpKernel {
       const_pair(ctx, 10, 11, &r_scale, &r_zero);
       const_pair(ctx, 12, 13, &s_scale, &s_zero);
       fused_add_ = true;
-      add_.a_scale = p_.y_scale;
-      add_.a_zero = p_.y_zero;
-      add_.b_scale = r_scale;
-      add_.b_zero = r_zero;
-      add_.c_scale = s_scale;
-      add_.c_zero = s_zero;
-      add_.s8 = p_.y_type == DType::s8;
+      add_ = kernels::qadd_q8_params(p_.y_scale, p_.y_zero, r_scale, r_zero, s_scale, s_zero, p_.y_type == DType::s8);
       // VNNI adds in the GEMM's registers; the other levels' epilogues work on rows of a
       // 16- or 64-column tile, too short for their add kernels, so the add runs after the
       // GEMM on whole output rows while they are in cache.
@@ -714,20 +708,15 @@ void infer_qlinear_conv_nhwc(NodeContext& ctx) {
   shape_numel(y);
   if (ctx.num_inputs() > 9) {
     // The fused QLinearAdd: the residual (of the output's shape and type) and its and the
-    // sum's constant per-tensor parameters, with finite positive scales.
+    // sum's constant per-tensor parameters, with positive bounded scale ratios.
     ctx.check(ctx.num_inputs() <= 14 && ctx.has_input(9) && ctx.input_dtype(9) == p.y_type && ctx.input_shape(9) == y,
               "octet.QLinearConvNhwc: the residual (input 9) must have the output's type and shape " + shape_str(y));
     float r_scale = 0, s_scale = 0;
     int32_t zero = 0;
     const bool ok = const_pair(ctx, 10, 11, &r_scale, &zero) && const_pair(ctx, 12, 13, &s_scale, &zero);
-    auto normal = [](float v) { return std::isnormal(v) && v > 0; };
-    kernels::QAddQ8Params add;
-    add.a_scale = p.y_scale;
-    add.b_scale = r_scale;
-    add.c_scale = s_scale;
-    ctx.check(ok && normal(r_scale) && normal(s_scale) && normal(p.y_scale) && kernels::qadd_q8_quotient_fits_int32(add),
-              "octet.QLinearConvNhwc: the fused add needs constant per-tensor parameters with positive scales "
-              "whose quotient fits int32");
+    ctx.check(ok && kernels::qadd_q8_params_ok(kernels::qadd_q8_params(p.y_scale, 0, r_scale, 0, s_scale, 0, false)),
+              "octet.QLinearConvNhwc: the fused add needs constant per-tensor parameters whose scale ratios are "
+              "positive and bounded (qadd_q8_params_ok)");
     for (size_t zi : {size_t(11), size_t(13)})
       ctx.check(!ctx.has_input(zi) || ctx.input_dtype(zi) == p.y_type, "zero points must have the output's type");
   }

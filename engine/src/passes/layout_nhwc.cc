@@ -442,18 +442,16 @@ class LayoutPlanner {
       if (g_.values[add.inputs[other]].dtype != g_.values[v].dtype ||
           g_.values[add.outputs[0]].dtype != g_.values[v].dtype)
         continue;
-      bool normal = true;
+      bool scalars = true;
       for (size_t i : {side + 1, other + 1, size_t(6)}) {
         const Tensor& sc = g_.values[add.inputs[i]].data;
-        normal = normal && sc.dtype() == DType::f32 && sc.numel() == 1 && std::isnormal(*sc.data_as<float>()) &&
-                 *sc.data_as<float>() > 0;
+        scalars = scalars && sc.dtype() == DType::f32 && sc.numel() == 1;
       }
-      if (!normal) continue;
-      kernels::QAddQ8Params bound;  // only the scales matter for the bound
-      bound.a_scale = *g_.values[add.inputs[side + 1]].data.data_as<float>();
-      bound.b_scale = *g_.values[add.inputs[other + 1]].data.data_as<float>();
-      bound.c_scale = *g_.values[add.inputs[6]].data.data_as<float>();
-      if (!kernels::qadd_q8_quotient_fits_int32(bound)) continue;
+      if (!scalars) continue;
+      auto scale = [&](size_t i) { return *g_.values[add.inputs[i]].data.data_as<float>(); };
+      // Only the scales matter here (the multipliers).
+      if (!kernels::qadd_q8_params_ok(kernels::qadd_q8_params(scale(side + 1), 0, scale(other + 1), 0, scale(6), 0, false)))
+        continue;
       conv_of_twin_.erase(it);
       const int residual = twin_of(add.inputs[other]);  // may add a node: no references held across
       const int y = add.outputs[0];

@@ -1,6 +1,6 @@
 // QLinearAdd on AVX2, 32 elements per step (qadd_q8.h): the reference's float operations one
-// by one (vcvtdq2ps, vmulps, vaddps, vdivps), rounding to nearest even by vcvtps2dq, then the
-// zero point and the clamp in saturating int16 / 8-bit packs.
+// by one (vcvtdq2ps, vmulps, vaddps), rounding to nearest even by vcvtps2dq, then the zero
+// point and the clamp in saturating int16 / 8-bit packs.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -13,30 +13,19 @@ namespace {
 
 // The empty asm makes the product a finished value: the compiler cannot contract the
 // multiply with the following add into an FMA (GCC does so for intrinsics under -mfma).
-inline __m256 dequant8(__m128i bytes8, bool s8, __m256i zero, __m256 scale) {
+inline __m256 dequant8(__m128i bytes8, bool s8, __m256i zero, __m256 mult) {
   const __m256i v = s8 ? _mm256_cvtepi8_epi32(bytes8) : _mm256_cvtepu8_epi32(bytes8);
-  __m256 r = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(v, zero)), scale);
+  __m256 r = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(v, zero)), mult);
   asm("" : "+x"(r));
   return r;
 }
 
-int32_t scalar(uint8_t a, uint8_t b, const QAddQ8Params& p, int32_t lo, int32_t hi) {
-  const int32_t av = p.s8 ? static_cast<int8_t>(a) : a, bv = p.s8 ? static_cast<int8_t>(b) : b;
-  float va = static_cast<float>(av - p.a_zero) * p.a_scale, vb = static_cast<float>(bv - p.b_zero) * p.b_scale;
-  asm("" : "+x"(va), "+x"(vb));  // no contraction into an FMA
-  const float v = (va + vb) / p.c_scale;
-  const float r = std::nearbyint(v) + static_cast<float>(p.c_zero);
-  if (r <= static_cast<float>(lo)) return lo;
-  if (r >= static_cast<float>(hi)) return hi;
-  return static_cast<int32_t>(r);
-}
-
-// The reference's value before the clamp: round_half_even(x / c_scale) as int32 (vcvtps2dq
-// rounds to nearest even in the default MXCSR), for 8 elements. Exact while |x / c_scale|
-// stays below 2^31, which the caller checks from the scales.
+// The reference's value before the clamp: round_half_even(x) as int32 (vcvtps2dq rounds to
+// nearest even in the default MXCSR), for 8 elements. Exact while |x| stays below 2^31,
+// which the caller checks from the multipliers.
 template <bool S8>
-inline __m256i rounded8(__m128i a8, __m128i b8, __m256i za, __m256i zb, __m256 sa, __m256 sb, __m256 sc) {
-  return _mm256_cvtps_epi32(_mm256_div_ps(_mm256_add_ps(dequant8(a8, S8, za, sa), dequant8(b8, S8, zb, sb)), sc));
+inline __m256i rounded8(__m128i a8, __m128i b8, __m256i za, __m256i zb, __m256 ma, __m256 mb) {
+  return _mm256_cvtps_epi32(_mm256_add_ps(dequant8(a8, S8, za, ma), dequant8(b8, S8, zb, mb)));
 }
 
 // The whole loop per input type, so the type test is not inside it; 32 elements a step.
@@ -46,7 +35,7 @@ inline __m256i rounded8(__m128i a8, __m128i b8, __m256i za, __m256i zb, __m256 s
 template <bool S8>
 int64_t qadd_steps(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const QAddQ8Params& p) {
   const __m256i za = _mm256_set1_epi32(p.a_zero), zb = _mm256_set1_epi32(p.b_zero);
-  const __m256 sa = _mm256_set1_ps(p.a_scale), sb = _mm256_set1_ps(p.b_scale), sc = _mm256_set1_ps(p.c_scale);
+  const __m256 ma = _mm256_set1_ps(p.a_mult), mb = _mm256_set1_ps(p.b_mult);
   const __m256i zc = _mm256_set1_epi16(static_cast<int16_t>(p.c_zero));
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
@@ -54,10 +43,10 @@ int64_t qadd_steps(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, co
     const __m256i b32 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i));
     const __m128i a_lo = _mm256_castsi256_si128(a32), a_hi = _mm256_extracti128_si256(a32, 1);
     const __m128i b_lo = _mm256_castsi256_si128(b32), b_hi = _mm256_extracti128_si256(b32, 1);
-    const __m256i q0 = rounded8<S8>(a_lo, b_lo, za, zb, sa, sb, sc);
-    const __m256i q1 = rounded8<S8>(_mm_srli_si128(a_lo, 8), _mm_srli_si128(b_lo, 8), za, zb, sa, sb, sc);
-    const __m256i q2 = rounded8<S8>(a_hi, b_hi, za, zb, sa, sb, sc);
-    const __m256i q3 = rounded8<S8>(_mm_srli_si128(a_hi, 8), _mm_srli_si128(b_hi, 8), za, zb, sa, sb, sc);
+    const __m256i q0 = rounded8<S8>(a_lo, b_lo, za, zb, ma, mb);
+    const __m256i q1 = rounded8<S8>(_mm_srli_si128(a_lo, 8), _mm_srli_si128(b_lo, 8), za, zb, ma, mb);
+    const __m256i q2 = rounded8<S8>(a_hi, b_hi, za, zb, ma, mb);
+    const __m256i q3 = rounded8<S8>(_mm_srli_si128(a_hi, 8), _mm_srli_si128(b_hi, 8), za, zb, ma, mb);
     // Per 128-bit lane the packs interleave their sources; one permute restores the order.
     const __m256i w01 = _mm256_adds_epi16(_mm256_packs_epi32(q0, q1), zc);
     const __m256i w23 = _mm256_adds_epi16(_mm256_packs_epi32(q2, q3), zc);
@@ -71,10 +60,11 @@ int64_t qadd_steps(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, co
 }  // namespace
 
 void qadd_q8_avx2(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const QAddQ8Params& p) {
-  const int32_t lo = p.s8 ? -128 : 0, hi = p.s8 ? 127 : 255;
   int64_t i = 0;
-  if (qadd_q8_quotient_fits_int32(p)) i = p.s8 ? qadd_steps<true>(a, b, y, n, p) : qadd_steps<false>(a, b, y, n, p);
-  for (; i < n; ++i) y[i] = static_cast<uint8_t>(scalar(a[i], b[i], p, lo, hi));
+  if (qadd_q8_params_ok(p)) i = p.s8 ? qadd_steps<true>(a, b, y, n, p) : qadd_steps<false>(a, b, y, n, p);
+  for (; i < n; ++i)
+    y[i] = static_cast<uint8_t>(qadd_q8_scalar(p.s8 ? int32_t(int8_t(a[i])) : int32_t(a[i]),
+                                               p.s8 ? int32_t(int8_t(b[i])) : int32_t(b[i]), p));
 }
 
 }  // namespace octet::kernels

@@ -49,8 +49,8 @@ struct EpilogueQ {
   int32_t r_zero_point = 0;
   float r_scale = 0;
   const uint8_t* add_input = nullptr;  // [M, ld_add] of the output's type, or null; may alias
-  int64_t ld_add = 0;                  // the output like residual. add needs finite positive
-  QAddQ8Params add;                    // scales and qadd_q8_quotient_fits_int32(add).
+  int64_t ld_add = 0;                  // the output like residual. add needs
+  QAddQ8Params add;                    // qadd_q8_params_ok(add).
 };
 
 struct PackedBU8S8 {
