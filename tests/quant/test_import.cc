@@ -282,6 +282,12 @@ TEST(QOperator, QLinearMatMulAndQGemmMatchTheIntegerContract) {
 
 // --- QDQ models made by other tools: s8 activations, per-axis weights ------------------------
 
+std::multiset<std::string> op_types(const CompiledModel& c) {
+  std::multiset<std::string> ops;
+  for (const auto& n : c.program()->graph.nodes) ops.insert(n.op_type);
+  return ops;
+}
+
 ModelBuilder qdq_conv_model(bool s8_activations) {
   std::mt19937 rng(31);
   const int act = s8_activations ? TP::INT8 : TP::UINT8;
@@ -333,8 +339,7 @@ TEST(QdqImport, FusesAndMatchesTheFloatQdqGraph) {
       o.precision = Precision::int8;
       o.isa = isa;
       CompiledModel q = CompiledModel::compile(m, o);
-      std::multiset<std::string> ops;
-      for (const auto& n : q.program()->graph.nodes) ops.insert(n.op_type);
+      const std::multiset<std::string> ops = op_types(q);
       // On a SIMD ISA the layout pass runs both on NHWC (octet.QLinearConvNhwc, octet.MaxPoolNhwc).
       EXPECT_EQ(ops.count("QLinearConv") + ops.count("QLinearConvNhwc"), 1u) << q.describe();
       EXPECT_EQ(ops.count("Conv"), 0u) << q.describe();
@@ -348,6 +353,43 @@ TEST(QdqImport, FusesAndMatchesTheFloatQdqGraph) {
       EXPECT_LE(max_abs_diff(out.at("y"), reference), 0.05f * 1.001f) << (s8 ? "s8" : "u8") << " on " << isa;
       if (first.empty()) first = out;
       else EXPECT_TRUE(bit_identical(first, out)) << "differs from " << isas().front() << " on " << isa;
+    }
+  }
+}
+
+// DQ -> HardSwish -> Q becomes one octet.LookupQ8 whose table holds what those ops compute:
+// the same bits as the QDQ graph run literally in float, for every input level, u8 and s8, on
+// every ISA.
+TEST(QdqImport, HardSwishBecomesALookupTable) {
+  for (bool s8 : {false, true}) {
+    const int act = s8 ? TP::INT8 : TP::UINT8;
+    ModelBuilder b(14);
+    b.input("x", TP::FLOAT, {1, 4, 16, 16});
+    b.output("y", TP::FLOAT, {1, 4, 16, 16});
+    b.initializer(tensor_f32("xs", {}, {0.05f}));
+    b.initializer(int_tensor("xz", act, {}, {s8 ? 0 : 128}));
+    b.initializer(tensor_f32("ys", {}, {0.031f}));
+    b.initializer(int_tensor("yz", act, {}, {s8 ? -116 : 12}));
+    b.node("QuantizeLinear", {"x", "xs", "xz"}, {"xq"});
+    b.node("DequantizeLinear", {"xq", "xs", "xz"}, {"xd"});
+    b.node("HardSwish", {"xd"}, {"h"}, "hswish");
+    b.node("QuantizeLinear", {"h", "ys", "yz"}, {"hq"});
+    b.node("DequantizeLinear", {"hq", "ys", "yz"}, {"y"});
+    const Model m = load_model(b);
+    // Every level of x (and values between them, and beyond the ends).
+    Tensor x(DType::f32, {1, 4, 16, 16});
+    for (int64_t i = 0; i < x.numel(); ++i) x.data_as<float>()[i] = -6.6f + 0.0129f * static_cast<float>(i);
+    const Sample sample = {{"x", x}};
+    const auto reference = CompiledModel::compile(m).create_session().run(sample);
+    for (const std::string& isa : isas(true)) {
+      CompileOptions o;
+      o.precision = Precision::int8;
+      o.isa = isa;
+      CompiledModel q = CompiledModel::compile(m, o);
+      const std::multiset<std::string> ops = op_types(q);
+      EXPECT_EQ(ops.count("LookupQ8"), 1u) << q.describe();
+      EXPECT_EQ(ops.count("HardSwish"), 0u) << q.describe();
+      EXPECT_TRUE(bit_identical(reference, q.create_session().run(sample))) << (s8 ? "s8" : "u8") << " on " << isa;
     }
   }
 }

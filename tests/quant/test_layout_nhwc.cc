@@ -74,6 +74,15 @@ class QNet {
     b_.node("QLinearAdd", {a, a + ".s", a + ".z", b, b + ".s", b + ".z", y + ".s", y + ".z"}, {y}, y,
             "com.microsoft");
   }
+  // y = octet.LookupQ8(x) with a random table (what fuse_qdq makes of a HardSwish; here any
+  // table will do); y takes new parameters, as after a HardSwish.
+  void lookup(const std::string& x, const std::string& y) {
+    std::vector<uint8_t> table(256);
+    for (auto& v : table) v = static_cast<uint8_t>(rng_());
+    b_.initializer(tensor_of<uint8_t>(y + ".table", TP::UINT8, {256}, table));
+    params(y);
+    b_.node("LookupQ8", {x, y + ".table"}, {y}, y, "octet");
+  }
   void maxpool(const std::string& x, const std::string& y, int64_t k, int64_t stride, int64_t pad) {
     auto* n = b_.node("MaxPool", {x}, {y}, y, "octet");
     attr_ints(n, "kernel_shape", {k, k});
@@ -126,6 +135,13 @@ std::multiset<std::string> op_types(const CompiledModel& c) {
   std::multiset<std::string> ops;
   for (const auto& n : c.program()->graph.nodes) ops.insert(n.op_type);
   return ops;
+}
+
+// How many times `what` occurs in `text` (kernel names in a program's description).
+size_t occurrences(const std::string& text, const std::string& what) {
+  size_t count = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++count;
+  return count;
 }
 
 CompiledModel compile(const Model& m, const std::string& isa, int threads) {
@@ -278,11 +294,83 @@ TEST(LayoutNhwc, ResidualAddFusesIntoConv) {
     on_every_simd_isa(m, {{"x", random_q8({1, 72, 9, 8}, s8, rng)}}, s8 ? "s8" : "u8",
                       [](const CompiledModel& c, const std::multiset<std::string>& ops, const std::string& where) {
                         EXPECT_EQ(ops.count("QLinearAdd"), 2u) << where;
-                        size_t fused = 0;
-                        const std::string d = c.describe();
-                        for (size_t at = d.find("+qadd"); at != std::string::npos; at = d.find("+qadd", at + 1)) ++fused;
-                        EXPECT_EQ(fused, 2u) << where;
+                        EXPECT_EQ(occurrences(c.describe(), "+qadd"), 2u) << where;
                       });
+  }
+}
+
+// A lookup (a HardSwish) after a channels-last conv folds into it, after a GEMM conv, a
+// depthwise one, an implicit-GEMM one and one with a fused add; it stays where the conv's
+// output is read twice or is a graph output. Bit-identical to the reference (which runs
+// octet.LookupQ8 on its own) on every level, 1 and 2 threads.
+TEST(LayoutNhwc, LookupFusesIntoConv) {
+  for (bool s8 : {false, true}) {
+    QNet q(s8);
+    q.input("x", {1, 16, 9, 30});
+    q.conv("x", "a", 16, 24, 3, 1, 1);  // implicit GEMM on VNNI (30-pixel rows)
+    q.lookup("a", "ha");
+    q.conv("ha", "b", 24, 24, 3, 2, 1, 24);  // depthwise, stride 2
+    q.lookup("b", "hb");
+    q.conv("hb", "c", 24, 40, 1);  // 1x1
+    q.lookup("c", "hc");
+    q.conv("hc", "d", 40, 40, 1);
+    q.add("d", "hc", "s");  // fused into conv d, then the lookup after it
+    q.lookup("s", "hs");
+    q.conv("hs", "e", 40, 40, 3, 1, 1);  // gathered (rows of 15)
+    q.lookup("e", "he");
+    q.conv("he", "f", 40, 8, 1);
+    q.lookup("f", "hf");  // f is also a graph output: stays
+    q.output("hf");
+    q.output("f");
+    const Model m = load_model(q.builder());
+    std::mt19937 rng(41);
+    on_every_simd_isa(m, {{"x", random_q8({1, 16, 9, 30}, s8, rng)}}, s8 ? "s8" : "u8",
+                      [](const CompiledModel& c, const std::multiset<std::string>& ops, const std::string& where) {
+                        EXPECT_EQ(ops.count("LookupQ8"), 1u) << where;
+                        const std::string d = c.describe();
+                        EXPECT_EQ(occurrences(d, "+lookup"), 5u) << where;
+                        EXPECT_NE(d.find("+qadd+lookup"), std::string::npos) << where;
+                        EXPECT_NE(d.find("qconv_depthwise+"), std::string::npos) << where;
+                      });
+  }
+}
+
+// octet's own quantization of Conv -> HardSwish chains (a GEMM conv, a depthwise one): the
+// HardSwish runs on 8-bit values as a table folded into the conv before it on every SIMD
+// level, standalone on the reference; the same bits everywhere.
+TEST(LayoutNhwc, QuantizedHardSwishFusesIntoConv) {
+  std::mt19937 rng(17);
+  ModelBuilder b(14);
+  b.input("x", TP::FLOAT, {1, 8, 12, 12});
+  b.output("y", TP::FLOAT, {1, 16, 12, 12});
+  auto conv = [&](const std::string& name, const std::string& x, int64_t cin, int64_t cout, int64_t group) {
+    b.initializer(tensor_f32(name + "_w", {cout, cin / group, 3, 3}, random_floats(size_t(cout * cin / group * 9), rng, -0.4f, 0.4f)));
+    b.initializer(tensor_f32(name + "_b", {cout}, random_floats(size_t(cout), rng, -0.5f, 0.5f)));
+    auto* n = b.node("Conv", {x, name + "_w", name + "_b"}, {name}, name);
+    attr_ints(n, "pads", {1, 1, 1, 1});
+    attr_i(n, "group", group);
+  };
+  conv("c1", "x", 8, 16, 1);
+  b.node("HardSwish", {"c1"}, {"h1"}, "hswish1");
+  conv("c2", "h1", 16, 16, 16);  // depthwise
+  b.node("HardSwish", {"c2"}, {"h2"}, "hswish2");
+  conv("c3", "h2", 16, 16, 1);
+  b.node("HardSwish", {"c3"}, {"y"}, "hswish3");
+  const Model m = load_model(b);
+  const auto calibration = random_samples("x", {1, 8, 12, 12}, 4, 23, -3.0f, 3.0f);
+  const Sample sample = random_samples("x", {1, 8, 12, 12}, 1, 29, -3.0f, 3.0f)[0];
+  const CompiledModel ref = compile_int8(m, calibration, "ref");
+  EXPECT_EQ(op_types(ref).count("LookupQ8"), 2u) << ref.describe();  // the last one's output stays f32
+  const auto want = ref.create_session().run(sample);
+  for (const std::string& isa : isas(true)) {
+    if (isa == "ref") continue;
+    const CompiledModel c = compile_int8(m, calibration, isa);
+    const std::string d = c.describe();
+    EXPECT_EQ(op_types(c).count("LookupQ8"), 0u) << d;
+    EXPECT_NE(d.find("qconv_depthwise+"), std::string::npos) << d;
+    EXPECT_EQ(occurrences(d, "+lookup"), 2u) << d;
+    if (isa.find("fast") == std::string::npos)
+      EXPECT_TRUE(bit_identical(want, c.create_session().run(sample))) << isa;
   }
 }
 
@@ -308,12 +396,8 @@ TEST(LayoutNhwc, ImplicitGemmConvsMatchReference) {
     on_every_simd_isa(m, {{"x", random_q8({1, 8, 7, 29}, s8, rng)}}, s8 ? "s8" : "u8",
                       [](const CompiledModel& c, const std::multiset<std::string>&, const std::string& where) {
                         if (where.find(" on vnni") == std::string::npos) return;
-                        size_t implicit = 0;
                         const std::string d = c.describe();
-                        for (size_t at = d.find("qconv_implicit"); at != std::string::npos;
-                             at = d.find("qconv_implicit", at + 1))
-                          ++implicit;
-                        EXPECT_EQ(implicit, 5u) << where;
+                        EXPECT_EQ(occurrences(d, "qconv_implicit"), 5u) << where;
                         EXPECT_NE(d.find("qconv_implicit_nhwc_io+gemm_u8s8_vnni_jit_6x64+qadd"), std::string::npos)
                             << where;
                       });
@@ -490,6 +574,34 @@ TEST(LayoutNhwc, InternalOpsRejectBadInput) {
     fb.initializer(tensor_f32("ws", {}, {0.01f}));
     fb.node("QLinearConvNhwc", {"x", "x.s", "x.z", "w", "ws", "", "y.s", "y.z", "", "r", "r.s", "r.z", "s.s", "s.z"},
             {"y"}, "c", "octet");
+    f.output("y");
+    for (const std::string& isa : isas()) {
+      if (isa == "ref") continue;  // the reference level has no channels-last kernels at all
+      CompileOptions o;
+      o.isa = isa;
+      if (bad == 3) EXPECT_NO_THROW(CompiledModel::compile(load_model(fb), o)) << isa;
+      else EXPECT_THROW(CompiledModel::compile(load_model(fb), o), Error) << isa << " case " << bad;
+    }
+  }
+}
+
+// A fused lookup table (input 14) that is not 256 constant bytes, or fused add parameters
+// without the add's input: refused on every level (case 3, well formed, compiles).
+TEST(LayoutNhwc, FusedLookupRejectsBadInput) {
+  for (int bad = 0; bad < 4; ++bad) {
+    QNet f(false);
+    f.input("x", {1, 4, 4, 8});
+    f.params("y");
+    auto& fb = f.builder();
+    fb.initializer(tensor_of<int8_t>("w", TP::INT8, {8, 8, 1, 1}, std::vector<int8_t>(64, 3)));
+    fb.initializer(tensor_f32("ws", {}, {0.01f}));
+    fb.initializer(tensor_of<uint8_t>("t", TP::UINT8, {bad == 0 ? 255 : 256}, std::vector<uint8_t>(bad == 0 ? 255 : 256, 7)));
+    fb.initializer(tensor_of<int8_t>("t8", TP::INT8, {256}, std::vector<int8_t>(256, 7)));
+    std::vector<std::string> in = {"x", "x.s", "x.z", "w", "ws", "", "y.s", "y.z", "", "", "", "", "", ""};
+    if (bad == 1) in.push_back("t8");  // wrong type
+    else in.push_back("t");
+    if (bad == 2) in[12] = "y.s";  // add parameters without the add
+    fb.node("QLinearConvNhwc", in, {"y"}, "c", "octet");
     f.output("y");
     for (const std::string& isa : isas()) {
       if (isa == "ref") continue;  // the reference level has no channels-last kernels at all

@@ -456,4 +456,6 @@ void register_elementwise_unary_ops(OpRegistry& r) {
   r.add(OpDef{"", "Dropout", infer_dropout, create_dropout});
 }
 
+float hardswish_reference(float x) { return HardSwishOp{}(x); }
+
 }  // namespace octet::detail

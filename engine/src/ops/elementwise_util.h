@@ -247,4 +247,6 @@ namespace octet::detail {
 // register_elementwise_ops calls these.
 void register_elementwise_unary_ops(OpRegistry& r);   // elementwise_unary.cc
 void register_elementwise_binary_ops(OpRegistry& r);  // elementwise_binary.cc
+// The reference HardSwish of one value (the op's own arithmetic), for tables built from it.
+float hardswish_reference(float x);
 }  // namespace octet::detail

@@ -239,6 +239,7 @@ void register_quant_ops(OpRegistry& r) {
   register_quant_conv_ops(r);
   register_quant_matmul_ops(r);
   register_quant_binary_ops(r);
+  register_quant_lookup_ops(r);
   register_quant_contrib_ops(r);
 }
 

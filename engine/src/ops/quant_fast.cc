@@ -12,6 +12,7 @@
 
 #include "octet/kernels/dispatch.h"
 #include "octet/kernels/dwconv_u8s8.h"
+#include "octet/kernels/lookup_q8.h"
 #include "octet/kernels/qadd_q8.h"
 #include "ops/conv_geometry.h"
 #include "ops/quant_util.h"
@@ -178,6 +179,10 @@ class FastQLinearConv : public OpKernel {
       add_in_gemm_ = ctx.isa().isa == kernels::Isa::vnni;
       add_after_ = ctx.isa().isa == kernels::Isa::avx2 ? kernels::qadd_q8_avx2 : kernels::qadd_q8_avx512;
     }
+    if (channels_last_ && ctx.has_input(14)) {  // the fused lookup (octet.LookupQ8, a HardSwish)
+      const uint8_t* table = ctx.input_const(14)->data_as<uint8_t>();
+      lookup_.assign(table, table + 256);
+    }
     batch_ = x[0];
     channels_ = x[1];
     out_channels_ = w.shape()[0];
@@ -258,19 +263,20 @@ class FastQLinearConv : public OpKernel {
   }
 
   std::string name() const override {
-    if (depthwise_) return std::string("qconv_depthwise+") + dw_name_;
+    const std::string lookup = lookup_.empty() ? "" : "+lookup";
+    if (depthwise_) return std::string("qconv_depthwise+") + dw_name_ + lookup;
     if (channels_last_)
       return std::string(pointwise_ ? "qconv1x1_nhwc_io+" : implicit_ ? "qconv_implicit_nhwc_io+" : "qconv_blocked_nhwc_io+") +
-             gemms_[0]->kernel_name() + (fused_add_ ? "+qadd" : "");
+             gemms_[0]->kernel_name() + (fused_add_ ? "+qadd" : "") + lookup;
     return std::string(pointwise_ ? "qconv1x1_nhwc+" : "qconv_blocked_nhwc+") + gemms_[0]->kernel_name();
   }
   size_t weights_bytes() const override {
-    size_t b = w32_.size() * 4 + comp_.size() * 4 + dw_vnni_.size();
+    size_t b = w32_.size() * 4 + comp_.size() * 4 + dw_vnni_.size() + lookup_.size();
     for (const auto& g : gemms_) b += g->bytes();
     return b;
   }
   // The weights are packed (GEMM or depthwise layout) and the bias folded at creation.
-  bool owns_copy_of_input(size_t i) const override { return i == 3 || i == 8; }
+  bool owns_copy_of_input(size_t i) const override { return i == 3 || i == 8 || i == 14; }
 
   void run(KernelContext& ctx) const override {
     if (depthwise_ && channels_last_) run_depthwise_channels_last(ctx);
@@ -440,6 +446,7 @@ class FastQLinearConv : public OpKernel {
               }
             }
             add_after(p0, p1);
+            apply_lookup(yn + p0 * out_channels_, (p1 - p0) * out_channels_);
           }
         };
         if (pool) pool->parallel_for(tasks.count, run_tasks);
@@ -469,7 +476,19 @@ class FastQLinearConv : public OpKernel {
         if (pool) pool->parallel_for(P, add_after);
         else add_after(0, P);
       }
+      if (!lookup_.empty()) {
+        auto lookup_rows = [&](int64_t p0, int64_t p1) {
+          apply_lookup(yn + p0 * out_channels_, (p1 - p0) * out_channels_);
+        };
+        if (pool) pool->parallel_for(P, lookup_rows);
+        else lookup_rows(0, P);
+      }
     }
+  }
+
+  // The fused lookup on `elems` output bytes in place (nothing without one).
+  void apply_lookup(uint8_t* y, int64_t elems) const {
+    if (!lookup_.empty()) kernels::lookup_q8(lookup_.data(), y, y, elems);
   }
 
   // One image of the implicit-GEMM path: the zero-point-padded image (the rows and columns
@@ -487,9 +506,11 @@ class FastQLinearConv : public OpKernel {
     };
     const kernels::ASegments seg{g.kernel[1], g.kernel[2] * C, g.dilation[1] * pw * C};
     auto out_rows = [&](int64_t r0, int64_t r1) {
-      for (int64_t oh = r0; oh < r1; ++oh)
+      for (int64_t oh = r0; oh < r1; ++oh) {
         gemms_[0]->run_segmented(out_w, padded.get() + oh * g.stride[1] * pw * C, g.stride[2] * C, seg,
                                  y + oh * out_w * N, N, residual ? residual + oh * out_w * N : nullptr, N);
+        apply_lookup(y + oh * out_w * N, out_w * N);
+      }
     };
     if (pool) {
       pool->parallel_for(ph, pad_rows);
@@ -531,6 +552,7 @@ class FastQLinearConv : public OpKernel {
       auto rows = [&](int64_t r0, int64_t r1) {
         std::vector<uint8_t> scratch(scratch_bytes);
         dw_nhwc_kernel_(p, r0, r1, scratch.data());
+        apply_lookup(p.out + r0 * p.out_w * channels_, (r1 - r0) * p.out_w * channels_);
       };
       if (threaded) ctx.pool->parallel_for(p.out_h, rows);
       else rows(0, p.out_h);
@@ -623,6 +645,7 @@ class FastQLinearConv : public OpKernel {
   bool add_in_gemm_ = false;     // ... done by the GEMM's epilogue, else by add_after_
   void (*add_after_)(const uint8_t*, const uint8_t*, uint8_t*, int64_t, const kernels::QAddQ8Params&) = nullptr;
   kernels::QAddQ8Params add_;
+  std::vector<uint8_t> lookup_;  // channels_last_: the fused octet.LookupQ8 table (input 14), or empty
   bool depthwise_ = false, pointwise_ = false;
   bool implicit_ = false;  // channels-last implicit GEMM (see the constructor)
   bool planar_ = false;  // depthwise over 1-D / 2-D planes: the dwconv_u8s8 kernels
@@ -706,10 +729,19 @@ void infer_qlinear_conv_nhwc(NodeContext& ctx) {
   const std::vector<int64_t> out = g.out_dims();
   Shape y{x[0], out[0], out[1], m};
   shape_numel(y);
-  if (ctx.num_inputs() > 9) {
+  ctx.check(ctx.num_inputs() <= 15, "octet.QLinearConvNhwc takes at most 15 inputs");
+  for (size_t i = 10; i < 14; ++i)
+    ctx.check(ctx.has_input(9) || !ctx.has_input(i), "octet.QLinearConvNhwc: fused add parameters without its input 9");
+  if (ctx.has_input(14)) {
+    // The fused lookup (a HardSwish, octet.LookupQ8) on the 8-bit output.
+    const Tensor* table = ctx.input_const(14);
+    ctx.check(table && table->dtype() == DType::u8 && table->numel() == 256,
+              "octet.QLinearConvNhwc: the lookup table (input 14) must be a constant u8 tensor of 256 elements");
+  }
+  if (ctx.has_input(9)) {
     // The fused QLinearAdd: the residual (of the output's shape and type) and its and the
     // sum's constant per-tensor parameters, with positive bounded scale ratios.
-    ctx.check(ctx.num_inputs() <= 14 && ctx.has_input(9) && ctx.input_dtype(9) == p.y_type && ctx.input_shape(9) == y,
+    ctx.check(ctx.input_dtype(9) == p.y_type && ctx.input_shape(9) == y,
               "octet.QLinearConvNhwc: the residual (input 9) must have the output's type and shape " + shape_str(y));
     float r_scale = 0, s_scale = 0;
     int32_t zero = 0;
@@ -729,7 +761,7 @@ std::unique_ptr<OpKernel> create_qlinear_conv_nhwc(const NodeContext& ctx) {
   ConstQParams p;
   ctx.check(fast_qlinear_conv_conditions(ctx, x, &g, &p) && channels_last_layout_ok(ctx, x),
             "octet.QLinearConvNhwc: no channels-last kernel for this node");
-  ctx.check(ctx.num_inputs() <= 9 || x[1] / ctx.node().attr_i("group", 1) != 1,
+  ctx.check(!ctx.has_input(9) || x[1] / ctx.node().attr_i("group", 1) != 1,
             "octet.QLinearConvNhwc: no fused add for a depthwise convolution");
   return std::make_unique<FastQLinearConv>(ctx, x, g, std::move(p), /*channels_last=*/true);
 }

@@ -23,6 +23,12 @@ namespace octet::detail {
 void register_quant_conv_ops(OpRegistry& r);    // QLinearConv, ConvInteger
 void register_quant_matmul_ops(OpRegistry& r);  // QLinearMatMul, MatMulInteger
 void register_quant_binary_ops(OpRegistry& r);  // com.microsoft QLinearAdd, QLinearMul
+void register_quant_lookup_ops(OpRegistry& r);  // octet.LookupQ8
+
+// The table of y = QuantizeLinear(HardSwish(DequantizeLinear(x))) for every raw 8-bit x (of
+// type t, per-tensor parameters; y of type t too), with the reference ops' arithmetic, so
+// octet.LookupQ8 with it gives their bits.
+std::vector<uint8_t> hardswish_lookup_table(DType t, float x_scale, int32_t x_zero, float y_scale, int32_t y_zero);
 
 inline bool is_q8(DType t) { return t == DType::u8 || t == DType::s8; }
 

@@ -10,6 +10,8 @@
 // * an 8-bit max pool (octet.MaxPool) whose input has a twin becomes octet.MaxPoolNhwc, an
 //   8-bit average pool (QLinear[Global]AveragePool) octet.QLinearAveragePoolNhwc (absorbing
 //   a zero-point Pad in front of it), an 8-bit Concat concatenates the twins on their axis;
+// * an 8-bit QLinearAdd or octet.LookupQ8 (HardSwish) of a channels-last conv's output folds
+//   into that conv (fuse_add_into_conv, fuse_lookup_into_conv), or else runs on the twins;
 // * an NHWC value gets an octet.ToNHWC from its NCHW value where it is first needed, and every
 //   NHWC result an octet.ToNCHW back to the original value, which dead-code elimination then
 //   drops unless an op without an NHWC form (or the graph output) reads it.
@@ -62,8 +64,8 @@ bool layout_agnostic(const Graph& g, const Node& n) {
 
 class LayoutPlanner {
  public:
-  LayoutPlanner(Graph& g, bool fp32, bool fuse_residual)
-      : g_(g), fp32_(fp32), fuse_residual_(fuse_residual), twin_(g.values.size(), -1) {}
+  LayoutPlanner(Graph& g, bool fp32, bool fuse_into_conv)
+      : g_(g), fp32_(fp32), fuse_into_conv_(fuse_into_conv), twin_(g.values.size(), -1) {}
 
   void run(const kernels::IsaChoice& isa) {
     std::vector<Node> nodes = std::move(g_.nodes);
@@ -95,8 +97,11 @@ class LayoutPlanner {
         n.domain = "octet";
         if (n.inputs.size() > 3 && n.inputs[3] >= 0) emit_on_twins(n, {0, 3});  // residual Z
         else emit_on_twins(n, {0});
+      } else if (n.op_type == "LookupQ8" && n.domain == "octet" && one_output && n.inputs.size() == 2 &&
+                 has_twin(n.inputs[0])) {
+        if (!fuse_into_conv_ || !fuse_lookup_into_conv(n)) emit_on_twins(n, {0});
       } else if (layout_agnostic(g_, n) && (has_twin(n.inputs[0]) || has_twin(n.inputs[3]))) {
-        if (!fuse_residual_ || !fuse_add_into_conv(n)) emit_on_twins(n, {0, 3});
+        if (!fuse_into_conv_ || !fuse_add_into_conv(n)) emit_on_twins(n, {0, 3});
       } else if (fp32_ && float_elementwise(n)) {
         if (n.inputs.size() == 2 && !is_scalar_const(n.inputs[1])) emit_on_twins(n, {0, 1});
         else emit_on_twins(n, {0});
@@ -434,7 +439,7 @@ class LayoutPlanner {
       const int v = add.inputs[side];
       if (!has_twin(v) || consumers_[static_cast<size_t>(v)] != 1) continue;
       auto it = conv_of_twin_.find(twin_[v]);
-      if (it == conv_of_twin_.end()) continue;
+      if (it == conv_of_twin_.end() || !conv_without_add(g_.nodes[it->second.first])) continue;
       const size_t ci = it->second.first, back = it->second.second;
       const size_t other = side == 0 ? 3 : 0;
       // The add reads the conv's output with the conv's output parameters.
@@ -463,10 +468,35 @@ class LayoutPlanner {
       conv.outputs[0] = t;
       g_.nodes[back].dead = true;  // the conv's own output is not materialised any more
       twin_[y] = t;
+      conv_of_twin_[t] = {ci, g_.nodes.size()};  // a lookup may follow
       g_.nodes.push_back(to_nchw_node(add.name, t, y));
       return true;
     }
     return false;
+  }
+
+  // An octet.LookupQ8 (a HardSwish, from fuse_qdq) of the output of an 8-bit channels-last
+  // conv (depthwise too, with or without a fused add) that nothing else reads: the conv takes
+  // the table (input 14) and applies it to its output rows while they are in cache.
+  bool fuse_lookup_into_conv(const Node& lookup) {
+    const int v = lookup.inputs[0];
+    if (consumers_[static_cast<size_t>(v)] != 1) return false;
+    auto it = conv_of_twin_.find(twin_[v]);
+    if (it == conv_of_twin_.end()) return false;
+    const size_t ci = it->second.first, back = it->second.second;
+    if (g_.nodes[ci].inputs.size() > 14 || g_.values[lookup.outputs[0]].dtype != g_.values[v].dtype) return false;
+    conv_of_twin_.erase(it);
+    const int y = lookup.outputs[0];
+    const int t = add_twin_value(y);
+    Node& conv = g_.nodes[ci];
+    conv.inputs.resize(14, -1);
+    conv.inputs.push_back(lookup.inputs[1]);
+    conv.outputs[0] = t;
+    g_.nodes[back].dead = true;
+    twin_[y] = t;
+    conv_of_twin_[t] = {ci, g_.nodes.size()};
+    g_.nodes.push_back(to_nchw_node(lookup.name, t, y));
+    return true;
   }
 
   void emit_on_twins(Node n, const std::vector<size_t>& positions) {
@@ -475,9 +505,8 @@ class LayoutPlanner {
     const int t = add_twin_value(y);
     n.outputs[0] = t;
     twin_[y] = t;
-    // An 8-bit GEMM conv may take a following add (fuse_add_into_conv).
-    if (n.op_type == "QLinearConvNhwc" && conv_without_add(n))
-      conv_of_twin_[t] = {g_.nodes.size(), g_.nodes.size() + 1};
+    // An 8-bit conv may take a following add (fuse_add_into_conv) or lookup.
+    if (n.op_type == "QLinearConvNhwc") conv_of_twin_[t] = {g_.nodes.size(), g_.nodes.size() + 1};
     Node back = to_nchw_node(n.name, t, y);
     g_.nodes.push_back(std::move(n));
     g_.nodes.push_back(std::move(back));
@@ -503,9 +532,10 @@ class LayoutPlanner {
 
   Graph& g_;
   bool fp32_;  // FP32 ops may run channels-last too
-  bool fuse_residual_ = true;
+  bool fuse_into_conv_ = true;
   std::vector<int> consumers_;  // of each original value (graph outputs count as one)
-  // Twin value -> (index of its QLinearConvNhwc in g_.nodes, index of the ToNCHW after it).
+  // Twin value -> (index of the QLinearConvNhwc writing it in g_.nodes, index of the ToNCHW
+  // after it).
   std::map<int, std::pair<size_t, size_t>> conv_of_twin_;
   std::vector<int> twin_;  // value id -> its NHWC twin, -1 when none yet
   // The node list being rewritten (copied out of, so it stays intact) and the producer of
@@ -517,9 +547,9 @@ class LayoutPlanner {
 
 }  // namespace
 
-void plan_nhwc_layout(Graph& g, const PassOptions& options, bool fp32, bool fuse_residual) {
+void plan_nhwc_layout(Graph& g, const PassOptions& options, bool fp32, bool fuse_into_conv) {
   if (options.isa.isa == kernels::Isa::ref) return;  // the reference kernels are NCHW only
-  LayoutPlanner(g, fp32, fuse_residual).run(options.isa);
+  LayoutPlanner(g, fp32, fuse_into_conv).run(options.isa);
 }
 
 }  // namespace octet::detail

@@ -38,10 +38,10 @@ void fuse_conv_epilogue(Graph& g);
 // Convolutions with a channels-last kernel (8-bit ones, and FP32 ones when fp32), and the pools,
 // concats and element-wise ops between them, run on NHWC twins of their values; conversions
 // only where the layouts meet (layout_nhwc.cc). 8-bit results are bit-identical. Not on the
-// reference ISA. fuse_residual: an 8-bit conv takes the QLinearAdd that alone reads its output
-// (the same bits; but the conv's own output is no longer a value of the program). Follow with
-// eliminate_dead_code.
-void plan_nhwc_layout(Graph& g, const PassOptions& options, bool fp32, bool fuse_residual);
+// reference ISA. fuse_into_conv: an 8-bit conv takes the QLinearAdd, then the octet.LookupQ8,
+// that alone reads its output (the same bits; but the conv's own output is no longer a value of
+// the program). Follow with eliminate_dead_code.
+void plan_nhwc_layout(Graph& g, const PassOptions& options, bool fp32, bool fuse_into_conv);
 
 // Drops nodes none of whose outputs reach a graph output.
 void eliminate_dead_code(Graph& g);

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <set>
 
+#include "ops/quant_util.h"
 #include "passes/passes.h"
 
 namespace octet::detail {
@@ -96,6 +97,7 @@ class Fuser {
         else if (op == "Add") done = add(n);
         else if (op == "AveragePool" || op == "GlobalAveragePool") done = pool(n);
         else if (op == "Concat") done = concat(n);
+        else if (op == "HardSwish") done = lookup(n);
         else if (movement(node)) done = move(n);
         else if (op == "QuantizeLinear") done = cancel(n);
       } else if (node.domain == "com.microsoft" && op == "QuantizeLinear") {
@@ -343,6 +345,43 @@ class Fuser {
       f.inputs.push_back(d.scale);
       f.inputs.push_back(zero_of(d));
     }
+    replace(n, std::move(f), q);
+    return true;
+  }
+
+  // A per-tensor scale (f32) and zero point (8-bit, or absent: 0) as numbers.
+  bool scalar_param(int scale, int zero, float* s, int32_t* z) const {
+    const Tensor& st = g_.values[scale].data;
+    if (st.dtype() != DType::f32 || st.numel() != 1) return false;
+    *s = *st.data_as<float>();
+    *z = 0;
+    if (zero < 0) return true;
+    const Tensor& zt = g_.values[zero].data;
+    if (zt.numel() != 1 || !is_q8(zt.dtype())) return false;
+    *z = zt.dtype() == DType::u8 ? *zt.data_as<uint8_t>() : *zt.data_as<int8_t>();
+    return true;
+  }
+
+  // DQ(x) + HardSwish + Q(y), per tensor, y of x's type -> octet.LookupQ8(x, the table of what
+  // those three ops compute for each of the 256 values of x).
+  bool lookup(size_t n) {
+    const Node& node = g_.nodes[n];
+    Dq x;
+    if (node.inputs.size() != 1 || !dq_of(g_, node.inputs[0], &x) || !per_tensor_q8(x)) return false;
+    const int q = sole_q_reader(g_, users_, node.outputs[0]);
+    if (q < 0 || g_.values[g_.nodes[q].outputs[0]].dtype != x.dtype()) return false;
+    const Node& qn = g_.nodes[q];
+    float xs = 0, ys = 0;
+    int32_t xz = 0, yz = 0;
+    if (!scalar_param(x.scale, x.zero, &xs, &xz) || !scalar_param(qn.inputs[1], has(qn, 2) ? qn.inputs[2] : -1, &ys, &yz))
+      return false;
+    const std::vector<uint8_t> table = hardswish_lookup_table(x.dtype(), xs, xz, ys, yz);
+    Tensor t(DType::u8, {256});
+    std::memcpy(t.data(), table.data(), table.size());
+    const int tv = g_.add_const(node.name + "_table", std::move(t));
+    Node f = qlinear(node, "LookupQ8", "octet");
+    f.attrs.clear();
+    f.inputs = {x.q, tv};
     replace(n, std::move(f), q);
     return true;
   }

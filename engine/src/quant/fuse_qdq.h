@@ -7,6 +7,7 @@
 //   DQ(a) + DQ(b) + Add + Q(y)                 -> com.microsoft.QLinearAdd
 //   DQ(x) + AveragePool / GlobalAveragePool + Q -> com.microsoft.QLinearAveragePool / ...GlobalAveragePool
 //   DQ(x...) + Concat + Q                      -> 8-bit Concat (all parameters equal) or com.microsoft.QLinearConcat
+//   DQ(x) + HardSwish + Q                      -> octet.LookupQ8 (the function as a 256-entry table)
 //   DQ(x) + MaxPool / Reshape / Flatten / Transpose / Squeeze / Unsqueeze / Resize(nearest) + Q
 //     with equal parameters                    -> the same op on the 8-bit values
 //   Q(DQ(x)) with equal parameters             -> x

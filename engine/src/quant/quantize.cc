@@ -27,14 +27,14 @@ PassOptions pass_options(const CompileOptions& options, const kernels::IsaChoice
 }
 
 // QDQ graph (shapes inferred) -> INT8 program; the QDQ graph stays in the program for export.
-// fuse_residual: convs take the adds after them (every quantized value of the QDQ graph is
-// then no longer a value of the program; the SQNR report runs a program without).
+// fuse_into_conv: convs take the adds and lookups after them (every quantized value of the QDQ
+// graph is then no longer a value of the program; the SQNR report runs a program without).
 std::shared_ptr<Program> lower_qdq(const Graph& qdq, const CompileOptions& options, const kernels::IsaChoice& isa,
-                                   bool fuse_residual = true) {
+                                   bool fuse_into_conv = true) {
   Graph int8 = qdq;
   fuse_qdq(int8);
   infer_and_fold(int8, pass_options(options, isa, false));  // leftover DQ of constants fold to f32
-  if (options.optimize) plan_nhwc_layout(int8, pass_options(options, isa, false), /*fp32=*/false, fuse_residual);
+  if (options.optimize) plan_nhwc_layout(int8, pass_options(options, isa, false), /*fp32=*/false, fuse_into_conv);
   eliminate_dead_code(int8);
   int8.compact();
   std::shared_ptr<Program> program = build_program(std::move(int8), options, isa);
@@ -51,12 +51,12 @@ std::shared_ptr<Program> quantize_and_build(const Graph& fp32_graph, const std::
   Graph qdq = quantize_qdq(fp32_graph, ranges, settings, &quantized);
   infer_and_fold(qdq, pass_options(options, isa, true));  // dtypes and shapes of the Q / DQ values
   std::shared_ptr<Program> program = lower_qdq(qdq, options, isa);
-  // The report reads every quantized value: on the same program without the residual fusion
-  // (whose outputs are the same bits) when that fusion applies.
+  // The report reads every quantized value: on the same program without the fusions into
+  // convs (whose outputs are the same bits) when one applies.
   std::shared_ptr<const Program> observed = program;
   bool fused = false;
   for (const Node& n : program->graph.nodes) fused = fused || (n.op_type == "QLinearConvNhwc" && n.inputs.size() > 9);
-  if (fused) observed = lower_qdq(qdq, options, isa, /*fuse_residual=*/false);
+  if (fused) observed = lower_qdq(qdq, options, isa, /*fuse_into_conv=*/false);
   program->quant_report = sqnr_report(fp32, observed, quantized, options.calibration_data);
   return program;
 }

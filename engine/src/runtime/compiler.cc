@@ -88,7 +88,7 @@ Graph prepare_graph(const Graph& model, const CompileOptions& options, const ker
     fold_batchnorm(g);
     if (isa.isa != kernels::Isa::ref && !keep_dequantize) {  // INT8 prepares on ref
       fuse_conv_epilogue(g);
-      plan_nhwc_layout(g, po, /*fp32=*/true, /*fuse_residual=*/true);
+      plan_nhwc_layout(g, po, /*fp32=*/true, /*fuse_into_conv=*/true);
     }
   }
   eliminate_dead_code(g);
