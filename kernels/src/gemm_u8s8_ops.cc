@@ -25,23 +25,26 @@ void pack_b(const int8_t* b, int64_t K, int64_t N, int64_t ldb, bool trans_b,
   detail::u8s8_report_pack(I->name, K, N);
 }
 
+// A in rows, or in segments (seg not null) for the JIT tile kernels (VNNI), which read it in
+// place.
+template <const detail::U8S8Impl* I>
+void checked_run(int64_t M, const uint8_t* a, int64_t lda, const ASegments* seg, const PackedBU8S8& b, void* out,
+                 int64_t ldc, const EpilogueQ& ep, ThreadPool* pool) {
+  require_cpu(*I);
+  const detail::U8S8Epilogue e = detail::u8s8_check_call(I->name, I->isa, I->fast, M, lda, b, out, ldc, ep, seg);
+  detail::u8s8_run(*I, M, a, lda, b, out, ldc, ep, e, pool, seg);
+}
+
 template <const detail::U8S8Impl* I>
 void gemm(int64_t M, const uint8_t* a, int64_t lda, const PackedBU8S8& b, void* out,
           int64_t ldc, const EpilogueQ& ep, ThreadPool* pool) {
-  require_cpu(*I);
-  const detail::U8S8Epilogue e =
-      detail::u8s8_check_call(I->name, I->isa, I->fast, M, lda, b, out, ldc, ep);
-  detail::u8s8_run(*I, M, a, lda, b, out, ldc, ep, e, pool);
+  checked_run<I>(M, a, lda, nullptr, b, out, ldc, ep, pool);
 }
 
-// A in segments: the JIT tile kernels (VNNI) read it in place.
 template <const detail::U8S8Impl* I>
 void gemm_segmented(int64_t M, const uint8_t* a, int64_t lda, const ASegments& seg, const PackedBU8S8& b,
                     void* out, int64_t ldc, const EpilogueQ& ep, ThreadPool* pool) {
-  require_cpu(*I);
-  const detail::U8S8Epilogue e =
-      detail::u8s8_check_call(I->name, I->isa, I->fast, M, lda, b, out, ldc, ep, &seg);
-  detail::u8s8_run(*I, M, a, lda, b, out, ldc, ep, e, pool, &seg);
+  checked_run<I>(M, a, lda, &seg, b, out, ldc, ep, pool);
 }
 
 template <const detail::U8S8Impl* I>

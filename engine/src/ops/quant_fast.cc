@@ -38,24 +38,21 @@ PackedQGemm::PackedQGemm(const kernels::IsaChoice& isa, const int8_t* b, int64_t
   ep_.q_hi = out_type == kernels::QOutType::s8 ? 127 : 255;
 }
 
-void PackedQGemm::run(int64_t M, const uint8_t* a, int64_t lda, void* out, int64_t ldc, kernels::ThreadPool* pool,
-                      const uint8_t* add_rows, int64_t ld_add) const {
-  if (!add_rows) {
-    ops_->gemm(M, a, lda, packed_, out, ldc, ep_, pool);
-    return;
-  }
+kernels::EpilogueQ PackedQGemm::epilogue(const uint8_t* add_rows, int64_t ld_add) const {
   kernels::EpilogueQ ep = ep_;
   ep.add_input = add_rows;
   ep.ld_add = ld_add;
-  ops_->gemm(M, a, lda, packed_, out, ldc, ep, pool);
+  return ep;
+}
+
+void PackedQGemm::run(int64_t M, const uint8_t* a, int64_t lda, void* out, int64_t ldc, kernels::ThreadPool* pool,
+                      const uint8_t* add_rows, int64_t ld_add) const {
+  ops_->gemm(M, a, lda, packed_, out, ldc, epilogue(add_rows, ld_add), pool);
 }
 
 void PackedQGemm::run_segmented(int64_t M, const uint8_t* a, int64_t lda, const kernels::ASegments& seg, void* out,
                                 int64_t ldc, const uint8_t* add_rows, int64_t ld_add) const {
-  kernels::EpilogueQ ep = ep_;
-  ep.add_input = add_rows;
-  ep.ld_add = ld_add;
-  ops_->gemm_segmented(M, a, lda, seg, packed_, out, ldc, ep, nullptr);
+  ops_->gemm_segmented(M, a, lda, seg, packed_, out, ldc, epilogue(add_rows, ld_add), nullptr);
 }
 
 void to_u8(DType t, const void* src, int64_t n, uint8_t* dst) {

@@ -49,6 +49,8 @@ class PackedQGemm {
   size_t bytes() const { return packed_.data.size() + packed_.comp.size() + scale_.size() * sizeof(float); }
 
  private:
+  kernels::EpilogueQ epilogue(const uint8_t* add_rows, int64_t ld_add) const;  // ep_ with these add rows
+
   const kernels::GemmU8S8Ops* ops_ = nullptr;
   kernels::PackedBU8S8 packed_;
   std::vector<float> scale_;

@@ -194,12 +194,7 @@ class LayoutPlanner {
       const Node* q = pad;
       if (q->inputs.size() < 2 || !same_scalar(q, 1, pool, 1) || !same_scalar(q, 2, pool, 2)) return false;
       pad = producer(q->inputs[0]);
-      if (!pad || pad->inputs.empty() || g_.values[pad->inputs[0]].dtype != DType::f32) return false;
-      if (pad->inputs.size() > 2 && pad->inputs[2] >= 0) {
-        const Value& c = g_.values[pad->inputs[2]];
-        if (!c.is_const || c.data.numel() != 1 || c.data.dtype() != DType::f32 || *c.data.data_as<float>() != 0.0f)
-          return false;
-      }
+      if (!pad || !float_pad_of_zeros(*pad)) return false;
       const Node* dq = producer(pad->inputs[0]);
       if (!dq || dq->op_type != "DequantizeLinear" || !dq->domain.empty() || dq->inputs.size() < 2) return false;
       if (!same_scalar(dq, 1, pool, 1) || !same_scalar(dq, 2, pool, 2)) return false;
@@ -231,15 +226,22 @@ class LayoutPlanner {
   // padded zeros add nothing to the sums and their positions count either way.
   bool float_zero_pad(const Node& pool, std::vector<int64_t>* pads) {
     const Node* pad = producer(pool.inputs[0]);
-    if (!pad || pad->op_type != "Pad" || !pad->domain.empty() || pad->inputs.empty() || pad->inputs[0] < 0) return false;
-    if (g_.values[pad->inputs[0]].dtype != DType::f32) return false;
-    if (pad->inputs.size() > 2 && pad->inputs[2] >= 0) {
-      const Value& c = g_.values[pad->inputs[2]];
+    if (!pad || !float_pad_of_zeros(*pad)) return false;
+    if (!spatial_constant_pads(pad, pads)) return false;
+    pad_input_ = pad->inputs[0];
+    return true;
+  }
+
+  // An ONNX Pad of an f32 input whose constant is absent or 0 (its mode and pads are
+  // spatial_constant_pads' business).
+  bool float_pad_of_zeros(const Node& pad) const {
+    if (pad.op_type != "Pad" || !pad.domain.empty() || pad.inputs.empty() || pad.inputs[0] < 0) return false;
+    if (g_.values[pad.inputs[0]].dtype != DType::f32) return false;
+    if (pad.inputs.size() > 2 && pad.inputs[2] >= 0) {
+      const Value& c = g_.values[pad.inputs[2]];
       if (!c.is_const || c.data.numel() != 1 || c.data.dtype() != DType::f32 || *c.data.data_as<float>() != 0.0f)
         return false;
     }
-    if (!spatial_constant_pads(pad, pads)) return false;
-    pad_input_ = pad->inputs[0];
     return true;
   }
 
