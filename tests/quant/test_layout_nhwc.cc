@@ -492,8 +492,11 @@ TEST(LayoutNhwc, MaxPoolNhwcMatchesMaxPool) {
 // octet.ToNHWC / octet.ToNCHW on u8 and f32 against the index formula, on shapes that cut into
 // several tiles both ways (C > 64, H * W > 1024), with 1 and 2 threads; and back again.
 TEST(LayoutNhwc, ConversionsTransposeExactly) {
+  // 67 channels (16 x 16 blocks and ragged edges); 3, 1 and 15 (fewer than a block: the
+  // small-channel path), over several pieces of the pool split.
+  const std::vector<std::vector<int64_t>> shapes = {{2, 67, 35, 33}, {1, 3, 45, 47}, {2, 1, 7, 9}, {1, 15, 33, 35}};
+  for (const std::vector<int64_t>& dims : shapes)
   for (int type : {int(TP::UINT8), int(TP::FLOAT)}) {
-    const std::vector<int64_t> dims = {2, 67, 35, 33};
     ModelBuilder b(13);
     auto* os = b.model().add_opset_import();
     os->set_domain("octet");
@@ -511,15 +514,15 @@ TEST(LayoutNhwc, ConversionsTransposeExactly) {
       for (int threads : {1, 2}) {
         const auto out = compile(m, isa, threads).create_session().run({{"x", x}});
         const Tensor& t = out.at("t");
-        ASSERT_EQ(t.shape(), (Shape{2, 35, 33, 67}));
+        ASSERT_EQ(t.shape(), (Shape{dims[0], dims[2], dims[3], dims[1]}));
         int64_t wrong = 0;
-        const int64_t C = 67, HW = 35 * 33;
-        for (int64_t n = 0; n < 2; ++n)
+        const int64_t C = dims[1], HW = dims[2] * dims[3];
+        for (int64_t n = 0; n < dims[0]; ++n)
           for (int64_t c = 0; c < C; ++c)
             for (int64_t p = 0; p < HW; ++p)
               wrong += std::memcmp(static_cast<const char*>(t.data()) + ((n * HW + p) * C + c) * es,
                                    static_cast<const char*>(x.data()) + ((n * C + c) * HW + p) * es, es) != 0;
-        EXPECT_EQ(wrong, 0) << isa << ", " << threads << " threads";
+        EXPECT_EQ(wrong, 0) << isa << ", " << threads << " threads, " << dims[1] << " channels";
         EXPECT_EQ(std::memcmp(out.at("y").data(), x.data(), x.nbytes()), 0) << isa << ", " << threads << " threads";
       }
   }

@@ -153,6 +153,22 @@ inline void transpose16x16(const uint8_t* src, int64_t lds, uint8_t* dst, int64_
 void transpose_u8(const uint8_t* src, int64_t rows, int64_t cols, int64_t lds, uint8_t* dst, int64_t ldd,
                   uint8_t xor_mask) {
   const __m128i mask = _mm_set1_epi8(static_cast<char>(xor_mask));
+  if (rows < 16 && ldd == rows && cols > 32) {
+    // Few rows into contiguous columns (a 3-channel image to NHWC): 16 x 16 blocks of the rows
+    // and zeros. Each column's 16-byte store runs past its `rows` bytes into the next
+    // columns', which the later stores (in column order) overwrite; the last 16 columns go
+    // byte by byte, so nothing is written past the matrix. (Byte by byte throughout, resnet-50's
+    // input took 46 us.)
+    alignas(16) uint8_t block[16 * 16] = {};
+    int64_t c = 0;
+    for (; c + 32 <= cols; c += 16) {
+      for (int64_t i = 0; i < rows; ++i) std::memcpy(block + i * 16, src + i * lds + c, 16);
+      transpose16x16(block, 16, dst + c * ldd, ldd, mask);
+    }
+    for (; c < cols; ++c)
+      for (int64_t i = 0; i < rows; ++i) dst[c * ldd + i] = src[i * lds + c] ^ xor_mask;
+    return;
+  }
   const int64_t r16 = rows / 16 * 16, c16 = cols / 16 * 16;
   for (int64_t r = 0; r < r16; r += 16) {
     for (int64_t c = 0; c < c16; c += 16) transpose16x16(src + r * lds + c, lds, dst + c * ldd + r, ldd, mask);
