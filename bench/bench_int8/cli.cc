@@ -95,7 +95,7 @@ std::string usage_text() {
          "  --streams      sessions running in parallel threads (default 1)\n"
          "  --time         seconds measured per throughput figure (default 3)\n"
          "  --rounds       with --peer=ort: octet and ONNX Runtime timed in this many alternating\n"
-         "                 rounds on the first ISA column, ratios = median per-round ratio (default 3)\n"
+         "                 rounds on the first ISA column, ratios = median per-round ratio (default 5)\n"
          "  --limit        evaluation samples per model (default all)\n"
          "  --calib-samples  calibration samples (default 300), never part of the evaluation\n";
 }

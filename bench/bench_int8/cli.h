@@ -28,7 +28,7 @@ struct Options {
   int streams = 1;           // sessions run in parallel threads
   int batch = 1;
   double time_s = 3.0;       // measured duration per throughput figure
-  int rounds = 3;            // with a peer: alternating octet / ORT rounds for the first ISA column
+  int rounds = 5;            // with a peer: alternating octet / ORT rounds for the first ISA column
   int64_t limit = 0;         // evaluation samples cap; 0 = all
   std::string calibration = "auto";  // minmax|percentile|entropy|mse|auto
   int calib_samples = 300;

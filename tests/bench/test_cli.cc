@@ -18,14 +18,14 @@ TEST(BenchCli, DefaultsMatchTheDocumentation) {
   EXPECT_EQ(o.streams, 1);
   EXPECT_EQ(o.batch, 1);
   EXPECT_EQ(o.limit, 0);
-  EXPECT_EQ(o.rounds, 3);
+  EXPECT_EQ(o.rounds, 5);
   EXPECT_TRUE(o.models.empty());
 }
 
 TEST(BenchCli, AcceptsEveryDocumentedFlag) {
   const Options o = parse_cli(std::vector<std::string>{
       "--isa=all", "--zoo=/z", "--models=mnist-8,resnet-50", "--mode=accuracy", "--threads=3", "--streams=2",
-      "--batch=4", "--time=1.5", "--rounds=5", "--limit=50", "--calibration=entropy", "--calib-samples=100", "--peer=ort",
+      "--batch=4", "--time=1.5", "--rounds=7", "--limit=50", "--calibration=entropy", "--calib-samples=100", "--peer=ort",
       "--format=json", "--out=o.json", "--plot=p.svg", "--models-dir", "/m", "--local-dir=/l", "--peers-dir=/p",
       "--no-progress"});
   EXPECT_EQ(o.isa, "all");
@@ -38,7 +38,7 @@ TEST(BenchCli, AcceptsEveryDocumentedFlag) {
   EXPECT_EQ(o.streams, 2);
   EXPECT_EQ(o.batch, 4);
   EXPECT_DOUBLE_EQ(o.time_s, 1.5);
-  EXPECT_EQ(o.rounds, 5);
+  EXPECT_EQ(o.rounds, 7);
   EXPECT_EQ(o.limit, 50);
   EXPECT_EQ(o.calibration, "entropy");
   EXPECT_EQ(o.calib_samples, 100);
