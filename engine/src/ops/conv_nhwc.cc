@@ -160,16 +160,8 @@ class ConvNhwcGemmKernel : public OpKernel {
             a = col;
             lda = k_;
           }
-          kernels::EpilogueF32 ep;
-          ep.bias = bias_.empty() ? nullptr : bias_.data() + grp * mg_;
-          if (zn) {
-            ep.residual = zn + p0 * M + grp * mg_;
-            ep.ldr = M;
-          }
-          ep.act = fusion_.act;
-          ep.clip_lo = fusion_.clip_lo;
-          ep.clip_hi = fusion_.clip_hi;
-          ops_->gemm(p1 - p0, a, lda, packed_[static_cast<size_t>(grp)], yn + p0 * M + grp * mg_, M, ep, inner);
+          ops_->gemm(p1 - p0, a, lda, packed_[static_cast<size_t>(grp)], yn + p0 * M + grp * mg_, M,
+                     epilogue(grp, zn ? zn + p0 * M + grp * mg_ : nullptr), inner);
         }
       };
       if (blocked) {
@@ -194,9 +186,10 @@ class ConvNhwcGemmKernel : public OpKernel {
   }
 
  private:
-  kernels::EpilogueF32 epilogue(const float* residual) const {
+  // Group grp's epilogue: its bias, the residual rows (or null) M apart, the activation.
+  kernels::EpilogueF32 epilogue(int64_t grp, const float* residual) const {
     kernels::EpilogueF32 ep;
-    ep.bias = bias_.empty() ? nullptr : bias_.data();
+    ep.bias = bias_.empty() ? nullptr : bias_.data() + grp * mg_;
     ep.residual = residual;
     ep.ldr = s_.m;
     ep.act = fusion_.act;
@@ -228,13 +221,13 @@ class ConvNhwcGemmKernel : public OpKernel {
         img = padded.get();
       }
       if (implicit_whole_) {
-        ops_->gemm_segmented(P, img, C, seg, packed_[0], y, M, epilogue(z), pool);
+        ops_->gemm_segmented(P, img, C, seg, packed_[0], y, M, epilogue(0, z), pool);
         continue;
       }
       auto out_rows = [&](int64_t r0, int64_t r1) {
         for (int64_t oh = r0; oh < r1; ++oh)
           ops_->gemm_segmented(out_w, img + oh * g.stride[1] * pad.width * C, g.stride[2] * C, seg, packed_[0],
-                               y + oh * out_w * M, M, epilogue(z ? z + oh * out_w * M : nullptr), nullptr);
+                               y + oh * out_w * M, M, epilogue(0, z ? z + oh * out_w * M : nullptr), nullptr);
       };
       if (pool) pool->parallel_for(out_h, out_rows);
       else out_rows(0, out_h);

@@ -406,14 +406,17 @@ class FastQLinearConv : public OpKernel {
       uint8_t* yn = yb + n * P * out_channels_;
       const uint8_t* rn = rb ? rb + n * P * out_channels_ : nullptr;
       // The fused add's rows for output pixel p0 and group grp, when the GEMM does the add
-      // (null otherwise); add_after runs it on output pixels [p0, p1) when the GEMM does not.
+      // (null otherwise); finish_rows runs it on output pixels [p0, p1) when the GEMM does not.
       auto add_rows = [&](int64_t p0, int64_t grp) {
         return rn && add_in_gemm_ ? rn + p0 * out_channels_ + grp * mg_ : nullptr;
       };
-      auto add_after = [&](int64_t p0, int64_t p1) {
+      // What follows the GEMM on output pixels [p0, p1): the add when the GEMM does not do it,
+      // then the fused lookup.
+      auto finish_rows = [&](int64_t p0, int64_t p1) {
         if (rn && !add_in_gemm_)
           add_after_(yn + p0 * out_channels_, rn + p0 * out_channels_, yn + p0 * out_channels_,
                      (p1 - p0) * out_channels_, add_);
+        apply_lookup(yn + p0 * out_channels_, (p1 - p0) * out_channels_);
       };
       if (p_.x_type == DType::s8) {
         if (!shifted) shifted.reset(new uint8_t[static_cast<size_t>(in_size * channels_)]);
@@ -442,8 +445,7 @@ class FastQLinearConv : public OpKernel {
                 gemms_[grp]->run(rows, a.get(), k_, out, out_channels_, nullptr, add_rows(p0, grp), out_channels_);
               }
             }
-            add_after(p0, p1);
-            apply_lookup(yn + p0 * out_channels_, (p1 - p0) * out_channels_);
+            finish_rows(p0, p1);
           }
         };
         if (pool) pool->parallel_for(tasks.count, run_tasks);
@@ -469,16 +471,9 @@ class FastQLinearConv : public OpKernel {
           }
         }
       }
-      if (rn && !add_in_gemm_) {
-        if (pool) pool->parallel_for(P, add_after);
-        else add_after(0, P);
-      }
-      if (!lookup_.empty()) {
-        auto lookup_rows = [&](int64_t p0, int64_t p1) {
-          apply_lookup(yn + p0 * out_channels_, (p1 - p0) * out_channels_);
-        };
-        if (pool) pool->parallel_for(P, lookup_rows);
-        else lookup_rows(0, P);
+      if ((rn && !add_in_gemm_) || !lookup_.empty()) {  // one pass over the output for both
+        if (pool) pool->parallel_for(P, finish_rows);
+        else finish_rows(0, P);
       }
     }
   }
