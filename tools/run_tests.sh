@@ -3,7 +3,8 @@
 # suite: the Release build with all tests, the frontend/engine/op tests again under
 # AddressSanitizer + UndefinedBehaviorSanitizer (with the op and quantization tests), the example built against the
 # installed CMake package, the fuzz targets for 60 s each (tests/fuzz/run_fuzz.sh), and the
-# reliability suite (concurrent sessions) under ThreadSanitizer.
+# reliability suite (concurrent sessions) under ThreadSanitizer; last, a check that every Debian
+# package the builds used is one that tools/setup.sh installs on a fresh machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -51,5 +52,10 @@ cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOCTET_SANITIZE=thre
 cmake --build build/tsan -j"$jobs" --target test_reliability
 (cd build/tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
   ctest --output-on-failure -L reliability)
+
+echo "== install closure: every Debian package these builds used is one tools/setup.sh installs"
+# A package installed by hand (or only Recommended) keeps this machine green while a fresh one
+# fails: fail here, naming it.
+/usr/bin/python3 tools/check_install_closure.py
 
 echo "== all test stages passed"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything octet needs from Debian's packages. Idempotent and quiet: when every
 # package is already installed it does nothing (no apt-get update).
+#   setup.sh                   install what is missing
+#   setup.sh --print-packages  print the package list, one a line (tools/check_install_closure.py)
 set -euo pipefail
 
 packages=(
@@ -12,6 +14,13 @@ packages=(
   python3 python3-torch python3-torchvision python3-onnx python3-numpy
   clang libclang-rt-14-dev
 )
+# Node.js + npm run the ONNX Runtime peer; a Node.js from another source is fine too.
+node_packages=(nodejs npm)
+
+if [ "${1:-}" = "--print-packages" ]; then
+  printf '%s\n' "${packages[@]}" "${node_packages[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -19,7 +28,6 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-# Node.js + npm run the ONNX Runtime peer; a Node.js from another source is fine too.
 if ! command -v node >/dev/null 2>&1; then missing+=(nodejs); fi
 if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
 
