@@ -4,8 +4,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 
+#include "bench_int8/manifest_json.h"
+#include "bench_int8/preprocess.h"
 #include "octet/octet.h"
 
 #ifndef OCTET_SOURCE_DIR
@@ -32,52 +35,93 @@ const std::map<std::string, std::string>& name_aliases() {
   return aliases;
 }
 
-std::string absolute_in(const std::string& dir, const std::string& path) {
-  if (path.empty()) return "";
-  fs::path p(path);
-  return (p.is_absolute() ? p : fs::path(dir) / p).lexically_normal().string();
-}
-
 std::string existing_dir(const std::string& path) {
   std::error_code ec;
   return !path.empty() && fs::is_directory(path, ec) ? fs::absolute(path).lexically_normal().string() : "";
 }
 
-std::vector<InputSpec> parse_inputs(const nlohmann::json& list, const std::string& context) {
+bool inside(const fs::path& path, const fs::path& dir) {
+  const fs::path rel = path.lexically_relative(dir);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+// In the zoo every path must stay inside the manifest's folder, as written and after symlinks
+// are followed.
+void check_confined(const ManifestNode& node, const std::string& key, const std::string& value,
+                    const fs::path& resolved, const std::string& dir) {
+  std::error_code ec;
+  const fs::path root = fs::path(dir).lexically_normal();
+  const fs::path real = fs::weakly_canonical(resolved, ec);
+  const fs::path real_root = fs::weakly_canonical(root, ec);
+  if (!inside(resolved, root) || (!real.empty() && !real_root.empty() && !inside(real, real_root)))
+    node.fail(key, "'" + value + "' leaves the manifest's folder " + dir);
+}
+
+// A path named by a manifest, resolved against the manifest's folder (and confined to it in
+// the zoo: an absolute path is refused there too).
+std::string manifest_path(const ManifestNode& node, const std::string& key, const std::string& value,
+                          const std::string& dir, bool confine) {
+  if (value.empty()) node.fail(key, "is an empty path");
+  if (value.find('\0') != std::string::npos) node.fail(key, "contains a NUL character");
+  const fs::path p(value);
+  const fs::path resolved = (p.is_absolute() ? p : fs::path(dir) / p).lexically_normal();
+  if (confine) {
+    if (p.is_absolute()) node.fail(key, "'" + value + "' is absolute; the zoo's paths are relative to its folder");
+    check_confined(node, key, value, resolved, dir);
+  }
+  return resolved.string();
+}
+
+std::vector<InputSpec> parse_inputs(const ManifestNode& entry) {
   std::vector<InputSpec> inputs;
-  if (!list.is_array()) return inputs;
-  for (const auto& item : list) {
+  for (const ManifestNode& item : entry.array_or_empty("inputs")) {
     InputSpec in;
-    in.name = item.value("name", std::string());
-    in.dtype = item.value("dtype", std::string("float32"));
-    if (in.name.empty()) throw Error(context + ": an input without a name");
-    for (const auto& d : item.value("shape", nlohmann::json::array())) {
-      if (d.is_number_integer() && d.get<int64_t>() > 0) {
-        in.shape.push_back(d.get<int64_t>());
+    in.name = item.string("name");
+    in.dtype = item.string_or("dtype", "float32");
+    for (const ManifestNode& d : item.array_or_empty("shape")) {
+      const nlohmann::json& v = d.json();
+      if (v.is_number_integer() && v.get<int64_t>() > 0) {
+        if (v.get<int64_t>() > (int64_t(1) << 31)) d.fail("", "dimension " + v.dump() + " is out of range");
+        in.shape.push_back(v.get<int64_t>());
         in.dim_names.emplace_back();
+      } else if (v.is_string() || v.is_null() || (v.is_number_integer() && v.get<int64_t>() <= 0)) {
+        in.shape.push_back(-1);  // symbolic
+        in.dim_names.push_back(v.is_string() ? v.get<std::string>() : std::string());
       } else {
-        in.shape.push_back(-1);
-        in.dim_names.push_back(d.is_string() ? d.get<std::string>() : std::string());
+        d.fail("", "is " + ManifestNode::type_name(v) + ", expected a dimension (an integer or a name)");
       }
     }
+    if (in.shape.size() > 8) item.fail("shape", "has " + std::to_string(in.shape.size()) + " dimensions (at most 8)");
     inputs.push_back(std::move(in));
   }
   return inputs;
 }
 
-std::optional<DatasetSpec> parse_dataset(const nlohmann::json& datasets, const std::string& name,
-                                         const std::string& dir) {
-  if (!datasets.is_object() || !datasets.contains(name)) return std::nullopt;
-  const auto& d = datasets[name];
+// The dataset formats bench_int8 reads (dataset.cc).
+bool dataset_format_supported(const std::string& format) {
+  return format.rfind("idx", 0) == 0 || format.rfind("jpeg", 0) == 0 || format == "tsv";
+}
+
+DatasetSpec parse_dataset(const ManifestNode& datasets, const std::string& name, const std::string& dir, bool confine) {
+  const ManifestNode d = datasets.object(name);
   DatasetSpec spec;
   spec.name = name;
-  spec.root = absolute_in(dir, d.value("path", std::string()));
-  spec.format = d.value("format", std::string());
-  for (const auto& f : d.value("files", nlohmann::json::array()))
-    if (f.is_string()) spec.files.push_back(f.get<std::string>());
-  const std::string label_file = d.value("label_file", std::string());
-  if (!label_file.empty()) spec.label_file = absolute_in(dir, label_file);
+  spec.root = manifest_path(d, "path", d.string("path"), dir, confine);
+  spec.format = d.string("format");
+  if (!dataset_format_supported(spec.format))
+    d.fail("format", "'" + spec.format + "' is not a dataset format bench_int8 reads (idx, jpeg+labels, tsv)");
+  for (const std::string& f : d.strings_or("files")) {
+    if (f.empty() || fs::path(f).is_absolute()) d.fail("files", "'" + f + "' is not a file name inside the dataset's folder");
+    if (confine) check_confined(d, "files", f, (fs::path(spec.root) / f).lexically_normal(), dir);
+    spec.files.push_back(f);
+  }
+  if (d.has("label_file")) spec.label_file = manifest_path(d, "label_file", d.string("label_file"), dir, confine);
   return spec;
+}
+
+// The metrics bench_int8 computes: classification accuracy (arg-max against the label).
+bool metric_supported(const std::string& type) {
+  return type.empty() || type == "accuracy" || type.rfind("top-1", 0) == 0;
 }
 
 // The files a dataset needs, for a clear "not found" note.
@@ -88,6 +132,69 @@ std::string missing_dataset_file(const DatasetSpec& spec) {
   for (const std::string& f : spec.files)
     if (!fs::exists(fs::path(spec.root) / f, ec)) return (fs::path(spec.root) / f).string();
   return "";
+}
+
+// Fills `m` from one manifest entry; throws octet::Error naming the entry and the key.
+void read_entry(const ManifestNode& e, const ManifestNode& datasets, const std::string& dir, bool confine,
+                ModelEntry& m, std::vector<std::string>* warnings) {
+  const std::string context = e.describe();
+  m.onnx_path = manifest_path(e, "file", e.string_or("file", m.manifest_name + ".onnx"), dir, confine);
+  std::error_code ec;
+  if (!fs::is_regular_file(m.onnx_path, ec)) e.fail("file", "model file " + m.onnx_path + " is missing");
+  if (e.has("test_data")) {
+    const ManifestNode td = e.object("test_data");
+    if (td.has("dir")) {
+      const std::string path = manifest_path(td, "dir", td.string("dir"), dir, confine);
+      if (fs::is_directory(path, ec)) m.test_data_dir = path;
+    }
+  }
+  m.inputs = parse_inputs(e);
+  m.pipeline = e.has("pipeline") ? e.json()["pipeline"] : nlohmann::json();
+  if (!m.pipeline.is_null() && !m.pipeline.is_object())
+    e.fail("pipeline", "is " + ManifestNode::type_name(m.pipeline) + ", expected an object");
+  std::string metric_type;
+  if (e.has("metric")) {
+    const ManifestNode metric = e.object("metric");
+    m.label_offset = static_cast<int>(metric.integer_or("label_offset", 0, -1000000, 1000000));
+    metric_type = metric.string_or("type", "");
+  }
+  if (e.has("fp32_reference_accuracy")) {
+    const ManifestNode r = e.object("fp32_reference_accuracy");
+    if (r.has("top1")) {
+      const double top1 = r.number_or("top1", 0);
+      if (!(top1 >= 0 && top1 <= 1)) r.fail("top1", "is not a fraction in [0, 1]");
+      m.reference_top1 = 100.0 * top1;
+    }
+  }
+  if (e.has("vocab_file")) m.vocab_path = manifest_path(e, "vocab_file", e.string("vocab_file"), dir, confine);
+
+  const bool architecture_only = e.boolean_or("architecture_only", false);
+  const std::string dataset_name = e.string_or("dataset", "");
+  if (architecture_only || dataset_name.empty()) {
+    m.no_data_reason = "no labelled data";
+    return;
+  }
+  // The preprocessing is checked here, so that a bad one is this entry's error row in every
+  // mode (a throughput-only run never opens the dataset).
+  if (!m.pipeline.is_null()) {
+    const std::string kind = ManifestNode(m.pipeline, context, "pipeline").string_or("kind", "image");
+    if (kind == "image") parse_image_pipeline(m.pipeline, context);
+    else if (kind != "text") e.fail("pipeline.kind", "'" + kind + "' is not supported (image, text)");
+  }
+  if (!metric_supported(metric_type))
+    e.fail("metric.type", "'" + metric_type + "' is not a metric bench_int8 computes (top-1 accuracy, accuracy)");
+  // The manifest's datasets section, read as part of this entry: its errors name the entry.
+  const ManifestNode entry_datasets(datasets.json(), context, "datasets");
+  if (!entry_datasets.has(dataset_name)) {
+    m.no_data_reason = "dataset " + dataset_name + " not described in the manifest";
+  } else {
+    m.dataset = parse_dataset(entry_datasets, dataset_name, dir, confine);
+    if (std::string missing = missing_dataset_file(*m.dataset); !missing.empty())
+      m.no_data_reason = "dataset " + dataset_name + " not found (" + missing + ")";
+    else if (m.pipeline.is_null())
+      m.no_data_reason = "no preprocessing pipeline in the manifest";
+  }
+  if (!m.no_data_reason.empty() && warnings) warnings->push_back(context + ": " + m.no_data_reason);
 }
 
 }  // namespace
@@ -157,64 +264,54 @@ ModelSources resolve_sources(const Options& options) {
 std::vector<ModelEntry> read_manifest(const std::string& dir, ModelSource source,
                                       std::vector<std::string>* warnings) {
   const std::string path = (fs::path(dir) / "manifest.json").string();
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) throw Error(path + ": read failed");
+  return parse_manifest(text, dir, source, warnings);
+}
+
+std::vector<ModelEntry> parse_manifest(const std::string& text, const std::string& dir, ModelSource source,
+                                       std::vector<std::string>* warnings) {
+  const std::string path = (fs::path(dir) / "manifest.json").string();
+  constexpr size_t kMaxManifestBytes = size_t(64) << 20;
+  if (text.size() > kMaxManifestBytes) throw Error(path + ": larger than 64 MiB");
   nlohmann::json manifest;
   try {
-    manifest = nlohmann::json::parse(in);
+    manifest = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": not valid JSON: " + e.what());
   }
+  if (!manifest.is_object()) throw Error(path + ": is " + ManifestNode::type_name(manifest) + ", expected an object");
   const nlohmann::json* entries = nullptr;
   for (const char* key : {"entries", "models"})
     if (manifest.contains(key) && manifest[key].is_array()) entries = &manifest[key];
   if (!entries) throw Error(path + ": no \"entries\" list");
-  const nlohmann::json datasets = manifest.value("datasets", nlohmann::json::object());
+  static const nlohmann::json no_datasets = nlohmann::json::object();
+  const ManifestNode root(manifest, path);
+  const ManifestNode datasets = root.has("datasets") ? root.object("datasets") : ManifestNode(no_datasets, path, "datasets");
+  const bool confine = source == ModelSource::zoo;
 
   std::vector<ModelEntry> models;
-  for (const auto& e : *entries) {
+  for (size_t i = 0; i < entries->size(); ++i) {
+    const nlohmann::json& item = (*entries)[i];
     ModelEntry m;
-    m.manifest_name = e.value("name", std::string());
-    if (m.manifest_name.empty()) throw Error(path + ": an entry without a name");
-    const std::string context = path + " [" + m.manifest_name + "]";
     m.source = source;
+    m.manifest_dir = dir;
+    const nlohmann::json* name = item.is_object() && item.contains("name") ? &item["name"] : nullptr;
+    m.manifest_name = name && name->is_string() && !name->get<std::string>().empty()
+                          ? name->get<std::string>()
+                          : "entry " + std::to_string(i + 1);
     m.name = classic_display_name(m.manifest_name, source);
     m.classic_row = classic_row_for(m.name, source);
-    m.manifest_dir = dir;
-    m.onnx_path = absolute_in(dir, e.value("file", m.manifest_name + ".onnx"));
-    std::error_code ec;
-    if (!fs::exists(m.onnx_path, ec)) {
-      if (warnings) warnings->push_back(context + ": model file " + m.onnx_path + " is missing; skipped");
-      continue;
-    }
-    if (e.contains("test_data") && e["test_data"].is_object()) {
-      std::string td = absolute_in(dir, e["test_data"].value("dir", std::string()));
-      if (!td.empty() && fs::is_directory(td, ec)) m.test_data_dir = td;
-    }
-    m.inputs = parse_inputs(e.value("inputs", nlohmann::json::array()), context);
-    m.pipeline = e.value("pipeline", nlohmann::json());
-    if (e.contains("metric") && e["metric"].is_object()) m.label_offset = e["metric"].value("label_offset", 0);
-    if (e.contains("fp32_reference_accuracy") && e["fp32_reference_accuracy"].is_object()) {
-      const auto& r = e["fp32_reference_accuracy"];
-      if (r.contains("top1") && r["top1"].is_number()) m.reference_top1 = 100.0 * r["top1"].get<double>();
-    }
-    std::string vocab = e.value("vocab_file", std::string());
-    if (!vocab.empty()) m.vocab_path = absolute_in(dir, vocab);
-
-    const bool architecture_only = e.value("architecture_only", false);
-    const std::string dataset_name = e.contains("dataset") && e["dataset"].is_string() ? e["dataset"].get<std::string>() : "";
-    if (architecture_only || dataset_name.empty()) {
-      m.no_data_reason = "no labelled data";
-    } else {
-      m.dataset = parse_dataset(datasets, dataset_name, dir);
-      if (!m.dataset) {
-        m.no_data_reason = "dataset " + dataset_name + " not described in the manifest";
-      } else if (std::string missing = missing_dataset_file(*m.dataset); !missing.empty()) {
-        m.no_data_reason = "dataset " + dataset_name + " not found (" + missing + ")";
-      } else if (m.pipeline.is_null()) {
-        m.no_data_reason = "no preprocessing pipeline in the manifest";
-      }
-      if (!m.no_data_reason.empty() && warnings) warnings->push_back(context + ": " + m.no_data_reason);
+    const ManifestNode e(item, path + " [" + m.manifest_name + "]");
+    try {
+      if (!item.is_object()) e.fail("", "is " + ManifestNode::type_name(item) + ", expected an object");
+      e.string("name");
+      read_entry(e, datasets, dir, confine, m, warnings);
+    } catch (const Error& err) {
+      m.error = err.what();
+      if (warnings) warnings->push_back(m.error);
     }
     models.push_back(std::move(m));
   }
@@ -230,7 +327,19 @@ std::vector<ModelEntry> discover_models(const ModelSources& sources, std::vector
       if (warnings) warnings->push_back(dir + ": no manifest.json; skipped");
       return;
     }
-    for (ModelEntry& m : read_manifest(dir, source, warnings)) {
+    std::vector<ModelEntry> read;
+    try {
+      read = read_manifest(dir, source, warnings);
+    } catch (const Error& e) {
+      ModelEntry broken;
+      broken.source = source;
+      broken.manifest_dir = dir;
+      broken.manifest_name = broken.name = (fs::path(dir) / "manifest.json").string();
+      broken.error = e.what();
+      if (warnings) warnings->push_back(broken.error);
+      read.push_back(std::move(broken));
+    }
+    for (ModelEntry& m : read) {
       // A generated model named like one already listed (torchvision squeezenet1.1 beside the
       // zoo's trained one) keeps a distinct printed name.
       auto taken = [&](const std::string& name) {

@@ -47,8 +47,11 @@ struct ModelEntry {
   std::string classic_row; // row in ../shared/classic-tables, "" if none
   std::optional<double> reference_top1;  // manifest's FP32 reference, percent
   std::string no_data_reason;  // why table 1 has no figures ("no labelled data", ...)
+  // Why this entry cannot be benchmarked at all (a malformed or unsupported manifest entry, a
+  // missing file): its row is an error row and the others still run. "" when it is usable.
+  std::string error;
 
-  bool has_labelled_data() const { return dataset.has_value() && no_data_reason.empty(); }
+  bool has_labelled_data() const { return error.empty() && dataset.has_value() && no_data_reason.empty(); }
 };
 
 struct ModelSources {
@@ -64,12 +67,19 @@ struct ModelSources {
 ModelSources resolve_sources(const Options& options);
 
 // Every model of every manifest found, zoo first, then local nets, then torchvision.
-// Problems that do not stop the run (a missing dataset) land in `warnings`.
+// Problems that do not stop the run (a missing dataset) land in `warnings`. A malformed entry
+// (or a manifest that cannot be read at all) is listed with `error` set, never thrown.
 std::vector<ModelEntry> discover_models(const ModelSources& sources, std::vector<std::string>* warnings);
 
-// Reads one manifest (exposed for tests). Relative paths are resolved against `dir`.
+// Reads one manifest (exposed for tests and the fuzz target). Relative paths are resolved
+// against `dir`; in the zoo (ModelSource::zoo) a path that leaves `dir` makes its entry an
+// error, while tools/' own manifests may name system datasets (/usr/share/datasets). Throws
+// octet::Error only when the manifest itself cannot be read or has no entries list.
 std::vector<ModelEntry> read_manifest(const std::string& dir, ModelSource source,
                                       std::vector<std::string>* warnings);
+// The same for a manifest's text, as if it were dir/manifest.json (the fuzz target's entry).
+std::vector<ModelEntry> parse_manifest(const std::string& text, const std::string& dir, ModelSource source,
+                                       std::vector<std::string>* warnings);
 
 // The models named in `wanted` (by printed or manifest name, case-insensitive), in the order
 // given; all of `models` when `wanted` is empty. Unknown names: UsageError.

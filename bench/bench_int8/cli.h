@@ -32,7 +32,7 @@ struct Options {
   int64_t limit = 0;         // evaluation samples cap; 0 = all
   std::string calibration = "auto";  // minmax|percentile|entropy|mse|auto
   int calib_samples = 300;
-  std::string peer = "none";  // none|ort
+  std::string peer = "ort";   // ort|none: ONNX Runtime beside octet unless --peer=none
   std::string format = "md";  // md|csv|json
   std::string out;            // empty = stdout
   std::string plot;           // SVG file, empty = none

@@ -340,10 +340,7 @@ ModelOutcome bench_model(const ModelEntry& entry, const BenchContext& ctx) {
       r.published_drop = ctx.published->drop(entry.classic_row, isa);
       r.published_speedup = ctx.published->speedup(entry.classic_row, isa);
     }
-    if (opt.peer != "none") {
-      r.peer = PeerFigures{};
-      r.peer->error = ctx.peer_error;
-    }
+    if (ctx.peer) r.peer = PeerFigures{};
     outcome.rows.push_back(std::move(r));
   }
   auto fail_all = [&](const std::string& e) {

@@ -19,8 +19,7 @@ struct BenchContext {
   std::vector<std::string> isas;  // the ISA columns, best first
   int threads = 1;                // intra-op threads per stream
   const PublishedTables* published = nullptr;
-  const OrtPeer* peer = nullptr;  // null: no peer (see peer_error)
-  std::string peer_error;         // why --peer=ort could not run
+  const OrtPeer* peer = nullptr;  // null: --peer=none (an unavailable peer stops the run first)
   std::string work_dir;           // scratch space (QDQ exports, peer inputs)
 };
 

@@ -75,7 +75,7 @@ std::string shell_quote(const std::string& arg) {
   return out + "'";
 }
 
-std::string run_command(const std::vector<std::string>& argv, const std::string& what) {
+std::string run_command(const std::vector<std::string>& argv, const std::string& what, size_t error_chars) {
   char err_path[] = "/tmp/octet-bench-stderr-XXXXXX";
   int fd = mkstemp(err_path);
   if (fd < 0) throw Error(what + ": cannot create a temporary file");
@@ -103,7 +103,7 @@ std::string run_command(const std::vector<std::string>& argv, const std::string&
   std::remove(err_path);
   if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     const int code = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    throw Error(what + " failed (exit " + std::to_string(code) + "): " + last_lines(err.empty() ? out : err, 300));
+    throw Error(what + " failed (exit " + std::to_string(code) + "): " + last_lines(err.empty() ? out : err, error_chars));
   }
   return out;
 }
@@ -117,12 +117,14 @@ OrtPeer prepare_ort_peer(const std::string& source_dir, const std::string& peers
   std::error_code ec;
   fs::create_directories(peers_dir, ec);
   peer.ort_dir = fs::absolute(peers_dir).lexically_normal().string();
-  if (!fs::exists(fs::path(peer.ort_dir) / "node_modules" / "onnxruntime-node" / "package.json")) {
-    const std::string installer = (fs::path(source_dir) / "bench" / "peers" / "install_ort.sh").string();
-    if (!fs::exists(installer)) throw Error("ONNX Runtime peer: " + installer + " is missing");
+  // The installer is idempotent: with the package in place it only checks that the native
+  // binding loads, so a broken install is caught here rather than as one error per model.
+  const std::string installer = (fs::path(source_dir) / "bench" / "peers" / "install_ort.sh").string();
+  if (!fs::exists(installer)) throw Error("ONNX Runtime peer: " + installer + " is missing");
+  if (!fs::exists(fs::path(peer.ort_dir) / "node_modules" / "onnxruntime-node" / "package.json"))
     progress_note("installing onnxruntime-node into " + peer.ort_dir + " (npm install --ignore-scripts)");
-    run_command({"bash", installer, peer.ort_dir}, "install_ort.sh");
-  }
+  // Its stderr in full: the last lines carry npm's own error code and message.
+  run_command({"bash", installer, peer.ort_dir}, "install_ort.sh", 1500);
   return peer;
 }
 

@@ -49,8 +49,9 @@ std::vector<int64_t> ort_eval_argmax(const OrtPeer& peer, const std::string& mod
 // Writes samples in the OCTEVAL1 format of bench/peers/README.md (exposed for tests).
 void write_eval_inputs(const std::string& path, const std::vector<Inputs>& samples);
 
-// Runs a shell command; returns its stdout, throws octet::Error with its stderr on failure.
-std::string run_command(const std::vector<std::string>& argv, const std::string& what);
+// Runs a shell command; returns its stdout, throws octet::Error with the last `error_chars`
+// characters of its stderr on failure.
+std::string run_command(const std::vector<std::string>& argv, const std::string& what, size_t error_chars = 300);
 std::string shell_quote(const std::string& arg);
 
 }  // namespace octet::bench

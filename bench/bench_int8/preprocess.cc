@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "bench_int8/manifest_json.h"
+
 namespace octet::bench {
 namespace {
 
@@ -70,55 +72,60 @@ std::vector<Taps> axis_taps(int in_size, int out_size, const ResizeSpec& spec) {
 }  // namespace
 
 ImagePipeline parse_image_pipeline(const nlohmann::json& pipeline, const std::string& context) {
-  auto fail = [&](const std::string& what) -> ImagePipeline {
-    throw Error(context + ": pipeline " + what);
-  };
-  if (!pipeline.is_object()) return fail("is not an object");
-  if (pipeline.value("kind", std::string("image")) != "image") return fail("is not of kind image");
+  const ManifestNode node(pipeline, context, "pipeline");
+  if (!pipeline.is_object()) node.fail("", "is " + ManifestNode::type_name(pipeline) + ", expected an object");
+  const std::string kind = node.string_or("kind", "image");
+  if (kind != "image") node.fail("kind", "'" + kind + "' is not image");
+  // Every step that changes the pixels must be one this pipeline runs ("formula" and "notes"
+  // only describe it): a crop box or a letterbox skipped silently would give wrong figures.
+  node.only_keys({"kind", "color", "resize", "center_crop", "scale", "mean", "std", "layout", "dtype", "formula",
+                  "notes"});
   ImagePipeline p;
-  const std::string color = pipeline.value("color", std::string("RGB"));
+  const std::string color = node.string_or("color", "RGB");
   if (color == "RGB") p.color = ColorSpace::rgb;
   else if (color == "GRAY" || color == "L") p.color = ColorSpace::gray;
-  else return fail("color '" + color + "' (expected RGB or GRAY)");
+  else node.fail("color", "'" + color + "' is not supported (RGB, GRAY)");
 
-  if (pipeline.contains("resize") && !pipeline["resize"].is_null()) {
-    const auto& r = pipeline["resize"];
+  if (node.has("resize")) {  // null: no resize
+    const nlohmann::json& r = pipeline["resize"];
     ResizeSpec spec;
     if (r.is_number_integer()) {
-      spec.shorter_side = r.get<int>();
+      spec.shorter_side = static_cast<int>(node.integer_or("resize", 0, 1, 8192));
     } else if (r.is_object()) {
-      spec.shorter_side = r.value("shorter_side", 0);
-      spec.interpolation = r.value("interpolation", std::string("bilinear"));
-      spec.antialias = r.value("antialias", false);
+      const ManifestNode resize = node.object("resize");
+      resize.only_keys({"shorter_side", "interpolation", "antialias"});
+      spec.shorter_side = static_cast<int>(resize.integer_or("shorter_side", 0, 1, 8192));
+      if (!resize.has("shorter_side")) resize.fail("shorter_side", "is missing");
+      spec.interpolation = resize.string_or("interpolation", "bilinear");
+      spec.antialias = resize.boolean_or("antialias", false);
+      if (spec.interpolation != "bilinear" && spec.interpolation != "nearest")
+        resize.fail("interpolation", "'" + spec.interpolation + "' is not supported (bilinear, nearest)");
     } else {
-      return fail("resize is neither null, an integer nor an object");
+      node.fail("resize", "is " + ManifestNode::type_name(r) + ", expected null, an integer or an object");
     }
-    if (spec.shorter_side <= 0 || spec.shorter_side > 8192) return fail("resize.shorter_side out of range");
-    if (spec.interpolation != "bilinear" && spec.interpolation != "nearest")
-      return fail("resize.interpolation '" + spec.interpolation + "' is not supported (bilinear, nearest)");
     p.resize = spec;
   }
-  if (pipeline.contains("center_crop") && !pipeline["center_crop"].is_null()) {
-    const auto& c = pipeline["center_crop"];
-    if (!c.is_array() || c.size() != 2) return fail("center_crop is not [h, w]");
-    int h = c[0].get<int>(), w = c[1].get<int>();
-    if (h <= 0 || w <= 0 || h > 8192 || w > 8192) return fail("center_crop out of range");
-    p.center_crop = std::make_pair(h, w);
+  if (node.has("center_crop")) {  // null: no crop
+    const std::vector<double> c = node.numbers_or("center_crop", {});
+    if (c.size() != 2) node.fail("center_crop", "is not [h, w]");
+    for (double v : c)
+      if (!(v >= 1 && v <= 8192) || v != static_cast<int>(v)) node.fail("center_crop", "is not two integers in [1, 8192]");
+    p.center_crop = std::make_pair(static_cast<int>(c[0]), static_cast<int>(c[1]));
   }
-  p.scale = pipeline.value("scale", 1.0);
-  p.mean = pipeline.value("mean", std::vector<double>(p.channels(), 0.0));
-  p.std = pipeline.value("std", std::vector<double>(p.channels(), 1.0));
+  p.scale = node.number_or("scale", 1.0);
+  p.mean = node.numbers_or("mean", std::vector<double>(p.channels(), 0.0));
+  p.std = node.numbers_or("std", std::vector<double>(p.channels(), 1.0));
   if (p.mean.size() == 1 && p.channels() == 3) p.mean.assign(3, p.mean[0]);
   if (p.std.size() == 1 && p.channels() == 3) p.std.assign(3, p.std[0]);
   if (static_cast<int>(p.mean.size()) != p.channels() || static_cast<int>(p.std.size()) != p.channels())
-    return fail("mean/std do not have one value per channel");
+    node.fail("mean", "mean and std do not have one value per channel");
   for (double s : p.std)
-    if (s == 0) return fail("std has a zero");
-  const std::string layout = pipeline.value("layout", std::string("NCHW"));
-  if (layout != "NCHW" && layout != "NHWC") return fail("layout '" + layout + "' (expected NCHW or NHWC)");
+    if (s == 0 || !std::isfinite(s)) node.fail("std", "has a zero or a non-finite value");
+  const std::string layout = node.string_or("layout", "NCHW");
+  if (layout != "NCHW" && layout != "NHWC") node.fail("layout", "'" + layout + "' is not NCHW or NHWC");
   p.nchw = layout == "NCHW";
-  const std::string dtype = pipeline.value("dtype", std::string("float32"));
-  if (dtype != "float32") return fail("dtype '" + dtype + "' (only float32)");
+  const std::string dtype = node.string_or("dtype", "float32");
+  if (dtype != "float32") node.fail("dtype", "'" + dtype + "' is not supported (float32)");
   return p;
 }
 

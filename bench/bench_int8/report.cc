@@ -53,11 +53,12 @@ std::string cell(std::string text) {
   return text;
 }
 
-// "n/a (reason)" with a short reason: the first error, cut at a readable length.
+// "n/a (reason)" with a short reason: the first error, cut at a readable length; "error (...)"
+// for a model that could not be benchmarked at all.
 std::string not_available(const Row& row) {
   std::string reason = row.errors.empty() ? "not measured" : row.errors.front();
   if (reason.size() > 90) reason = reason.substr(0, 87) + "...";
-  return "n/a (" + cell(reason) + ")";
+  return (row.failed ? "error (" : "n/a (") + cell(reason) + ")";
 }
 
 std::string ratio(const std::optional<double>& a, const std::optional<double>& b) {
@@ -109,6 +110,8 @@ void write_markdown(const Report& r, std::ostream& out) {
   out << "CPU: " << r.machine.cpu << ", " << r.machine.cores << " cores; ISA columns: ";
   for (size_t i = 0; i < r.isas.size(); ++i) out << (i ? ", " : "") << r.isas[i];
   out << ". Published figures (pub.) are OpenVINO's, from the CPU column of the same ISA class.\n\n";
+  if (r.config.contains("peer") && r.config["peer"] == "none")
+    out << "**ONNX Runtime was not measured in this run (--peer=none): no peer columns.**\n\n";
 
   // ---------------------------------------------------------------- table 1
   const bool accuracy_measured = !(r.config.contains("mode") && r.config["mode"] == "throughput");
@@ -119,9 +122,10 @@ void write_markdown(const Report& r, std::ostream& out) {
   table_header(out, columns);
   for (const std::string& model : models) {
     const Row* base = first_row(r, model);
-    if (!base->no_data.empty()) {
-      std::vector<std::string> cells = {model, "n/a", "", "", "", ""};
-      for (size_t i = 0; i < r.isas.size(); ++i) cells.push_back("n/a (" + base->no_data + ")");
+    if (base->failed || !base->no_data.empty()) {
+      std::vector<std::string> cells = {model, base->failed ? "error" : "n/a", "", "", "", ""};
+      for (size_t i = 0; i < r.isas.size(); ++i)
+        cells.push_back(base->failed ? not_available(*base) : "n/a (" + base->no_data + ")");
       if (peer) cells.push_back("");
       table_row(out, cells);
       continue;
@@ -269,6 +273,11 @@ void write_markdown(const Report& r, std::ostream& out) {
       std::string line = row.model + " [" + row.isa + "]: " + e;
       if (std::find(errors.begin(), errors.end(), line) == errors.end()) errors.push_back(line);
     }
+  for (const Row& row : r.rows)
+    if (row.peer && !row.peer->error.empty()) {
+      std::string line = row.model + ": ONNX Runtime: " + row.peer->error;
+      if (std::find(errors.begin(), errors.end(), line) == errors.end()) errors.push_back(line);
+    }
   if (!r.notes.empty() || !errors.empty()) {
     out << "\nNotes:\n";
     for (const std::string& n : r.notes) out << "- " << n << "\n";
@@ -362,6 +371,7 @@ nlohmann::ordered_json report_json(const Report& r) {
     }
     j["published"] = published;
     j["error"] = row.errors.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(row.error_text());
+    j["failed"] = row.failed;
     rows.push_back(std::move(j));
   }
   nlohmann::ordered_json coverage = nlohmann::ordered_json::array();

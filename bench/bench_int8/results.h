@@ -54,6 +54,7 @@ struct Row {
   std::optional<PeerFigures> peer;
   std::vector<PublishedFigure> published_drop, published_speedup;
   std::vector<std::string> errors;  // what failed (INT8 compile, peer, ...)
+  bool failed = false;              // nothing measured: a bad manifest entry, a model that does not load
 
   std::string error_text() const;  // errors joined with "; "
 };

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -132,10 +134,12 @@ Report run_benchmark(const Options& options, bool* model_failed) {
       peer = prepare_ort_peer(sources.source_dir, peers_dir);
       ctx.peer = &peer;
     } catch (const Error& e) {
-      ctx.peer_error = e.what();
-      report.notes.push_back(std::string("ONNX Runtime peer unavailable: ") + e.what());
-      progress_note(std::string("warning: ONNX Runtime peer unavailable: ") + e.what());
+      // The peer is half of the main job's figures: no table is printed without it unless asked.
+      throw Error(std::string("ONNX Runtime peer unavailable: ") + e.what() +
+                  "\nFix the cause above and run again, or measure octet alone with --peer=none.");
     }
+  } else {
+    report.notes.push_back("ONNX Runtime was not measured in this run (--peer=none).");
   }
 
   report.config = {
@@ -166,6 +170,7 @@ Report run_benchmark(const Options& options, bool* model_failed) {
   for (const ModelEntry& m : models) {
     ModelOutcome outcome;
     try {
+      if (!m.error.empty()) throw Error(m.error);  // a malformed manifest entry: its own error row
       outcome = bench_model(m, ctx);
     } catch (const std::exception& e) {  // an unexpected failure costs this model, not the run
       for (const std::string& isa : ctx.isas) {
@@ -175,6 +180,7 @@ Report run_benchmark(const Options& options, bool* model_failed) {
         r.source = source_name(m.source);
         r.no_data = m.has_labelled_data() ? "" : m.no_data_reason;
         r.errors.push_back(e.what());
+        r.failed = true;
         outcome.rows.push_back(std::move(r));
       }
       outcome.failed_entirely = true;
@@ -209,7 +215,22 @@ int run_bench_int8(const Options& options) {
     write_speedup_chart(report, options.plot);
     progress_note("wrote " + options.plot);
   }
-  return model_failed ? 1 : 0;
+  // Any row with an error fails the run, after every other row was measured and written.
+  std::vector<std::string> failed;
+  std::vector<std::string> models;
+  for (const Row& r : report.rows) {
+    const bool bad = !r.errors.empty() || (r.peer && !r.peer->error.empty());
+    if (std::find(models.begin(), models.end(), r.model) == models.end()) models.push_back(r.model);
+    if (bad && std::find(failed.begin(), failed.end(), r.model) == failed.end()) failed.push_back(r.model);
+  }
+  if (!failed.empty()) {
+    std::string names;
+    for (const std::string& f : failed) names += (names.empty() ? "" : ", ") + f;
+    std::fprintf(stderr, "bench_int8: %zu of %zu models had errors (%s%s); their reasons are in the tables' notes\n",
+                 failed.size(), models.size(), names.c_str(), model_failed ? "; at least one failed entirely" : "");
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace octet::bench

@@ -13,7 +13,7 @@ TEST(BenchCli, DefaultsMatchTheDocumentation) {
   EXPECT_EQ(o.mode, Mode::both);
   EXPECT_EQ(o.calib_samples, 300);
   EXPECT_EQ(o.calibration, "auto");
-  EXPECT_EQ(o.peer, "none");
+  EXPECT_EQ(o.peer, "ort");  // the peer is part of the main job; --peer=none opts out
   EXPECT_EQ(o.format, "md");
   EXPECT_EQ(o.streams, 1);
   EXPECT_EQ(o.batch, 1);
@@ -25,7 +25,7 @@ TEST(BenchCli, DefaultsMatchTheDocumentation) {
 TEST(BenchCli, AcceptsEveryDocumentedFlag) {
   const Options o = parse_cli(std::vector<std::string>{
       "--isa=all", "--zoo=/z", "--models=mnist-8,resnet-50", "--mode=accuracy", "--threads=3", "--streams=2",
-      "--batch=4", "--time=1.5", "--rounds=7", "--limit=50", "--calibration=entropy", "--calib-samples=100", "--peer=ort",
+      "--batch=4", "--time=1.5", "--rounds=7", "--limit=50", "--calibration=entropy", "--calib-samples=100", "--peer=none",
       "--format=json", "--out=o.json", "--plot=p.svg", "--models-dir", "/m", "--local-dir=/l", "--peers-dir=/p",
       "--no-progress"});
   EXPECT_EQ(o.isa, "all");
@@ -42,7 +42,7 @@ TEST(BenchCli, AcceptsEveryDocumentedFlag) {
   EXPECT_EQ(o.limit, 50);
   EXPECT_EQ(o.calibration, "entropy");
   EXPECT_EQ(o.calib_samples, 100);
-  EXPECT_EQ(o.peer, "ort");
+  EXPECT_EQ(o.peer, "none");
   EXPECT_EQ(o.format, "json");
   EXPECT_EQ(o.out, "o.json");
   EXPECT_EQ(o.plot, "p.svg");
