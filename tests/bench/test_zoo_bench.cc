@@ -128,7 +128,7 @@ TEST(BenchInt8Smoke, Mnist8JsonHasFp32AndInt8Rows) {
   ASSERT_TRUE(fs::exists(binary)) << binary << " not built";
   const std::string out = (fs::temp_directory_path() / ("octet-smoke-" + std::to_string(getpid()) + ".json")).string();
   const std::string command = shell_quote(binary) + " --zoo=" + shell_quote(zoo) +
-                              " --models=mnist-8 --limit=50 --time=1 --format=json --no-progress --out=" +
+                              " --models=mnist-8 --limit=50 --time=1 --peer=none --format=json --no-progress --out=" +
                               shell_quote(out) + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
