@@ -12,6 +12,9 @@ DIR/fuzz_tensor_proto  the input/output .pb files of the same node tests, the zo
 DIR/fuzz_datasets      first byte = reader (see harness_datasets.h), then the file: a few
                        zoo JPEGs, small IDX files (plain and gzip) cut from MNIST, the head of
                        SST-2 dev.tsv and of the vocabulary; synthetic ones when the zoo is absent.
+DIR/fuzz_manifest      the zoo's and zoo-next's manifest.json (when present), and manifests that
+                       name the harness's scratch zoo (models/m.onnx, datasets/d/{a,b}) with
+                       good, hostile and escaping entries.
 Deterministic: the same inputs give the same seeds.
 """
 import argparse
@@ -168,6 +171,39 @@ def dataset_seeds(out, zoo):
     write_seed(out, vocab, reader_vocab)
 
 
+def manifest_seeds(out, zoo):
+    import json
+    if zoo:
+        for folder in (zoo, os.path.join(os.path.dirname(os.path.abspath(zoo)), "zoo-next")):
+            p = os.path.join(folder, "manifest.json")
+            if os.path.exists(p) and os.path.getsize(p) <= MAX_SEED:
+                write_seed(out, open(p, "rb").read())
+    image = {"kind": "image", "color": "RGB", "resize": {"shorter_side": 256, "interpolation": "bilinear"},
+             "center_crop": [224, 224], "scale": 0.0039, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+             "layout": "NCHW", "dtype": "float32"}
+    datasets = {"img": {"path": "datasets/d", "format": "jpeg+labels", "label_file": "datasets/d/a"},
+                "digits": {"path": "datasets/d", "format": "idx (gzip)", "files": ["a", "b"]},
+                "text": {"path": "datasets/d", "format": "tsv", "files": ["a"]}}
+    good = [
+        {"name": "img", "file": "models/m.onnx", "dataset": "img", "metric": {"type": "top-1 accuracy", "label_offset": 1},
+         "inputs": [{"name": "x", "dtype": "float32", "shape": [1, 3, 224, 224]}], "pipeline": image,
+         "fp32_reference_accuracy": {"top1": 0.7}, "test_data": {"dir": "datasets/d"}},
+        {"name": "digits", "file": "models/m.onnx", "dataset": "digits", "pipeline": dict(image, color="GRAY", mean=[0], std=[1])},
+        {"name": "text", "file": "models/m.onnx", "dataset": "text", "vocab_file": "datasets/d/b",
+         "inputs": [{"name": "input_ids", "shape": ["batch", "seq"]}], "pipeline": {"kind": "text"}},
+        {"name": "arch", "file": "models/m.onnx", "architecture_only": True},
+    ]
+    hostile = [
+        {"name": "escape", "file": "../m.onnx"}, {"name": "abs", "file": "/etc/passwd"},
+        {"name": "nulls", "file": None, "dataset": None, "pipeline": {"resize": {"shorter_side": None}}},
+        {"name": "types", "file": 1, "inputs": {"x": 1}, "metric": []}, 7, None, [],
+    ]
+    write_seed(out, json.dumps({"entries": good, "datasets": datasets}).encode())
+    write_seed(out, json.dumps({"entries": good + hostile, "datasets": datasets}).encode())
+    write_seed(out, json.dumps({"models": hostile}).encode())
+    write_seed(out, b'{"entries": [{"name": "cut"')
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -177,7 +213,8 @@ def main():
     zoo = a.zoo if a.zoo and os.path.exists(os.path.join(a.zoo, "manifest.json")) else ""
     for target, fn in [("fuzz_model_load", lambda d: model_seeds(d, a.testdata, zoo)),
                        ("fuzz_tensor_proto", lambda d: tensor_seeds(d, a.testdata, zoo)),
-                       ("fuzz_datasets", lambda d: dataset_seeds(d, zoo))]:
+                       ("fuzz_datasets", lambda d: dataset_seeds(d, zoo)),
+                       ("fuzz_manifest", lambda d: manifest_seeds(d, zoo))]:
         d = os.path.join(a.out, target)
         os.makedirs(d, exist_ok=True)
         fn(d)

@@ -21,7 +21,7 @@ root="$(cd "$here/../.." && pwd)"
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_model_load fuzz_tensor_proto fuzz_datasets)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_model_load fuzz_tensor_proto fuzz_datasets fuzz_manifest)
 build="${OCTET_FUZZ_BUILD:-$root/build/fuzz}"
 jobs="${OCTET_FUZZ_JOBS:-$(nproc)}"
 zoo="${OCTET_ZOO:-$(dirname "$root")/shared/zoo}"
