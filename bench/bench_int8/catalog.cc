@@ -45,6 +45,10 @@ bool inside(const fs::path& path, const fs::path& dir) {
   return !rel.empty() && *rel.begin() != "..";
 }
 
+// Where Debian packages install data sets (the zoo names Fashion-MNIST at
+// /usr/share/datasets/fashion-mnist, from the package dataset-fashion-mnist).
+constexpr const char* kSystemData = "/usr/share";
+
 // In the zoo every path must stay inside the manifest's folder, as written and after symlinks
 // are followed.
 void check_confined(const ManifestNode& node, const std::string& key, const std::string& value,
@@ -54,20 +58,28 @@ void check_confined(const ManifestNode& node, const std::string& key, const std:
   const fs::path real = fs::weakly_canonical(resolved, ec);
   const fs::path real_root = fs::weakly_canonical(root, ec);
   if (!inside(resolved, root) || (!real.empty() && !real_root.empty() && !inside(real, real_root)))
-    node.fail(key, "'" + value + "' leaves the manifest's folder " + dir);
+    node.fail(key, "'" + value + "' leaves " + (dir == kSystemData ? std::string(kSystemData) : "the manifest's folder " + dir));
 }
 
-// A path named by a manifest, resolved against the manifest's folder (and confined to it in
-// the zoo: an absolute path is refused there too).
+enum class PathKind { in_zoo, in_zoo_or_system_data };
+
+// A path named by a manifest, resolved against the manifest's folder. In the zoo (`confine`)
+// it must stay inside that folder; a data set's folder may instead be an absolute path under
+// /usr/share (kind in_zoo_or_system_data). Any other absolute path is refused there.
 std::string manifest_path(const ManifestNode& node, const std::string& key, const std::string& value,
-                          const std::string& dir, bool confine) {
+                          const std::string& dir, bool confine, PathKind kind = PathKind::in_zoo) {
   if (value.empty()) node.fail(key, "is an empty path");
   if (value.find('\0') != std::string::npos) node.fail(key, "contains a NUL character");
   const fs::path p(value);
   const fs::path resolved = (p.is_absolute() ? p : fs::path(dir) / p).lexically_normal();
   if (confine) {
-    if (p.is_absolute()) node.fail(key, "'" + value + "' is absolute; the zoo's paths are relative to its folder");
-    check_confined(node, key, value, resolved, dir);
+    if (p.is_absolute() && kind == PathKind::in_zoo_or_system_data) {
+      check_confined(node, key, value, resolved, kSystemData);
+    } else if (p.is_absolute()) {
+      node.fail(key, "'" + value + "' is absolute; the zoo's paths are relative to its folder");
+    } else {
+      check_confined(node, key, value, resolved, dir);
+    }
   }
   return resolved.string();
 }
@@ -106,16 +118,22 @@ DatasetSpec parse_dataset(const ManifestNode& datasets, const std::string& name,
   const ManifestNode d = datasets.object(name);
   DatasetSpec spec;
   spec.name = name;
-  spec.root = manifest_path(d, "path", d.string("path"), dir, confine);
+  spec.root = manifest_path(d, "path", d.string("path"), dir, confine, PathKind::in_zoo_or_system_data);
+  // A data set's own files stay inside its folder, wherever that is.
+  const std::string data_dir = fs::path(d.string("path")).is_absolute() ? spec.root : dir;
   spec.format = d.string("format");
   if (!dataset_format_supported(spec.format))
     d.fail("format", "'" + spec.format + "' is not a dataset format bench_int8 reads (idx, jpeg+labels, tsv)");
   for (const std::string& f : d.strings_or("files")) {
     if (f.empty() || fs::path(f).is_absolute()) d.fail("files", "'" + f + "' is not a file name inside the dataset's folder");
-    if (confine) check_confined(d, "files", f, (fs::path(spec.root) / f).lexically_normal(), dir);
+    if (confine) check_confined(d, "files", f, (fs::path(spec.root) / f).lexically_normal(), data_dir);
     spec.files.push_back(f);
   }
-  if (d.has("label_file")) spec.label_file = manifest_path(d, "label_file", d.string("label_file"), dir, confine);
+  if (d.has("label_file")) {
+    spec.label_file = manifest_path(d, "label_file", d.string("label_file"), dir, confine,
+                                    PathKind::in_zoo_or_system_data);
+    if (confine) check_confined(d, "label_file", d.string("label_file"), spec.label_file, data_dir);
+  }
   return spec;
 }
 

@@ -131,12 +131,18 @@ TEST_F(Fixture, EachMalformedEntryIsItsOwnErrorNamingTheKey) {
       {"name": "no-input-name", "file": "models/m.onnx", "inputs": [{"shape": [1]}]},
       17,
       {"file": "models/m.onnx"},
-      {"name": "good-too", "file": "models/m.onnx", "architecture_only": true}
+      {"name": "good-too", "file": "models/m.onnx", "architecture_only": true},
+      {"name": "system-data", "file": "models/m.onnx", "dataset": "packaged", "pipeline": {)json" + image + R"json(}},
+      {"name": "system-escape", "file": "models/m.onnx", "dataset": "dotdot", "pipeline": {)json" + image + R"json(}},
+      {"name": "etc-data", "file": "models/m.onnx", "dataset": "etc", "pipeline": {)json" + image + R"json(}}
     ],
     "datasets": {
       "digits": {"path": "datasets/digits", "format": "idx (gzip)",
                  "files": ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]},
-      "parquet-set": {"path": "datasets/digits", "format": "parquet"}
+      "parquet-set": {"path": "datasets/digits", "format": "parquet"},
+      "packaged": {"path": "/usr/share/datasets/octet-test-absent", "format": "idx (gzip)", "files": ["a.gz"]},
+      "dotdot": {"path": "/usr/share/../../etc", "format": "idx (gzip)", "files": ["passwd"]},
+      "etc": {"path": "/etc", "format": "idx (gzip)", "files": ["passwd"]}
     }})json");
   std::vector<std::string> warnings;
   const std::vector<ModelEntry> models = read_manifest(dir("hostile"), ModelSource::zoo, &warnings);
@@ -158,6 +164,9 @@ TEST_F(Fixture, EachMalformedEntryIsItsOwnErrorNamingTheKey) {
       {"entry 15", "[entry 15]: is an integer, expected an object"},
       {"entry 16", "[entry 16] name: is missing"},
       {"good-too", ""},
+      {"system-data", ""},  // a data set Debian installs under /usr/share, as the zoo's Fashion-MNIST
+      {"system-escape", "datasets.dotdot.path: '/usr/share/../../etc' leaves /usr/share"},
+      {"etc-data", "datasets.etc.path: '/etc' leaves /usr/share"},
   };
   ASSERT_EQ(models.size(), expected.size());
   for (size_t i = 0; i < expected.size(); ++i) {
@@ -170,6 +179,7 @@ TEST_F(Fixture, EachMalformedEntryIsItsOwnErrorNamingTheKey) {
     EXPECT_NE(models[i].error.find(expected[i].second), std::string::npos) << models[i].error;
     EXPECT_NE(models[i].error.find(dir("hostile") + "/manifest.json"), std::string::npos) << models[i].error;
   }
+  EXPECT_NE(models[17].no_data_reason.find("not found"), std::string::npos);  // absent here: no data, no error
   // tools/' own manifests may name system datasets: only the zoo is confined to its folder.
   const std::vector<ModelEntry> local = read_manifest(dir("hostile"), ModelSource::local, nullptr);
   EXPECT_EQ(local[6].error, "");

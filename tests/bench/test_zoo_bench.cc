@@ -35,6 +35,7 @@ TEST(ZooData, SampleZeroEqualsTheReferenceTestData) {
   int checked = 0;
   for (const ModelEntry& m : models) {
     SCOPED_TRACE(m.name);
+    EXPECT_EQ(m.error, "") << "every zoo entry is one bench_int8 reads";
     if (!m.has_labelled_data()) {
       // Data inside the zoo must be there; Fashion-MNIST comes from a Debian package.
       const bool in_zoo = m.dataset && m.dataset->root.rfind(octet::testing::zoo_dir(), 0) == 0;
