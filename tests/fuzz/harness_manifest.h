@@ -3,8 +3,9 @@
 // manifest in a scratch folder that holds one model file and one dataset folder, so that
 // both the paths that resolve and those that do not are reached.
 // Oracles: a manifest that cannot be read at all throws octet::Error (nothing else escapes);
-// every entry it lists is either an error naming the manifest, or usable with its model file
-// and dataset inside the zoo folder (paths never escape it).
+// every entry it lists is either an error naming the manifest, or usable with its model file,
+// vocabulary and test data inside the zoo folder, and its data set there or under /usr/share
+// (where Debian packages install data sets).
 #pragma once
 
 #include <unistd.h>
@@ -56,9 +57,11 @@ inline void fuzz_manifest_one(const uint8_t* data, size_t size) {
     }
     require(inside_folder(m.onnx_path, zoo), "a usable entry's model file outside the zoo: " + m.onnx_path);
     if (m.dataset) {
-      require(inside_folder(m.dataset->root, zoo), "a dataset outside the zoo: " + m.dataset->root);
+      const bool system = inside_folder(m.dataset->root, "/usr/share");
+      require(system || inside_folder(m.dataset->root, zoo), "a dataset outside the zoo: " + m.dataset->root);
       if (!m.dataset->label_file.empty())
-        require(inside_folder(m.dataset->label_file, zoo), "a label file outside the zoo: " + m.dataset->label_file);
+        require(inside_folder(m.dataset->label_file, system ? m.dataset->root : zoo),
+                "a label file outside its data set: " + m.dataset->label_file);
     }
     if (!m.vocab_path.empty()) require(inside_folder(m.vocab_path, zoo), "a vocabulary outside the zoo");
     if (!m.test_data_dir.empty()) require(inside_folder(m.test_data_dir, zoo), "test data outside the zoo");

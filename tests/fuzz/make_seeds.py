@@ -183,7 +183,9 @@ def manifest_seeds(out, zoo):
              "layout": "NCHW", "dtype": "float32"}
     datasets = {"img": {"path": "datasets/d", "format": "jpeg+labels", "label_file": "datasets/d/a"},
                 "digits": {"path": "datasets/d", "format": "idx (gzip)", "files": ["a", "b"]},
-                "text": {"path": "datasets/d", "format": "tsv", "files": ["a"]}}
+                "text": {"path": "datasets/d", "format": "tsv", "files": ["a"]},
+                "system": {"path": "/usr/share/datasets/fashion-mnist", "format": "idx (gzip)",
+                           "files": ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]}}
     good = [
         {"name": "img", "file": "models/m.onnx", "dataset": "img", "metric": {"type": "top-1 accuracy", "label_offset": 1},
          "inputs": [{"name": "x", "dtype": "float32", "shape": [1, 3, 224, 224]}], "pipeline": image,
@@ -192,6 +194,7 @@ def manifest_seeds(out, zoo):
         {"name": "text", "file": "models/m.onnx", "dataset": "text", "vocab_file": "datasets/d/b",
          "inputs": [{"name": "input_ids", "shape": ["batch", "seq"]}], "pipeline": {"kind": "text"}},
         {"name": "arch", "file": "models/m.onnx", "architecture_only": True},
+        {"name": "system", "file": "models/m.onnx", "dataset": "system", "pipeline": dict(image, color="GRAY", mean=[0], std=[1])},
     ]
     hostile = [
         {"name": "escape", "file": "../m.onnx"}, {"name": "abs", "file": "/etc/passwd"},
