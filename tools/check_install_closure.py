@@ -65,9 +65,28 @@ def build_dirs(args):
     return sorted(found)
 
 
+# Toolchain utilities CMake looks up and records whether or not the build runs them (with clang
+# it records llvm-ar, ld.lld, llvm-objcopy ... when installed): they count only where a build
+# rule names them.
+PROBED_TOOLS = re.compile(r"CMAKE_(ADDR2LINE|AR|C_COMPILER_AR|CXX_COMPILER_AR|C_COMPILER_RANLIB|CXX_COMPILER_RANLIB|"
+                          r"DLLTOOL|LINKER|NM|OBJCOPY|OBJDUMP|RANLIB|READELF|STRIP|TAPI|MT|RC)")
+
+
+def build_rules_text(build_dir):
+    """The text of the build's rules (the Makefiles' build.make and link lines)."""
+    chunks = []
+    for dirpath, _, filenames in os.walk(build_dir):
+        for name in filenames:
+            if name in ("build.make", "link.txt", "Makefile2", "Makefile") or name.endswith(".ninja"):
+                with open(os.path.join(dirpath, name), errors="replace") as f:
+                    chunks.append(f.read())
+    return "\n".join(chunks)
+
+
 def cache_paths(build_dir):
     """Absolute system paths named by CMakeCache.txt: libraries, programs, package configs."""
     paths = set()
+    rules = None
     with open(os.path.join(build_dir, "CMakeCache.txt"), errors="replace") as f:
         for line in f:
             m = re.match(r"([A-Za-z0-9_.+-]+):(FILEPATH|PATH|STRING|INTERNAL)=(.*)", line.rstrip("\n"))
@@ -78,6 +97,10 @@ def cache_paths(build_dir):
                 if not v.startswith(SYSTEM_PREFIXES):
                     continue
                 if os.path.isfile(v):
+                    if PROBED_TOOLS.fullmatch(key):
+                        rules = build_rules_text(build_dir) if rules is None else rules
+                        if v not in rules:
+                            continue
                     paths.add(v)
                 elif os.path.isdir(v) and key.endswith("_DIR"):
                     # <Pkg>_DIR names the folder of a package config file: the file is what was used.

@@ -42,6 +42,18 @@ if [ -n "$config_dir" ]; then
 else
   echo "skip a package config file counts: libdnnl-dev ships no cmake/dnnl folder here"
 fi
+# A toolchain utility CMake only looked up (clang's builds record llvm-ar, ld.lld ... when they
+# are installed) counts only when a build rule runs it. cmake's own binary stands in for one.
+probe="$(mktemp -d)"
+trap 'rm -rf "$fake" "$probe"' EXIT
+printf 'CMAKE_LINKER:FILEPATH=/usr/bin/cmake\n' >"$probe/CMakeCache.txt"
+expect "a probed tool no rule runs does not count" 0 "^install closure ok" -- \
+  /usr/bin/python3 "$check" --without cmake "$probe"
+mkdir -p "$probe/CMakeFiles/t.dir"
+printf '/usr/bin/cmake -o t t.o\n' >"$probe/CMakeFiles/t.dir/link.txt"
+expect "... and counts once a link line runs it" 1 "from package 'cmake'" -- \
+  /usr/bin/python3 "$check" --without cmake "$probe"
+
 expect "a folder that is no build is a usage error" 2 "no CMakeCache.txt" -- /usr/bin/python3 "$check" "$here"
 expect "a --without that setup.sh does not list is a usage error" 2 "does not list" -- \
   /usr/bin/python3 "$check" --without not-a-package "$build"
