@@ -13,6 +13,9 @@ packages=(
   libonnx-testdata dataset-fashion-mnist
   python3 python3-torch python3-torchvision python3-onnx python3-numpy
   clang libclang-rt-14-dev
+  # clang's CMake toolchain records LLVM's binutils, ld.lld, llvm-ar and llvm-addr2line, when they
+  # are installed: installing them everywhere makes the fuzz build configure alike on every machine.
+  lld llvm
 )
 # Node.js + npm run the ONNX Runtime peer; a Node.js from another source is fine too.
 node_packages=(nodejs npm)
