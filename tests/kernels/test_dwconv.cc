@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "octet/kernels/dispatch.h"
+#include "octet/kernels/registry.h"
 #include "octet/kernels/dwconv.h"
 #include "octet/kernels/isa.h"
 
@@ -122,7 +122,7 @@ TEST(DwConvF32, SimdLevelsMatchReference) {
   if (levels.empty()) GTEST_SKIP() << "this CPU has neither avx2 nor avx512";
   for (const auto& level : levels) {
     ASSERT_NE(level.second, nullptr) << level.first;
-    EXPECT_EQ(kernel_table({level.first == "avx512" ? Isa::avx512 : Isa::avx2, false}).dwconv_f32,
+    EXPECT_EQ(kernel_registry({level.first == "avx512" ? Isa::avx512 : Isa::avx2, false}).dwconv_f32,
               level.second);
     for (const Plane& p : planes())
       for (int act = 0; act < 4; ++act)  // none, relu, clip, hardswish

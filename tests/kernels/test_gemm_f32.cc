@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "octet/kernels/dispatch.h"
+#include "octet/kernels/registry.h"
 #include "octet/kernels/gemm_f32.h"
 #include "octet/kernels/isa.h"
 #include "octet/octet.h"
@@ -387,10 +387,10 @@ TEST_P(GemmF32, RejectsBadSizes) {
 INSTANTIATE_TEST_SUITE_P(Impl, GemmF32, ::testing::Values("ref", "avx2", "avx512"),
                          [](const auto& info) { return info.param; });
 
-// The dispatch tables bind the FP32 kernel of their level (or the one below).
+// The kernel registry binds the FP32 kernel of their level (or the one below).
 TEST(GemmF32Dispatch, TablesBindTheirLevel) {
   for (const IsaChoice& choice : available_isas()) {
-    const GemmF32Ops* ops = kernel_table(choice).gemm_f32;
+    const GemmF32Ops* ops = kernel_registry(choice).gemm_f32;
     ASSERT_NE(ops, nullptr) << choice.name();
     std::string name = ops->name;
     const char* want = choice.isa == Isa::ref ? "ref" : choice.isa == Isa::avx2 ? "avx2" : "avx512";

@@ -1,4 +1,4 @@
-// ISA detection and capping (isa.cc), dispatch tables (dispatch.cc) and the thread pool's
+// ISA detection and capping (isa.cc), the kernel registry (registry.cc) and the thread pool's
 // deterministic split (thread_pool.cc).
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "octet/kernels/dispatch.h"
+#include "octet/kernels/registry.h"
 #include "octet/kernels/isa.h"
 #include "octet/kernels/thread_pool.h"
 #include "octet/octet.h"
@@ -144,7 +144,7 @@ TEST(Isa, LevelTheCpuLacksIsAnError) {
 TEST(Dispatch, EveryAvailableChoiceHasAnFp32Table) {
   ScopedMaxIsa env(nullptr);
   for (const IsaChoice& c : available_isas()) {
-    const KernelTable& t = kernel_table(c);
+    const KernelRegistry& t = kernel_registry(c);
     EXPECT_EQ(t.choice.isa, c.isa);
     EXPECT_EQ(t.choice.fast, c.fast);
     ASSERT_NE(t.gemm_f32, nullptr) << c.name();
@@ -153,7 +153,7 @@ TEST(Dispatch, EveryAvailableChoiceHasAnFp32Table) {
     EXPECT_GT(t.gemm_f32->mr, 0);
   }
   // The same choice always gives the same table.
-  EXPECT_EQ(&kernel_table(IsaChoice{Isa::ref, false}), &kernel_table(IsaChoice{Isa::ref, false}));
+  EXPECT_EQ(&kernel_registry(IsaChoice{Isa::ref, false}), &kernel_registry(IsaChoice{Isa::ref, false}));
 }
 
 TEST(Dispatch, GettersAreNullWithoutTheIsa) {

@@ -266,8 +266,8 @@ TEST(ConvInt8Fast, FastQLinearAddMatchesPerElement) {
             std::string describe;
             const auto got = run(build(true), isa, threads, feeds, &describe);
             const char* kernel = isa == "ref" ? "qlinear_binary_table"
-                                 : isa == "avx2" || isa == "avx2_fast" ? "qlinear_add_avx2"
-                                                                       : "qlinear_add_avx512";
+                                 : isa == "avx2" || isa == "avx2_fast" ? "qadd_q8_avx2"
+                                                                       : "qadd_q8_avx512";
             EXPECT_NE(describe.find(kernel), std::string::npos) << describe;
             EXPECT_TRUE(bit_identical(want, got)) << (s8 ? "s8" : "u8") << " scale " << pr.scales[2] << " on " << isa;
           }
@@ -315,7 +315,7 @@ TEST(ConvInt8Fast, QMaxPoolMatchesMaxPool) {
       for (int threads : {1, 2}) {
         std::string describe;
         const auto got = run(build(true), isa, threads, feeds, &describe);
-        EXPECT_NE(describe.find("qmaxpool_u8"), std::string::npos) << describe;
+        EXPECT_NE(describe.find("qmaxpool_planes"), std::string::npos) << describe;
         EXPECT_TRUE(bit_identical(want, got)) << "pool case x" << c.x[2] << " on " << isa << ", " << threads << " threads";
       }
   }

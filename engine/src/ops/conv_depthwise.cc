@@ -3,7 +3,7 @@
 // results do not depend on the thread count). Bias, residual and activation are fused.
 #include <vector>
 
-#include "octet/kernels/dispatch.h"
+#include "octet/kernels/registry.h"
 #include "ops/conv_fast.h"
 
 namespace octet::detail {
@@ -74,7 +74,7 @@ std::unique_ptr<OpKernel> create_conv_depthwise(const NodeContext& ctx, const Wi
   s.dilation_w = g.dilation[2];
   s.pad_top = g.pad_begin[1];
   s.pad_left = g.pad_begin[2];
-  const kernels::DwConvF32Ops* ops = kernels::kernel_table(ctx.isa()).dwconv_f32;
+  const kernels::DwConvF32Ops* ops = kernels::kernel_registry(ctx.isa()).dwconv_f32;
   if (!ops || !ops->accepts(s)) return nullptr;
   return std::make_unique<ConvDepthwiseKernel>(ops, s, x[1], *w, b ? *b : Tensor(), fusion);
 }

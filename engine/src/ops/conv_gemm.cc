@@ -22,7 +22,7 @@
 #include <exception>
 #include <vector>
 
-#include "octet/kernels/dispatch.h"
+#include "octet/kernels/registry.h"
 #include "ops/conv_fast.h"
 
 namespace octet::detail {
@@ -242,7 +242,7 @@ std::unique_ptr<OpKernel> create_conv_gemm(const NodeContext& ctx, const WindowG
   if (!w) return nullptr;
   const Tensor* b = ctx.has_input(2) ? ctx.input_const(2) : nullptr;
   if (ctx.has_input(2) && !b) return nullptr;
-  const GemmF32Ops* ops = kernels::kernel_table(ctx.isa()).gemm_f32;
+  const GemmF32Ops* ops = kernels::kernel_registry(ctx.isa()).gemm_f32;
   if (!ops || ops->nr <= 1) return nullptr;
   const Shape& x = ctx.input_shape(0);
   const int64_t C = x[1], M = w->shape()[0];
@@ -253,7 +253,7 @@ std::unique_ptr<OpKernel> create_conv_gemm(const NodeContext& ctx, const WindowG
   PackedBF32 layout;
   ops->pack_b(probe_b.data(), K, 1, 1, false, &layout);
   if (layout.nr != ops->nr) return nullptr;
-  const kernels::PackIm2colF32 pack = kernels::kernel_table(ctx.isa()).pack_im2col_f32;
+  const kernels::PackIm2colF32 pack = kernels::kernel_registry(ctx.isa()).im2col_f32.run;
   if (!pack) return nullptr;
   return std::make_unique<ConvGemmKernel>(ops, pack, layout, g, C, M, group, *w,
                                           b ? *b : Tensor(), fusion);

@@ -13,7 +13,7 @@
 #include <memory>
 #include <vector>
 
-#include "octet/kernels/dispatch.h"
+#include "octet/kernels/registry.h"
 #include "octet/kernels/dwconv.h"
 #include "ops/conv_fast.h"
 
@@ -246,8 +246,8 @@ class ConvNhwcGemmKernel : public OpKernel {
 
 class ConvNhwcDepthwiseKernel : public OpKernel {
  public:
-  ConvNhwcDepthwiseKernel(kernels::Isa isa, const ConvNhwcShape& s, const Tensor& w, const Tensor* b, ConvFusion fusion)
-      : fn_(kernels::dwconv_nhwc_f32_kernel(isa)), name_(kernels::dwconv_nhwc_f32_name(isa)), s_(s), fusion_(fusion) {
+  ConvNhwcDepthwiseKernel(const kernels::IsaChoice& isa, const ConvNhwcShape& s, const Tensor& w, const Tensor* b, ConvFusion fusion)
+      : fn_(kernels::kernel_registry(isa).dwconv_nhwc_f32.run), name_(kernels::kernel_registry(isa).dwconv_nhwc_f32.name), s_(s), fusion_(fusion) {
     const int64_t C = s_.x[1], taps = s_.g.kernel_size();
     w_.resize(static_cast<size_t>(C * taps));
     for (int64_t c = 0; c < C; ++c)
@@ -297,8 +297,8 @@ std::unique_ptr<OpKernel> create_conv_nhwc(const NodeContext& ctx) {
   ctx.check(ctx.isa().isa != kernels::Isa::ref, "octet.ConvNhwc has no reference kernel (the layout pass does not run on ref)");
   const Tensor& w = *ctx.input_const(1);
   const Tensor* b = ctx.has_input(2) ? ctx.input_const(2) : nullptr;
-  if (s.x[1] / s.group == 1) return std::make_unique<ConvNhwcDepthwiseKernel>(ctx.isa().isa, s, w, b, fusion);
-  const kernels::GemmF32Ops* ops = kernels::kernel_table(ctx.isa()).gemm_f32;
+  if (s.x[1] / s.group == 1) return std::make_unique<ConvNhwcDepthwiseKernel>(ctx.isa(), s, w, b, fusion);
+  const kernels::GemmF32Ops* ops = kernels::kernel_registry(ctx.isa()).gemm_f32;
   ctx.check(ops && ops->nr > 1, "octet.ConvNhwc: no FP32 GEMM kernel on this ISA");
   return std::make_unique<ConvNhwcGemmKernel>(ops, s, w, b, fusion);
 }
@@ -314,7 +314,7 @@ bool conv_has_channels_last_kernel(const NodeContext& ctx) {
   const int64_t group = ctx.node().attr_i("group", 1);
   if (group < 1 || x[1] % group) return false;
   if (x[1] / group == 1) return w->shape()[0] == x[1];  // depthwise without a multiplier
-  const kernels::GemmF32Ops* ops = kernels::kernel_table(ctx.isa()).gemm_f32;
+  const kernels::GemmF32Ops* ops = kernels::kernel_registry(ctx.isa()).gemm_f32;
   return ops && ops->nr > 1;
 }
 

@@ -4,6 +4,7 @@
 // 16 x 16 SSE2 blocks, floats in 8 x 8 blocks), split over the pool in tiles of the source.
 #include <algorithm>
 
+#include "octet/kernels/registry.h"
 #include "ops/op_registry.h"
 #include "ops/op_util.h"
 #include "ops/quant_util.h"
@@ -45,8 +46,13 @@ void transpose_f32(const float* src, int64_t rows, int64_t cols, int64_t lds, fl
 // Per image, [rows, cols] -> [cols, rows] elements of 1 or 4 bytes.
 class TransposeImagesKernel : public OpKernel {
  public:
-  TransposeImagesKernel(const char* name, DType t, int64_t images, int64_t rows, int64_t cols)
-      : name_(name), f32_(t == DType::f32), images_(images), rows_(rows), cols_(cols) {}
+  TransposeImagesKernel(const NodeContext& ctx, const char* name, int64_t images, int64_t rows, int64_t cols)
+      : name_(name),
+        f32_(ctx.input_dtype(0) == DType::f32),
+        transpose_u8_(kernels::kernel_registry(ctx.isa()).transpose_u8.run),
+        images_(images),
+        rows_(rows),
+        cols_(cols) {}
   std::string name() const override { return name_; }
 
   void run(KernelContext& ctx) const override {
@@ -65,8 +71,8 @@ class TransposeImagesKernel : public OpKernel {
         if (f32_)
           transpose_f32(static_cast<const float*>(x) + src, r1 - r0, c1 - c0, cols_, static_cast<float*>(y) + dst, rows_);
         else
-          transpose_u8(static_cast<const uint8_t*>(x) + src, r1 - r0, c1 - c0, cols_, static_cast<uint8_t*>(y) + dst,
-                       rows_);
+          transpose_u8_(static_cast<const uint8_t*>(x) + src, r1 - r0, c1 - c0, cols_, static_cast<uint8_t*>(y) + dst,
+                        rows_, 0);
       }
     };
     // Below ~32 KiB the wake-up of other threads costs more than the copy.
@@ -79,6 +85,7 @@ class TransposeImagesKernel : public OpKernel {
  private:
   const char* name_;
   bool f32_;
+  kernels::TransposeU8Fn transpose_u8_;
   int64_t images_, rows_, cols_;
 };
 
@@ -86,7 +93,7 @@ std::unique_ptr<OpKernel> create_to_nhwc(const NodeContext& ctx) {
   check_layout_input(ctx);
   const Shape& x = ctx.input_shape(0);
   const bool f32 = ctx.input_dtype(0) == DType::f32;
-  return std::make_unique<TransposeImagesKernel>(f32 ? "to_nhwc_f32" : "to_nhwc_u8", ctx.input_dtype(0), x[0], x[1],
+  return std::make_unique<TransposeImagesKernel>(ctx, f32 ? "to_nhwc_f32" : "to_nhwc_u8", x[0], x[1],
                                                  x[2] * x[3]);
 }
 
@@ -94,7 +101,7 @@ std::unique_ptr<OpKernel> create_to_nchw(const NodeContext& ctx) {
   check_layout_input(ctx);
   const Shape& x = ctx.input_shape(0);
   const bool f32 = ctx.input_dtype(0) == DType::f32;
-  return std::make_unique<TransposeImagesKernel>(f32 ? "to_nchw_f32" : "to_nchw_u8", ctx.input_dtype(0), x[0],
+  return std::make_unique<TransposeImagesKernel>(ctx, f32 ? "to_nchw_f32" : "to_nchw_u8", x[0],
                                                  x[1] * x[2], x[3]);
 }
 

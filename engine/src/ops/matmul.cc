@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "octet/kernels/dispatch.h"
+#include "octet/kernels/registry.h"
 #include "ops/matmul_gemm.h"
 #include "ops/op_util.h"
 
@@ -100,7 +100,7 @@ class PackedGemmKernel : public OpKernel {
 // The table for a node, or null on ref (or for a non-f32 node).
 const kernels::GemmF32Ops* f32_table(const NodeContext& ctx) {
   if (ctx.isa().isa == kernels::Isa::ref || ctx.input_dtype(0) != DType::f32) return nullptr;
-  return kernels::kernel_table(ctx.isa()).gemm_f32;
+  return kernels::kernel_registry(ctx.isa()).gemm_f32;
 }
 
 // ---- MatMul ------------------------------------------------------------------------------

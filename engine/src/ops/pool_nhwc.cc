@@ -7,8 +7,7 @@
 // in the padding gives the lowest float).
 #include <algorithm>
 
-#include "octet/kernels/avgpool_f32.h"
-#include "octet/kernels/maxpool_nhwc.h"
+#include "octet/kernels/registry.h"
 #include "ops/conv_geometry.h"
 #include "ops/op_util.h"
 
@@ -36,8 +35,8 @@ void infer_maxpool_nhwc(NodeContext& ctx) {
 
 class MaxPoolNhwcKernel : public OpKernel {
  public:
-  MaxPoolNhwcKernel(const WindowGeometry& g, int64_t batch, int64_t channels, DType t, kernels::Isa isa)
-      : batch_(batch), fn_(kernels::maxpool_nhwc_kernel(isa)), name_(kernels::maxpool_nhwc_name(isa)) {
+  MaxPoolNhwcKernel(const WindowGeometry& g, int64_t batch, int64_t channels, DType t, const kernels::IsaChoice& isa)
+      : batch_(batch), fn_(kernels::kernel_registry(isa).maxpool_nhwc.run), name_(kernels::kernel_registry(isa).maxpool_nhwc.name) {
     static_cast<kernels::NhwcWindow&>(p_) = nhwc_window(g, channels);
     p_.elem = t == DType::f32 ? kernels::MaxPoolElem::f32 : t == DType::s8 ? kernels::MaxPoolElem::s8 : kernels::MaxPoolElem::u8;
     elem_bytes_ = t == DType::f32 ? 4 : 1;
@@ -68,7 +67,7 @@ std::unique_ptr<OpKernel> create_maxpool_nhwc(const NodeContext& ctx) {
   Shape x;
   const WindowGeometry g = maxpool_nhwc_geometry(ctx, &x);
   const DType t = ctx.input_dtype(0);
-  return std::make_unique<MaxPoolNhwcKernel>(g, x[0], x[1], t, ctx.isa().isa);
+  return std::make_unique<MaxPoolNhwcKernel>(g, x[0], x[1], t, ctx.isa());
 }
 
 // --- octet.AveragePoolNhwc: FP32 AveragePool (and GlobalAveragePool as a whole-image window) on
@@ -92,8 +91,8 @@ void infer_avgpool_nhwc(NodeContext& ctx) {
 
 class AvgPoolNhwcF32Kernel : public OpKernel {
  public:
-  AvgPoolNhwcF32Kernel(const WindowGeometry& g, int64_t batch, int64_t channels, bool count_include_pad, kernels::Isa isa)
-      : batch_(batch), fn_(kernels::avgpool_nhwc_f32_kernel(isa)), name_(kernels::avgpool_nhwc_f32_name(isa)) {
+  AvgPoolNhwcF32Kernel(const WindowGeometry& g, int64_t batch, int64_t channels, bool count_include_pad, const kernels::IsaChoice& isa)
+      : batch_(batch), fn_(kernels::kernel_registry(isa).avgpool_nhwc_f32.run), name_(kernels::kernel_registry(isa).avgpool_nhwc_f32.name) {
     static_cast<kernels::NhwcWindow&>(p_) = nhwc_window(g, channels);
     p_.pad_bottom = g.pad_end[1];
     p_.pad_right = g.pad_end[2];
@@ -125,7 +124,7 @@ std::unique_ptr<OpKernel> create_avgpool_nhwc(const NodeContext& ctx) {
   Shape x;
   const WindowGeometry g = avgpool_nhwc_geometry(ctx, &x);
   return std::make_unique<AvgPoolNhwcF32Kernel>(g, x[0], x[1], ctx.node().attr_i("count_include_pad", 0) != 0,
-                                                ctx.isa().isa);
+                                                ctx.isa());
 }
 
 }  // namespace

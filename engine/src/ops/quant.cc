@@ -2,7 +2,7 @@
 // QuantizeLinear, DequantizeLinear (per tensor and per axis), DynamicQuantizeLinear.
 #include <algorithm>
 
-#include "octet/kernels/quantize_q8.h"
+#include "octet/kernels/registry.h"
 #include "ops/quant_fast.h"
 #include "ops/quant_util.h"
 
@@ -44,17 +44,19 @@ int64_t quant_axis(const NodeContext& ctx, bool* per_axis) {
 // parameters, on AVX2 and up (quantize_q8.h: the reference's operations, so its bits).
 class QuantizeFastKernel : public OpKernel {
  public:
-  QuantizeFastKernel(float scale, int32_t zero, bool s8) : scale_(scale), zero_(zero), s8_(s8) {}
-  std::string name() const override { return "quantize_f32_q8_avx2"; }
+  QuantizeFastKernel(const kernels::IsaChoice& isa, float scale, int32_t zero, bool s8)
+      : kernel_(kernels::kernel_registry(isa).quantize_f32_q8), scale_(scale), zero_(zero), s8_(s8) {}
+  std::string name() const override { return kernel_.name; }
   void run(KernelContext& ctx) const override {
     const float* x = ctx.input(0).data_as<float>();
     auto* y = static_cast<uint8_t*>(ctx.output(0).data());
     for_chunks(ctx, ctx.output(0).numel(), 1 << 15, [&](int64_t i0, int64_t i1) {
-      kernels::quantize_f32_q8_avx2(x + i0, y + i0, i1 - i0, scale_, zero_, s8_);
+      kernel_.run(x + i0, y + i0, i1 - i0, scale_, zero_, s8_);
     });
   }
 
  private:
+  kernels::KernelEntry<kernels::QuantizeF32Q8Fn> kernel_;
   float scale_;
   int32_t zero_;
   bool s8_;
@@ -62,17 +64,19 @@ class QuantizeFastKernel : public OpKernel {
 
 class DequantizeFastKernel : public OpKernel {
  public:
-  DequantizeFastKernel(float scale, int32_t zero, bool s8) : scale_(scale), zero_(zero), s8_(s8) {}
-  std::string name() const override { return "dequantize_q8_f32_avx2"; }
+  DequantizeFastKernel(const kernels::IsaChoice& isa, float scale, int32_t zero, bool s8)
+      : kernel_(kernels::kernel_registry(isa).dequantize_q8_f32), scale_(scale), zero_(zero), s8_(s8) {}
+  std::string name() const override { return kernel_.name; }
   void run(KernelContext& ctx) const override {
     const auto* q = static_cast<const uint8_t*>(ctx.input(0).data());
     float* y = ctx.output(0).data_as<float>();
     for_chunks(ctx, ctx.output(0).numel(), 1 << 15, [&](int64_t i0, int64_t i1) {
-      kernels::dequantize_q8_f32_avx2(q + i0, y + i0, i1 - i0, scale_, zero_, s8_);
+      kernel_.run(q + i0, y + i0, i1 - i0, scale_, zero_, s8_);
     });
   }
 
  private:
+  kernels::KernelEntry<kernels::DequantizeQ8F32Fn> kernel_;
   float scale_;
   int32_t zero_;
   bool s8_;
@@ -136,7 +140,7 @@ std::unique_ptr<OpKernel> create_quantize(const NodeContext& ctx) {
   QuantParam q;
   if (ctx.isa().isa != kernels::Isa::ref && !per_axis && ctx.input_dtype(0) == DType::f32 &&
       const_quant_param(ctx, 1, 2, &q))
-    return std::make_unique<QuantizeFastKernel>(q.scale[0], q.zero[0], ctx.output(0).dtype == DType::s8);
+    return std::make_unique<QuantizeFastKernel>(ctx.isa(), q.scale[0], q.zero[0], ctx.output(0).dtype == DType::s8);
   return std::make_unique<QuantizeKernel>(axis, per_axis);
 }
 
@@ -187,7 +191,7 @@ std::unique_ptr<OpKernel> create_dequantize(const NodeContext& ctx) {
   QuantParam q;
   if (ctx.isa().isa != kernels::Isa::ref && !per_axis && is_q8(ctx.input_dtype(0)) &&
       const_quant_param(ctx, 1, 2, &q))
-    return std::make_unique<DequantizeFastKernel>(q.scale[0], q.zero[0], ctx.input_dtype(0) == DType::s8);
+    return std::make_unique<DequantizeFastKernel>(ctx.isa(), q.scale[0], q.zero[0], ctx.input_dtype(0) == DType::s8);
   return std::make_unique<DequantizeKernel>(axis, per_axis);
 }
 

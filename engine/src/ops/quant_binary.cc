@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "octet/kernels/qadd_q8.h"
+#include "octet/kernels/registry.h"
 #include "ops/quant_util.h"
 
 namespace octet::detail {
@@ -97,7 +97,7 @@ class QLinearBinaryKernel : public OpKernel {
 class QLinearBinaryTableKernel : public OpKernel {
  public:
   QLinearBinaryTableKernel(BinaryOp op, DType t, const QuantParam& qa, const QuantParam& qb, const QuantParam& qc,
-                           kernels::Isa isa)
+                           const kernels::IsaChoice& isa)
       : table_(256 * 256) {
     // Add on AVX2 and up (AVX-512 kernel where the level has it): the same float operations in
     // SIMD (qadd_q8.h; the kernels go the scalar way where qadd_q8_params_ok fails), for
@@ -105,8 +105,8 @@ class QLinearBinaryTableKernel : public OpKernel {
     params_ = kernels::qadd_q8_params(qa.scale[0], qa.zero[0], qb.scale[0], qb.zero[0], qc.scale[0], qc.zero[0],
                                       t == DType::s8);
     auto normal = [](float s) { return std::isnormal(s) && s > 0; };
-    simd_add_ = op == BinaryOp::add && isa != kernels::Isa::ref && normal(params_.a_mult) && normal(params_.b_mult);
-    avx512_ = isa == kernels::Isa::avx512 || isa == kernels::Isa::vnni;
+    simd_add_ = op == BinaryOp::add && isa.isa != kernels::Isa::ref && normal(params_.a_mult) && normal(params_.b_mult);
+    add_ = kernels::kernel_registry(isa).qadd_q8;
     const std::vector<float> ta = dequant_table(t, qa), tb = dequant_table(t, qb);
     int32_t lo, hi;
     q8_range(t, &lo, &hi);
@@ -120,7 +120,7 @@ class QLinearBinaryTableKernel : public OpKernel {
       }
   }
   std::string name() const override {
-    return simd_add_ ? (avx512_ ? "qlinear_add_avx512" : "qlinear_add_avx2") : "qlinear_binary_table";
+    return simd_add_ ? add_.name : "qlinear_binary_table";
   }
   size_t weights_bytes() const override { return table_.size(); }
 
@@ -132,8 +132,7 @@ class QLinearBinaryTableKernel : public OpKernel {
     const int64_t n = ctx.output(0).numel();
     auto range = [&](int64_t i0, int64_t i1) {
       if (simd_add_) {
-        if (avx512_) kernels::qadd_q8_avx512(pa + i0, pb + i0, py + i0, i1 - i0, params_);
-        else kernels::qadd_q8_avx2(pa + i0, pb + i0, py + i0, i1 - i0, params_);
+        add_.run(pa + i0, pb + i0, py + i0, i1 - i0, params_);
         return;
       }
       for (int64_t i = i0; i < i1; ++i) py[i] = t[pa[i] * 256 + pb[i]];
@@ -143,7 +142,8 @@ class QLinearBinaryTableKernel : public OpKernel {
 
  private:
   std::vector<uint8_t> table_;
-  bool simd_add_ = false, avx512_ = false;
+  bool simd_add_ = false;
+  kernels::KernelEntry<kernels::QAddQ8Fn> add_;
   kernels::QAddQ8Params params_;
 };
 
@@ -152,7 +152,7 @@ std::unique_ptr<OpKernel> create_qlinear_binary(const NodeContext& ctx, BinaryOp
   QuantParam qa, qb, qc;
   if (ctx.input_shape(0) == out && ctx.input_shape(3) == out && const_quant_param(ctx, 1, 2, &qa) &&
       const_quant_param(ctx, 4, 5, &qb) && const_quant_param(ctx, 6, 7, &qc))
-    return std::make_unique<QLinearBinaryTableKernel>(op, ctx.input_dtype(0), qa, qb, qc, ctx.isa().isa);
+    return std::make_unique<QLinearBinaryTableKernel>(op, ctx.input_dtype(0), qa, qb, qc, ctx.isa());
   return std::make_unique<QLinearBinaryKernel>(op);
 }
 

@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "octet/kernels/avgpool_q8.h"
+#include "octet/kernels/registry.h"
 #include "ops/conv_geometry.h"
 #include "ops/quant_fast.h"
 #include "ops/quant_util.h"
@@ -345,7 +345,7 @@ void infer_qavgpool_nhwc(NodeContext& ctx) {
 class QAvgPoolNhwcKernel : public OpKernel {
  public:
   QAvgPoolNhwcKernel(const NodeContext& ctx, const PoolGeom& g, const QuantParam& xq, const QuantParam& yq)
-      : batch_(g.out[0]), fn_(kernels::avgpool_nhwc_q8_kernel(ctx.isa().isa)), name_(kernels::avgpool_nhwc_q8_name(ctx.isa().isa)) {
+      : batch_(g.out[0]), fn_(kernels::kernel_registry(ctx.isa()).avgpool_nhwc_q8.run), name_(kernels::kernel_registry(ctx.isa()).avgpool_nhwc_q8.name) {
     const WindowGeometry& w = g.win;
     p_.s8_in = ctx.input_dtype(0) == DType::s8;
     p_.in_h = w.in[1];

@@ -10,10 +10,7 @@
 #include <cstring>
 #include <functional>
 
-#include "octet/kernels/dispatch.h"
-#include "octet/kernels/dwconv_u8s8.h"
-#include "octet/kernels/lookup_q8.h"
-#include "octet/kernels/qadd_q8.h"
+#include "octet/kernels/registry.h"
 #include "ops/conv_geometry.h"
 #include "ops/quant_util.h"
 
@@ -23,13 +20,9 @@ PackedQGemm::PackedQGemm(const kernels::IsaChoice& isa, const int8_t* b, int64_t
                          bool trans_b, const int32_t* bias, int32_t a_zero_point, std::vector<float> scale,
                          kernels::QOutType out_type, int32_t out_zero_point)
     : scale_(std::move(scale)) {
-  kernels::IsaChoice choice = isa;
   // Exact mode may still take the saturating kernels where no pair of these weights can
   // saturate: the results are then the exact ones.
-  if (!choice.fast && (choice.isa == kernels::Isa::avx2 || choice.isa == kernels::Isa::avx512) &&
-      kernels::u8s8_fast_is_exact(b, K, N, ldb, trans_b))
-    choice.fast = true;
-  ops_ = kernels::kernel_table(choice).gemm_u8s8;
+  ops_ = kernels::gemm_u8s8_for_weights(kernels::kernel_registry(isa), b, K, N, ldb, trans_b);
   ops_->pack_b(b, K, N, ldb, trans_b, bias, a_zero_point, &packed_);
   ep_.scale = scale_.data();
   ep_.out_type = out_type;
@@ -161,6 +154,9 @@ class FastQLinearConv : public OpKernel {
   // [N, H, W, C] tensors (octet.QLinearConvNhwc), so no transposes run at all.
   FastQLinearConv(const NodeContext& ctx, const Shape& x, WindowGeometry win, ConstQParams p, bool channels_last)
       : win_(win), p_(std::move(p)), channels_last_(channels_last) {
+    const kernels::KernelRegistry& reg = kernels::kernel_registry(ctx.isa());
+    transpose_u8_ = reg.transpose_u8.run;
+    lookup_q8_ = reg.lookup_q8.run;
     const Tensor& w = *ctx.input_const(3);
     if (channels_last_ && ctx.has_input(9)) {
       // The fused QLinearAdd (octet.QLinearConvNhwc inputs 9-13): output = add(conv, residual).
@@ -173,8 +169,8 @@ class FastQLinearConv : public OpKernel {
       // VNNI adds in the GEMM's registers; the other levels' epilogues work on rows of a
       // 16- or 64-column tile, too short for their add kernels, so the add runs after the
       // GEMM on whole output rows while they are in cache.
-      add_in_gemm_ = ctx.isa().isa == kernels::Isa::vnni;
-      add_after_ = ctx.isa().isa == kernels::Isa::avx2 ? kernels::qadd_q8_avx2 : kernels::qadd_q8_avx512;
+      add_in_gemm_ = reg.qadd_in_gemm_epilogue;
+      add_after_ = reg.qadd_q8.run;
     }
     if (channels_last_ && ctx.has_input(14)) {  // the fused lookup (octet.LookupQ8, a HardSwish)
       const uint8_t* table = ctx.input_const(14)->data_as<uint8_t>();
@@ -203,24 +199,17 @@ class FastQLinearConv : public OpKernel {
       }
       scale_ = requant_scales(p_, 0, out_channels_);
       planar_ = win_.kernel[0] == 1 && win_.out[0] == 1 && win_.in[0] == 1;
-      dw_kernel_ = kernels::dwconv_u8s8_kernel(ctx.isa().isa);
-      dw_name_ = planar_ ? kernels::dwconv_u8s8_name(ctx.isa().isa) : "qconv_depthwise_direct";
+      dw_kernel_ = reg.dwconv_u8s8.run;
+      dw_name_ = planar_ ? reg.dwconv_u8s8.name : "qconv_depthwise_direct";
       if (channels_last_) {  // one output channel per input channel: w32_ as [tap][channel]
         std::vector<int32_t> by_tap(w32_.size());
         for (int64_t m = 0; m < out_channels_; ++m)
           for (int64_t t = 0; t < k_; ++t) by_tap[t * out_channels_ + m] = w32_[m * k_ + t];
         w32_ = std::move(by_tap);
-        kernels::Isa isa = ctx.isa().isa;
-        if (isa == kernels::Isa::vnni) {
-          dw_vnni_.resize(static_cast<size_t>(kernels::dwconv_nhwc_u8s8_vnni_bytes(k_, out_channels_)));
-          if (!kernels::dwconv_nhwc_u8s8_pack_vnni(w32_.data(), comp_.data(), scale_.data(), k_, out_channels_,
-                                                   dw_vnni_.data())) {
-            dw_vnni_.clear();
-            isa = kernels::Isa::avx512;
-          }
-        }
-        dw_nhwc_kernel_ = kernels::dwconv_nhwc_u8s8_kernel(isa);
-        dw_name_ = kernels::dwconv_nhwc_u8s8_name(isa);
+        const kernels::DwConvNhwcU8S8Ops& dw = kernels::dwconv_nhwc_u8s8_prepare(
+            *reg.dwconv_nhwc_u8s8, w32_.data(), comp_.data(), scale_.data(), k_, out_channels_, &dw_packed_);
+        dw_nhwc_kernel_ = dw.run;
+        dw_name_ = dw.name;
       }
       return;
     }
@@ -268,7 +257,7 @@ class FastQLinearConv : public OpKernel {
     return std::string(pointwise_ ? "qconv1x1_nhwc+" : "qconv_blocked_nhwc+") + gemms_[0]->kernel_name();
   }
   size_t weights_bytes() const override {
-    size_t b = w32_.size() * 4 + comp_.size() * 4 + dw_vnni_.size() + lookup_.size();
+    size_t b = w32_.size() * 4 + comp_.size() * 4 + dw_packed_.size() + lookup_.size();
     for (const auto& g : gemms_) b += g->bytes();
     return b;
   }
@@ -339,7 +328,7 @@ class FastQLinearConv : public OpKernel {
       if (!(tiled && pointwise_)) {
         if (!xt) xt.reset(new uint8_t[static_cast<size_t>(in_size * channels_)]);
         split(in_size, in_size * channels_, [&](int64_t r0, int64_t r1) {
-          transpose_u8(xn + r0, channels_, r1 - r0, in_size, xt.get() + r0 * channels_, channels_, mask);
+          transpose_u8_(xn + r0, channels_, r1 - r0, in_size, xt.get() + r0 * channels_, channels_, mask);
         });
       }
       if (tiled) {
@@ -350,7 +339,7 @@ class FastQLinearConv : public OpKernel {
             int64_t p0, p1;
             tasks.rows(t, &p0, &p1);
             const int64_t rows = p1 - p0;
-            if (pointwise_) transpose_u8(xn + p0, channels_, rows, in_size, a.data(), channels_, mask);
+            if (pointwise_) transpose_u8_(xn + p0, channels_, rows, in_size, a.data(), channels_, mask);
             for (int64_t grp = 0; grp < group_; ++grp) {
               if (pointwise_) {
                 gemms_[grp]->run(rows, a.data() + grp * cg_, channels_, o.data() + grp * mg_, out_channels_, nullptr);
@@ -359,7 +348,7 @@ class FastQLinearConv : public OpKernel {
                 gemms_[grp]->run(rows, a.data(), k_, o.data() + grp * mg_, out_channels_, nullptr);
               }
             }
-            transpose_u8(o.data(), rows, out_channels_, out_channels_, yn + p0, P);
+            transpose_u8_(o.data(), rows, out_channels_, out_channels_, yn + p0, P, 0);
           }
         };
         if (pool) pool->parallel_for(tasks.count, run_tasks);
@@ -383,7 +372,7 @@ class FastQLinearConv : public OpKernel {
       }
       // [P, M] -> NCHW [M, P]
       split(P, P * out_channels_, [&](int64_t r0, int64_t r1) {
-        transpose_u8(out.get() + r0 * out_channels_, r1 - r0, out_channels_, out_channels_, yn + r0, P);
+        transpose_u8_(out.get() + r0 * out_channels_, r1 - r0, out_channels_, out_channels_, yn + r0, P, 0);
       });
     }
   }
@@ -480,7 +469,7 @@ class FastQLinearConv : public OpKernel {
 
   // The fused lookup on `elems` output bytes in place (nothing without one).
   void apply_lookup(uint8_t* y, int64_t elems) const {
-    if (!lookup_.empty()) kernels::lookup_q8(lookup_.data(), y, y, elems);
+    if (!lookup_.empty()) lookup_q8_(lookup_.data(), y, y, elems);
   }
 
   // One image of the implicit-GEMM path: the zero-point-padded image (the rows and columns
@@ -520,7 +509,7 @@ class FastQLinearConv : public OpKernel {
     kernels::DwConvU8S8Nhwc p;
     static_cast<kernels::NhwcWindow&>(p) = nhwc_window(g, channels_);
     p.weights = w32_.data();
-    p.vnni_packed = dw_vnni_.empty() ? nullptr : dw_vnni_.data();
+    p.vnni_packed = dw_packed_.empty() ? nullptr : dw_packed_.data();
     p.comp = comp_.data();
     p.scale = scale_.data();
     p.x_zero = static_cast<uint8_t>(x_zero_u8_);
@@ -629,6 +618,8 @@ class FastQLinearConv : public OpKernel {
 
   WindowGeometry win_;
   ConstQParams p_;
+  kernels::TransposeU8Fn transpose_u8_ = nullptr;
+  kernels::LookupQ8Fn lookup_q8_ = nullptr;
   int64_t batch_ = 0, channels_ = 0, out_channels_ = 0, group_ = 1, cg_ = 0, mg_ = 0, k_ = 0;
   int64_t block_ = 0;  // output pixels per im2col block
   int32_t x_zero_u8_ = 0;
@@ -645,7 +636,7 @@ class FastQLinearConv : public OpKernel {
   kernels::DwConvNhwcU8S8Fn dw_nhwc_kernel_ = nullptr;  // channels_last_ depthwise
   const char* dw_name_ = "";
   std::vector<int32_t> w32_, comp_;  // depthwise weights: [channel][tap], or [tap][channel] when channels_last_
-  std::vector<uint8_t> dw_vnni_;     // channels-last depthwise on vnni: dwconv_nhwc_u8s8_pack_vnni's layout
+  std::vector<uint8_t> dw_packed_;   // channels-last depthwise weights in the kernel's own layout, or empty
   std::vector<float> scale_;
   std::vector<std::unique_ptr<PackedQGemm>> gemms_;
 };

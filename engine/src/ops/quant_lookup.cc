@@ -3,7 +3,7 @@
 // it of DequantizeLinear -> HardSwish -> QuantizeLinear with per-tensor parameters (the
 // table holds exactly what those three ops compute), and the layout pass folds it into the
 // 8-bit conv before it (octet.QLinearConvNhwc input 14).
-#include "octet/kernels/lookup_q8.h"
+#include "octet/kernels/registry.h"
 #include "ops/conv_fast.h"
 #include "ops/elementwise_util.h"
 #include "ops/quant_util.h"
@@ -23,23 +23,25 @@ void infer_lookup_q8(NodeContext& ctx) {
 
 class LookupQ8Kernel : public OpKernel {
  public:
-  explicit LookupQ8Kernel(const Tensor& table) : table_(table.data_as<uint8_t>(), table.data_as<uint8_t>() + 256) {}
-  std::string name() const override { return "lookup_q8"; }
+  LookupQ8Kernel(const kernels::IsaChoice& isa, const Tensor& table)
+      : kernel_(kernels::kernel_registry(isa).lookup_q8), table_(table.data_as<uint8_t>(), table.data_as<uint8_t>() + 256) {}
+  std::string name() const override { return kernel_.name; }
   size_t weights_bytes() const override { return table_.size(); }
   bool owns_copy_of_input(size_t i) const override { return i == 1; }
   void run(KernelContext& ctx) const override {
     const auto* x = static_cast<const uint8_t*>(ctx.input(0).data());
     auto* y = static_cast<uint8_t*>(ctx.output(0).data());
     for_chunks(ctx, ctx.output(0).numel(), 1 << 15,
-               [&](int64_t i0, int64_t i1) { kernels::lookup_q8(table_.data(), x + i0, y + i0, i1 - i0); });
+               [&](int64_t i0, int64_t i1) { kernel_.run(table_.data(), x + i0, y + i0, i1 - i0); });
   }
 
  private:
+  kernels::KernelEntry<kernels::LookupQ8Fn> kernel_;
   std::vector<uint8_t> table_;
 };
 
 std::unique_ptr<OpKernel> create_lookup_q8(const NodeContext& ctx) {
-  return std::make_unique<LookupQ8Kernel>(*ctx.input_const(1));
+  return std::make_unique<LookupQ8Kernel>(ctx.isa(), *ctx.input_const(1));
 }
 
 }  // namespace

@@ -4,11 +4,10 @@
 // wins a max, and ONNX pads are smaller than the window, so every window holds a real value),
 // split into `stride_w` column phases, and every tap is then a contiguous byte max over a
 // whole output row, which the compiler vectorises. s8 is mapped to u8 order by x ^ 0x80.
-#include <emmintrin.h>
-
 #include <algorithm>
 #include <cstring>
 
+#include "octet/kernels/registry.h"
 #include "ops/conv_geometry.h"
 #include "ops/quant_fast.h"
 #include "ops/quant_util.h"
@@ -36,26 +35,16 @@ void infer_qmaxpool(NodeContext& ctx) {
   ctx.set_output(0, ctx.input_dtype(0), y);
 }
 
-// out[i] = max(out[i], in[i]), 16 bytes at a time (SSE2, baseline x86-64).
-inline void max_into(uint8_t* out, const uint8_t* in, int64_t n) {
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(out + i));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm_max_epu8(a, b));
-  }
-  for (; i < n; ++i) out[i] = std::max(out[i], in[i]);
-}
-
 class QMaxPoolKernel : public OpKernel {
  public:
-  QMaxPoolKernel(WindowGeometry g, DType t, int64_t planes) : g_(g), planes_(planes), mask_(t == DType::s8 ? 0x80 : 0) {
+  QMaxPoolKernel(const kernels::IsaChoice& isa, WindowGeometry g, DType t, int64_t planes)
+      : max_u8_(kernels::kernel_registry(isa).max_u8), g_(g), planes_(planes), mask_(t == DType::s8 ? 0x80 : 0) {
     // Padded extent per dim: everything any window reads (ceil_mode windows may pass pad_end).
     for (int d = 0; d < 3; ++d) ext_[d] = std::max(g_.pad_begin[d] + g_.in[d], (g_.out[d] - 1) * g_.stride[d] +
                                                                                     (g_.kernel[d] - 1) * g_.dilation[d] + 1);
     pitch_ = (ext_[2] + g_.stride[2] - 1) / g_.stride[2];
   }
-  std::string name() const override { return "qmaxpool_u8"; }
+  std::string name() const override { return std::string("qmaxpool_planes+") + max_u8_.name; }
 
   void run(KernelContext& ctx) const override {
     const uint8_t* x = static_cast<const uint8_t*>(ctx.input(0).data());
@@ -109,7 +98,7 @@ class QMaxPoolKernel : public OpKernel {
                 for (int64_t kw = 0; kw < g_.kernel[2]; ++kw) {
                   const int64_t t = kw * g_.dilation[2];
                   const uint8_t* __restrict in = phases.data() + ((t % sw) * rows + row) * pitch_ + t / sw;
-                  max_into(out, in, g_.out[2]);
+                  max_u8_.run(out, in, g_.out[2]);
                 }
               }
             if (mask_)
@@ -122,6 +111,7 @@ class QMaxPoolKernel : public OpKernel {
   }
 
  private:
+  kernels::KernelEntry<kernels::MaxU8Fn> max_u8_;
   WindowGeometry g_;
   int64_t planes_;
   uint8_t mask_;
@@ -132,7 +122,7 @@ class QMaxPoolKernel : public OpKernel {
 std::unique_ptr<OpKernel> create_qmaxpool(const NodeContext& ctx) {
   const Shape& x = ctx.input_shape(0);
   const WindowGeometry g = qmaxpool_geometry(ctx, x);
-  return std::make_unique<QMaxPoolKernel>(g, ctx.input_dtype(0), x[0] * x[1]);
+  return std::make_unique<QMaxPoolKernel>(ctx.isa(), g, ctx.input_dtype(0), x[0] * x[1]);
 }
 
 }  // namespace

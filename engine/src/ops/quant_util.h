@@ -87,11 +87,6 @@ void check_quant_param(const NodeContext& ctx, size_t si, size_t zi, int64_t cha
 void gemm_s16_s32(int64_t M, int64_t N, int64_t K, const int16_t* A, int64_t lda, const int16_t* B, int64_t ldb,
                   int32_t* C, int64_t ldc, kernels::ThreadPool* pool);
 
-// dst[c * ldd + r] = src[r * lds + c] ^ xor_mask for r < rows, c < cols: a byte-matrix
-// transpose (NCHW <-> NHWC planes), 16 x 16 SSE2 blocks. xor_mask 0x80 turns s8 into u8.
-void transpose_u8(const uint8_t* src, int64_t rows, int64_t cols, int64_t lds, uint8_t* dst, int64_t ldd,
-                  uint8_t xor_mask = 0);
-
 // Converts n u8/s8 values (dtype t) at src into int16 `value - zero`.
 void widen_minus_zero(DType t, const void* src, int64_t n, int32_t zero, int16_t* dst);
 

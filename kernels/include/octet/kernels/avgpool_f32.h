@@ -7,8 +7,8 @@
 
 #include <cstdint>
 
-#include "octet/kernels/dwconv.h"
 #include "octet/kernels/isa.h"
+#include "octet/kernels/kernel_types.h"
 
 namespace octet::kernels {
 
@@ -40,7 +40,5 @@ using AvgPoolNhwcF32Fn = void (*)(const AvgPoolNhwcF32& p, int64_t oh0, int64_t 
 void avgpool_nhwc_f32_ref(const AvgPoolNhwcF32& p, int64_t oh0, int64_t oh1);
 void avgpool_nhwc_f32_avx2(const AvgPoolNhwcF32& p, int64_t oh0, int64_t oh1);
 void avgpool_nhwc_f32_avx512(const AvgPoolNhwcF32& p, int64_t oh0, int64_t oh1);
-AvgPoolNhwcF32Fn avgpool_nhwc_f32_kernel(Isa isa);
-const char* avgpool_nhwc_f32_name(Isa isa);
 
 }  // namespace octet::kernels

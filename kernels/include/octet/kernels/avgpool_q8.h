@@ -34,7 +34,5 @@ using AvgPoolNhwcQ8Fn = void (*)(const AvgPoolNhwcQ8& p, int64_t oh0, int64_t oh
 void avgpool_nhwc_q8_ref(const AvgPoolNhwcQ8& p, int64_t oh0, int64_t oh1, void* scratch);
 void avgpool_nhwc_q8_avx2(const AvgPoolNhwcQ8& p, int64_t oh0, int64_t oh1, void* scratch);
 void avgpool_nhwc_q8_avx512(const AvgPoolNhwcQ8& p, int64_t oh0, int64_t oh1, void* scratch);
-AvgPoolNhwcQ8Fn avgpool_nhwc_q8_kernel(Isa isa);
-const char* avgpool_nhwc_q8_name(Isa isa);
 
 }  // namespace octet::kernels

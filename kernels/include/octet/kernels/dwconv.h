@@ -4,8 +4,8 @@
 
 #include <cstdint>
 
-#include "octet/kernels/gemm_f32.h"
 #include "octet/kernels/isa.h"
+#include "octet/kernels/kernel_types.h"
 
 namespace octet::kernels {
 
@@ -38,27 +38,6 @@ const DwConvF32Ops* dwconv_f32_ops_avx512();
 // channel): [in_h][in_w][channels] in and out; per output pixel, acc[c] = bias[c] + the taps
 // in (kh, kw) order over contiguous channels (the compiler vectorises it in each ISA's build),
 // + residual, activation. Padding taps are skipped.
-// The window of a channels-last depthwise kernel over one image (2-D).
-struct NhwcWindow {
-  int64_t in_h = 0, in_w = 0, channels = 0, out_h = 0, out_w = 0;
-  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
-  int64_t pad_top = 0, pad_left = 0;
-};
-
-// Calls tap(pixel) for each tap of the window whose top-left tap is (ih0, iw0) (padding
-// included) that lies inside the image, in (kh, kw) order; pixel = ih * in_w + iw.
-template <class Fn>
-inline void for_each_tap_inside(const NhwcWindow& w, int64_t ih0, int64_t iw0, Fn&& tap) {
-  for (int64_t kh = 0; kh < w.kernel_h; ++kh) {
-    const int64_t ih = ih0 + kh * w.dilation_h;
-    if (ih < 0 || ih >= w.in_h) continue;
-    for (int64_t kw = 0; kw < w.kernel_w; ++kw) {
-      const int64_t iw = iw0 + kw * w.dilation_w;
-      if (iw >= 0 && iw < w.in_w) tap(ih * w.in_w + iw);
-    }
-  }
-}
-
 struct DwConvNhwcF32 : NhwcWindow {
   const float* in = nullptr;  // one image
   const float* weights = nullptr;   // [kernel_h * kernel_w][channels]
@@ -73,7 +52,5 @@ using DwConvNhwcF32Fn = void (*)(const DwConvNhwcF32& p, int64_t oh0, int64_t oh
 void dwconv_nhwc_f32_ref(const DwConvNhwcF32& p, int64_t oh0, int64_t oh1, float* scratch);
 void dwconv_nhwc_f32_avx2(const DwConvNhwcF32& p, int64_t oh0, int64_t oh1, float* scratch);
 void dwconv_nhwc_f32_avx512(const DwConvNhwcF32& p, int64_t oh0, int64_t oh1, float* scratch);
-DwConvNhwcF32Fn dwconv_nhwc_f32_kernel(Isa isa);
-const char* dwconv_nhwc_f32_name(Isa isa);
 
 }  // namespace octet::kernels

@@ -11,8 +11,8 @@
 
 #include <cstdint>
 
-#include "octet/kernels/dwconv.h"
 #include "octet/kernels/isa.h"
+#include "octet/kernels/kernel_types.h"
 
 namespace octet::kernels {
 
@@ -41,10 +41,8 @@ void dwconv_u8s8_ref(const DwConvU8S8Plane& p, void* scratch);
 void dwconv_u8s8_avx2(const DwConvU8S8Plane& p, void* scratch);
 void dwconv_u8s8_avx512(const DwConvU8S8Plane& p, void* scratch);
 
-// The kernel for an ISA level (vnni runs the AVX-512 build: the taps of one channel have no
-// 4-wide dot product for vpdpbusd in this layout).
-DwConvU8S8Fn dwconv_u8s8_kernel(Isa isa);
-const char* dwconv_u8s8_name(Isa isa);
+// (The vnni level runs the AVX-512 build: the taps of one channel have no 4-wide dot product
+// for vpdpbusd in this layout.)
 
 // The same convolution on a channels-last image (octet.QLinearConvNhwc, one input channel
 // per output channel): [in_h][in_w][channels] u8 in, [out_h][out_w][channels] out, each
@@ -83,7 +81,5 @@ void dwconv_nhwc_u8s8_ref(const DwConvU8S8Nhwc& p, int64_t oh0, int64_t oh1, voi
 void dwconv_nhwc_u8s8_avx2(const DwConvU8S8Nhwc& p, int64_t oh0, int64_t oh1, void* scratch);
 void dwconv_nhwc_u8s8_avx512(const DwConvU8S8Nhwc& p, int64_t oh0, int64_t oh1, void* scratch);
 void dwconv_nhwc_u8s8_vnni(const DwConvU8S8Nhwc& p, int64_t oh0, int64_t oh1, void* scratch);
-DwConvNhwcU8S8Fn dwconv_nhwc_u8s8_kernel(Isa isa);
-const char* dwconv_nhwc_u8s8_name(Isa isa);
 
 }  // namespace octet::kernels

@@ -9,20 +9,10 @@
 #include "octet/kernels/a_segments.h"
 #include "octet/kernels/aligned_buffer.h"
 #include "octet/kernels/isa.h"
+#include "octet/kernels/kernel_types.h"
 #include "octet/kernels/thread_pool.h"
 
 namespace octet::kernels {
-
-enum class Activation { none, relu, clip, hardswish };
-
-// ONNX HardSwish (alpha 1/6, beta 0.5): y * min(max(y / 6 + 0.5, 0), 1). The SIMD kernels may
-// form the gate with one FMA; FP32 epilogues agree with the reference within rounding.
-inline float hardswish(float y) {
-  float gate = y * (1.0f / 6.0f) + 0.5f;
-  gate = gate > 0.0f ? gate : 0.0f;
-  gate = gate < 1.0f ? gate : 1.0f;
-  return y * gate;
-}
 
 // Applied per output element in this order: + bias[n], + residual[m,n], activation.
 // (The reference kernel rounds in exactly that order. The SIMD tables start their FMA chain

@@ -8,6 +8,9 @@
 
 namespace octet::kernels {
 
-void lookup_q8(const uint8_t* table, const uint8_t* x, uint8_t* y, int64_t n);
+// One portable kernel for every level: 256-entry tables do not vectorise without AVX-512 VBMI
+// (vpermi2b), which the levels do not imply.
+using LookupQ8Fn = void (*)(const uint8_t* table, const uint8_t* x, uint8_t* y, int64_t n);
+void lookup_q8_ref(const uint8_t* table, const uint8_t* x, uint8_t* y, int64_t n);
 
 }  // namespace octet::kernels

@@ -7,8 +7,8 @@
 
 #include <cstdint>
 
-#include "octet/kernels/dwconv.h"
 #include "octet/kernels/isa.h"
+#include "octet/kernels/kernel_types.h"
 
 namespace octet::kernels {
 
@@ -25,7 +25,5 @@ using MaxPoolNhwcFn = void (*)(const MaxPoolNhwc& p, int64_t oh0, int64_t oh1);
 void maxpool_nhwc_ref(const MaxPoolNhwc& p, int64_t oh0, int64_t oh1);
 void maxpool_nhwc_avx2(const MaxPoolNhwc& p, int64_t oh0, int64_t oh1);
 void maxpool_nhwc_avx512(const MaxPoolNhwc& p, int64_t oh0, int64_t oh1);
-MaxPoolNhwcFn maxpool_nhwc_kernel(Isa isa);
-const char* maxpool_nhwc_name(Isa isa);
 
 }  // namespace octet::kernels

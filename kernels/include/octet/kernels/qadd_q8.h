@@ -54,6 +54,9 @@ static inline int32_t qadd_q8_scalar(int32_t a, int32_t b, const QAddQ8Params& p
   return static_cast<int32_t>(r);
 }
 
+// y[i] = qadd_q8_scalar(a[i], b[i]) for n bytes (y may alias a or b).
+using QAddQ8Fn = void (*)(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const QAddQ8Params& p);
+void qadd_q8_ref(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const QAddQ8Params& p);
 void qadd_q8_avx2(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const QAddQ8Params& p);
 void qadd_q8_avx512(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, const QAddQ8Params& p);
 

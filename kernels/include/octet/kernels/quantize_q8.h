@@ -10,8 +10,12 @@
 namespace octet::kernels {
 
 // y: n bytes, u8 or (s8 = true) s8 values.
+using QuantizeF32Q8Fn = void (*)(const float* x, uint8_t* y, int64_t n, float scale, int32_t zero, bool s8);
+void quantize_f32_q8_ref(const float* x, uint8_t* y, int64_t n, float scale, int32_t zero, bool s8);
 void quantize_f32_q8_avx2(const float* x, uint8_t* y, int64_t n, float scale, int32_t zero, bool s8);
 // q: n bytes, u8 or (s8 = true) s8 values.
+using DequantizeQ8F32Fn = void (*)(const uint8_t* q, float* y, int64_t n, float scale, int32_t zero, bool s8);
+void dequantize_q8_f32_ref(const uint8_t* q, float* y, int64_t n, float scale, int32_t zero, bool s8);
 void dequantize_q8_f32_avx2(const uint8_t* q, float* y, int64_t n, float scale, int32_t zero, bool s8);
 
 }  // namespace octet::kernels
