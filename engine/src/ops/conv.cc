@@ -30,29 +30,14 @@ WindowGeometry conv_check(const NodeContext& ctx, int64_t* group_out) {
   ctx.check(dt == DType::f32 || dt == DType::f64,
             std::string("unsupported dtype ") + dtype_name(dt) + " for input 0");
   ctx.check(ctx.input_dtype(1) == dt, "W must have the dtype of X");
-  const Shape& x = ctx.input_shape(0);
-  const Shape& w = ctx.input_shape(1);
-  ctx.check(x.size() >= 3, "X must have rank >= 3, got " + shape_str(x));
-  ctx.check(w.size() == x.size(), "W rank must equal X rank, got W " + shape_str(w));
-  const int64_t group = ctx.node().attr_i("group", 1);
-  ctx.check(group >= 1, "group must be >= 1");
-  ctx.check(x[1] % group == 0, "input channels " + std::to_string(x[1]) +
-                                   " are not divisible by group " + std::to_string(group));
-  ctx.check(w[1] * group == x[1], "W " + shape_str(w) + " does not match " + std::to_string(x[1]) +
-                                      " input channels in " + std::to_string(group) + " groups");
-  ctx.check(w[0] >= 1 && w[0] % group == 0,
-            "output channels " + std::to_string(w[0]) + " are not divisible by group");
-  std::vector<int64_t> kernel(w.begin() + 2, w.end());
-  if (ctx.node().has_attr("kernel_shape"))
-    ctx.check(ctx.node().attr_ints("kernel_shape") == kernel,
-              "kernel_shape does not match W " + shape_str(w));
+  const ConvShape s = conv_shape(ctx, ctx.input_shape(0), ctx.input_shape(1));
   if (ctx.has_input(2)) {
     ctx.check(ctx.input_dtype(2) == dt, "B must have the dtype of X");
-    ctx.check(ctx.input_shape(2) == Shape{w[0]}, "B must have shape [" + std::to_string(w[0]) +
-                                                     "], got " + shape_str(ctx.input_shape(2)));
+    ctx.check(ctx.input_shape(2) == Shape{s.out_channels}, "B must have shape [" + std::to_string(s.out_channels) +
+                                                               "], got " + shape_str(ctx.input_shape(2)));
   }
-  *group_out = group;
-  return window_geometry(ctx, x, kernel, /*ceil_mode=*/false);
+  *group_out = s.group;
+  return s.win;
 }
 
 Shape conv_output_shape(const NodeContext& ctx, const WindowGeometry& g) {

@@ -85,6 +85,41 @@ WindowGeometry window_geometry(const NodeContext& ctx, const Shape& x,
   return g;
 }
 
+bool ConvShape::pointwise() const {
+  const WindowGeometry& g = win;
+  return g.kernel_size() == 1 && g.stride == std::array<int64_t, 3>{1, 1, 1} &&
+         g.pad_begin == std::array<int64_t, 3>{0, 0, 0} && g.pad_end == std::array<int64_t, 3>{0, 0, 0};
+}
+
+Shape ConvShape::out_shape() const {
+  Shape y{batch, out_channels};
+  for (int64_t d : win.out_dims()) y.push_back(d);
+  return y;
+}
+
+ConvShape conv_shape(const NodeContext& ctx, const Shape& x, const Shape& w) {
+  ctx.check(x.size() >= 3 && x.size() <= 5, "expected a 1-D, 2-D or 3-D convolution input (rank 3 to 5), got X " +
+                                                  shape_str(x));
+  ctx.check(w.size() == x.size(), "W rank must equal X rank, got W " + shape_str(w));
+  ConvShape s;
+  s.batch = x[0];
+  s.channels = x[1];
+  s.out_channels = w[0];
+  s.group = ctx.node().attr_i("group", 1);
+  ctx.check(s.group >= 1, "group must be >= 1");
+  ctx.check(s.channels % s.group == 0, "input channels " + std::to_string(s.channels) +
+                                           " are not divisible by group " + std::to_string(s.group));
+  ctx.check(w[1] * s.group == s.channels, "W " + shape_str(w) + " does not match " + std::to_string(s.channels) +
+                                              " input channels in " + std::to_string(s.group) + " groups");
+  ctx.check(s.out_channels >= 1 && s.out_channels % s.group == 0,
+            "output channels " + std::to_string(s.out_channels) + " are not divisible by group");
+  const std::vector<int64_t> kernel(w.begin() + 2, w.end());
+  if (ctx.node().has_attr("kernel_shape"))
+    ctx.check(ctx.node().attr_ints("kernel_shape") == kernel, "kernel_shape does not match W " + shape_str(w));
+  s.win = window_geometry(ctx, x, kernel, /*ceil_mode=*/false);
+  return s;
+}
+
 Shape nchw_of_nhwc_input(const NodeContext& ctx, const char* op) {
   const Shape& x = ctx.input_shape(0);
   ctx.check(x.size() == 4, std::string(op) + " needs a rank-4 [N, H, W, C] input, got " + shape_str(x));

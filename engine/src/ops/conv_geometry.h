@@ -15,7 +15,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "octet/kernels/dwconv.h"
+#include "octet/kernels/kernel_types.h"
 #include "octet/kernels/thread_pool.h"
 #include "ops/op_registry.h"
 
@@ -54,6 +54,27 @@ WindowGeometry window_geometry(const NodeContext& ctx, const Shape& x,
 // each within [lo, 2^31).
 std::vector<int64_t> spatial_attr(const NodeContext& ctx, const std::string& name, size_t rank,
                                   int64_t def, int64_t lo);
+
+// The shape of a convolution, checked once here for every convolution op (Conv, QLinearConv,
+// ConvInteger, octet.ConvNhwc, octet.QLinearConvNhwc): X [N, C, spatial...] as channels-first
+// (a channels-last op passes the shape its input stands for), W [M, C / group, kernel...].
+struct ConvShape {
+  int64_t batch = 0, channels = 0, out_channels = 0, group = 1;
+  WindowGeometry win;
+
+  int64_t in_per_group() const { return channels / group; }
+  int64_t out_per_group() const { return out_channels / group; }
+  int64_t k_size() const { return in_per_group() * win.kernel_size(); }  // GEMM K of one group
+  bool depthwise() const { return in_per_group() == 1; }
+  // One output channel per input channel: depthwise without a channel multiplier.
+  bool depthwise_one_to_one() const { return depthwise() && out_channels == channels; }
+  bool pointwise() const;  // 1x1, stride 1, no padding: each output pixel is its input pixel
+  Shape out_shape() const;  // [N, M, spatial...]
+};
+
+// Fails through ctx unless X (rank 3 to 5), W and the node's group and kernel_shape agree;
+// then reads the window's attributes (window_geometry).
+ConvShape conv_shape(const NodeContext& ctx, const Shape& x, const Shape& w);
 
 // The [N, C, H, W] shape that the [N, H, W, C] input 0 of a channels-last op (named `op` in
 // the message) stands for; fails unless the input has rank 4.

@@ -38,20 +38,16 @@ ConvNhwcShape conv_nhwc_check(const NodeContext& ctx) {
   ctx.check(ctx.input_dtype(0) == DType::f32, "octet.ConvNhwc is FP32 only");
   const Tensor* w = ctx.input_const(1);
   ctx.check(w && w->dtype() == DType::f32 && w->rank() == 4, "octet.ConvNhwc needs constant f32 weights [M, C/group, kh, kw]");
-  s.group = ctx.node().attr_i("group", 1);
-  s.m = w->shape()[0];
-  ctx.check(s.group >= 1 && s.x[1] % s.group == 0 && s.m % s.group == 0 && w->shape()[1] * s.group == s.x[1],
-            "weights " + shape_str(w->shape()) + " do not match " + std::to_string(s.x[1]) + " input channels in " +
-                std::to_string(s.group) + " groups");
-  ctx.check(w->shape()[1] != 1 || s.m == s.x[1], "octet.ConvNhwc: no depthwise kernel with a channel multiplier");
+  const ConvShape conv = conv_shape(ctx, s.x, w->shape());
+  s.group = conv.group;
+  s.m = conv.out_channels;
+  ctx.check(!conv.depthwise() || conv.depthwise_one_to_one(),
+            "octet.ConvNhwc: no depthwise kernel with a channel multiplier");
   if (ctx.has_input(2)) {
     const Tensor* b = ctx.input_const(2);
     ctx.check(b && b->dtype() == DType::f32 && b->numel() == s.m, "B must be constant f32 [M]");
   }
-  const std::vector<int64_t> kernel{w->shape()[2], w->shape()[3]};
-  if (ctx.node().has_attr("kernel_shape"))
-    ctx.check(ctx.node().attr_ints("kernel_shape") == kernel, "kernel_shape does not match W " + shape_str(w->shape()));
-  s.g = window_geometry(ctx, s.x, kernel, /*ceil_mode=*/false);
+  s.g = conv.win;
   return s;
 }
 
@@ -311,9 +307,8 @@ bool conv_has_channels_last_kernel(const NodeContext& ctx) {
   const Tensor* w = ctx.input_const(1);
   if (x.size() != 4 || !w || w->dtype() != DType::f32 || w->rank() != 4) return false;
   if (ctx.has_input(2) && !ctx.input_const(2)) return false;
-  const int64_t group = ctx.node().attr_i("group", 1);
-  if (group < 1 || x[1] % group) return false;
-  if (x[1] / group == 1) return w->shape()[0] == x[1];  // depthwise without a multiplier
+  const ConvShape conv = conv_shape(ctx, x, w->shape());  // the node passed inference: it fits
+  if (conv.depthwise()) return conv.depthwise_one_to_one();  // no kernel with a channel multiplier
   const kernels::GemmF32Ops* ops = kernels::kernel_registry(ctx.isa()).gemm_f32;
   return ops && ops->nr > 1;
 }

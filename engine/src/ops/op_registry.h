@@ -56,10 +56,16 @@ class NodeContext {
     if (!cond) fail(message);
   }
 
+  // An implementation that declined this node at kernel creation, and why (impl_list.h).
+  void note_declined(const std::string& impl, const std::string& why) const { declined_.emplace_back(impl, why); }
+  const std::vector<std::pair<std::string, std::string>>& declined() const { return declined_; }
+
  private:
   Graph& g_;
   const Node& node_;
   kernels::IsaChoice isa_;
+  // Written during the (const) kernel creation: a record of the choice, not of the node.
+  mutable std::vector<std::pair<std::string, std::string>> declined_;
 };
 
 // Tensors for one execution of a node. Outputs are preallocated with the inferred shapes.
@@ -117,6 +123,8 @@ void register_pool_ops(OpRegistry& r);         // MaxPool, AveragePool, Global*,
 void register_norm_ops(OpRegistry& r);         // BatchNormalization, Instance/LayerNorm, Softmax...
 void register_resize_ops(OpRegistry& r);       // Resize
 void register_quant_ops(OpRegistry& r);        // QuantizeLinear, QLinearConv, ...
+void register_quant_contrib_ops(OpRegistry& r);   // com.microsoft QGemm, QLinear*Pool, QLinearConcat; octet's
+void register_quant_pool_fast_ops(OpRegistry& r); // octet.MaxPool (8-bit)
 void register_elementwise_ops(OpRegistry& r);  // unary, binary (broadcast), variadic, Where
 void register_shape_ops(OpRegistry& r);        // Reshape, Transpose, Concat, Slice, Gather, ...
 void register_reduce_ops(OpRegistry& r);       // ReduceX, ArgMax/Min, TopK, CumSum

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "octet/kernels/registry.h"
-#include "ops/quant_fast.h"
 #include "ops/quant_util.h"
 
 namespace octet::detail {

@@ -1,7 +1,7 @@
 // ONNX Runtime's quantized contrib ops that octet's INT8 graphs use (domain com.microsoft):
 //   QGemm: Y = alpha * a_scale * b_scale[n] * (A'B' + C) with C int32 in that scale; Y is f32
 //     without y_scale, else requantized to y_zero_point's type. Constant s8 B with zero points
-//     0 runs on the INT8 GEMM kernels (quant_fast.h); the reference path computes the same
+//     0 runs on the INT8 GEMM kernels (qgemm/packed_qgemm.h); the reference path computes the same
 //     integers and the same epilogue.
 //   QLinearAveragePool / QLinearGlobalAveragePool: exact int32 sums of x - x_zero_point, then
 //     round_half_even(float(sum) * (x_scale / (y_scale * count))) + y_zero_point.
@@ -12,7 +12,8 @@
 
 #include "octet/kernels/registry.h"
 #include "ops/conv_geometry.h"
-#include "ops/quant_fast.h"
+#include "ops/qconv/qconv.h"
+#include "ops/qgemm/packed_qgemm.h"
 #include "ops/quant_util.h"
 
 namespace octet::detail {

@@ -5,42 +5,17 @@
 #include <algorithm>
 
 #include "ops/conv_geometry.h"
-#include "ops/quant_fast.h"
+#include "ops/qconv/qconv.h"
 #include "ops/quant_util.h"
 
 namespace octet::detail {
 namespace {
 
-// Convolution geometry: channels and groups here, the sliding window from the conv family's
-// window_geometry (spatial dims held as three, leading dims of size 1).
-struct ConvGeom {
-  int64_t batch = 0, channels = 0, out_channels = 0, group = 1;
-  WindowGeometry win;
-  Shape out_shape;
-  int64_t k_size() const { return channels / group * win.kernel_size(); }
-};
+// Convolution geometry: the conv family's ConvShape (conv_geometry.h).
+using ConvGeom = ConvShape;
 
 ConvGeom conv_geometry(const NodeContext& ctx, size_t xi, size_t wi) {
-  const Shape& x = ctx.input_shape(xi);
-  const Shape& w = ctx.input_shape(wi);
-  if (x.size() < 3 || x.size() > 5) ctx.fail("expected a 1-D, 2-D or 3-D convolution input (rank 3 to 5)");
-  if (w.size() != x.size()) ctx.fail("the weights must have the rank of the input");
-  ConvGeom g;
-  g.batch = x[0];
-  g.channels = x[1];
-  g.out_channels = w[0];
-  g.group = ctx.node().attr_i("group", 1);
-  if (g.group < 1 || g.channels % g.group != 0 || g.out_channels % g.group != 0)
-    ctx.fail("group " + std::to_string(g.group) + " does not divide the channels");
-  if (w[1] != g.channels / g.group)
-    ctx.fail("weights have " + std::to_string(w[1]) + " input channels, expected " + std::to_string(g.channels / g.group));
-  std::vector<int64_t> kernel(w.begin() + 2, w.end());
-  if (ctx.node().has_attr("kernel_shape") && ctx.node().attr_ints("kernel_shape") != kernel)
-    ctx.fail("kernel_shape differs from the weights' shape " + shape_str(w));
-  g.win = window_geometry(ctx, x, kernel, /*ceil_mode=*/false);
-  g.out_shape = {g.batch, g.out_channels};
-  for (int64_t d : g.win.out_dims()) g.out_shape.push_back(d);
-  return g;
+  return conv_shape(ctx, ctx.input_shape(xi), ctx.input_shape(wi));
 }
 
 // col[K, P] (int16) of one group of one image: x - x_zero_point, 0 in the padding.
@@ -214,18 +189,17 @@ void infer_qlinear_conv(NodeContext& ctx) {
   ConvGeom g = check_int_conv(ctx, kQLinearConv);
   // y takes the dtype of y_zero_point (of x when the zero point is omitted).
   DType yt = ctx.has_input(kQLinearConv.y_zero) ? ctx.input_dtype(kQLinearConv.y_zero) : ctx.input_dtype(0);
-  ctx.set_output(0, yt, g.out_shape);
+  ctx.set_output(0, yt, g.out_shape());
 }
 
 std::unique_ptr<OpKernel> create_qlinear_conv(const NodeContext& ctx) {
-  ConvGeom g = check_int_conv(ctx, kQLinearConv);
-  if (auto fast = create_fast_qlinear_conv(ctx)) return fast;
-  return std::make_unique<IntConvKernel>(std::move(g), kQLinearConv);
+  check_int_conv(ctx, kQLinearConv);
+  return create_qlinear_conv_kernel(ctx);  // the fast implementations, then the reference
 }
 
 void infer_conv_integer(NodeContext& ctx) {
   ConvGeom g = check_int_conv(ctx, kConvInteger);
-  ctx.set_output(0, DType::s32, g.out_shape);
+  ctx.set_output(0, DType::s32, g.out_shape());
 }
 
 std::unique_ptr<OpKernel> create_conv_integer(const NodeContext& ctx) {
@@ -233,6 +207,10 @@ std::unique_ptr<OpKernel> create_conv_integer(const NodeContext& ctx) {
 }
 
 }  // namespace
+
+std::unique_ptr<OpKernel> create_qlinear_conv_reference(const NodeContext& ctx) {
+  return std::make_unique<IntConvKernel>(check_int_conv(ctx, kQLinearConv), kQLinearConv);
+}
 
 void register_quant_conv_ops(OpRegistry& r) {
   r.add(OpDef{"", "QLinearConv", infer_qlinear_conv, create_qlinear_conv});

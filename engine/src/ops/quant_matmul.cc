@@ -4,7 +4,9 @@
 // multiplier = a_scale[m] * b_scale[n] / y_scale and round-half-even.
 #include <algorithm>
 
-#include "ops/quant_fast.h"
+#include "ops/impl_list.h"
+#include "ops/qgemm/packed_qgemm.h"
+#include "ops/qgemm/qlinear_params.h"
 #include "ops/quant_util.h"
 
 namespace octet::detail {
@@ -162,10 +164,78 @@ void infer_qlinear_matmul(NodeContext& ctx) {
   ctx.set_output(0, yt, g.out);
 }
 
+// B constant s8 packed once for the level's INT8 GEMM (qgemm/packed_qgemm.h); A's rows (all
+// batch dims folded into M) go through it with its requantizing epilogue.
+class PackedQLinearMatMul : public OpKernel {
+ public:
+  PackedQLinearMatMul(const NodeContext& ctx, ConstQParams p) : p_(std::move(p)) {
+    const Tensor& b = *ctx.input_const(3);
+    const int64_t K = b.shape()[0], N = b.shape()[1];
+    gemm_ = std::make_unique<PackedQGemm>(ctx.isa(), b.data_as<int8_t>(), K, N, N, false, nullptr, u8_zero(p_),
+                                          requant_scales(p_, 0, N), out_type_of(p_.y_type), p_.y_zero);
+  }
+  std::string name() const override { return gemm_->kernel_name(); }
+  size_t weights_bytes() const override { return gemm_->bytes(); }
+  bool owns_copy_of_input(size_t i) const override { return i == 3; }  // B, packed
+
+  void run(KernelContext& ctx) const override {
+    const Tensor& a = ctx.input(0);
+    const int64_t K = gemm_->K(), rows = K > 0 ? a.numel() / K : 0;
+    const uint8_t* src = static_cast<const uint8_t*>(a.data());
+    std::vector<uint8_t> converted;
+    if (p_.x_type == DType::s8) {
+      converted.resize(static_cast<size_t>(a.numel()));
+      to_u8(DType::s8, src, a.numel(), converted.data());
+      src = converted.data();
+    }
+    gemm_->run(rows, src, K, ctx.output(0).data(), gemm_->N(), ctx.pool);
+  }
+
+ private:
+  ConstQParams p_;
+  std::unique_ptr<PackedQGemm> gemm_;
+};
+
+// QLinearMatMul's implementations, in order: the packed INT8 GEMM, then the reference.
+struct QMatMulDesc {
+  const NodeContext* ctx = nullptr;
+  MatMulGeom geom;
+};
+
+std::string packed_gemm_conditions(const QMatMulDesc& d) {
+  const NodeContext& ctx = *d.ctx;
+  if (ctx.isa().isa == kernels::Isa::ref) return "the ref level runs the reference kernel";
+  if (!s8_weights_zero_free(ctx, 3, 5)) return "B is not constant s8 with zero points 0";
+  if (ctx.input_shape(3).size() != 2) return "B is not a matrix (" + shape_str(ctx.input_shape(3)) + ")";
+  if (ctx.input_shape(0).size() < 2) return "A is a vector";
+  ConstQParams p;
+  if (!read_qlinear_params(ctx, ctx.input_shape(3)[1], &p))
+    return "the scales and zero points are not constant per-tensor values (or b_scale per column)";
+  return {};
+}
+
+std::unique_ptr<OpKernel> create_packed_gemm(const QMatMulDesc&, const NodeContext& ctx) {
+  ConstQParams p;
+  read_qlinear_params(ctx, ctx.input_shape(3)[1], &p);
+  return std::make_unique<PackedQLinearMatMul>(ctx, std::move(p));
+}
+
+std::string reference_conditions(const QMatMulDesc&) { return {}; }
+
+std::unique_ptr<OpKernel> create_reference(const QMatMulDesc& d, const NodeContext&) {
+  return std::make_unique<IntMatMulKernel>(d.geom, kQLinearMatMul);
+}
+
+const OpImpl<QMatMulDesc> kQLinearMatMulImpls[] = {
+    {"qmatmul_packed_gemm", packed_gemm_conditions, create_packed_gemm},
+    {"qmatmul_reference", reference_conditions, create_reference},
+};
+
 std::unique_ptr<OpKernel> create_qlinear_matmul(const NodeContext& ctx) {
-  MatMulGeom g = check_int_matmul(ctx, kQLinearMatMul);
-  if (auto fast = create_fast_qlinear_matmul(ctx)) return fast;
-  return std::make_unique<IntMatMulKernel>(std::move(g), kQLinearMatMul);
+  QMatMulDesc d;
+  d.ctx = &ctx;
+  d.geom = check_int_matmul(ctx, kQLinearMatMul);
+  return create_first_accepting(kQLinearMatMulImpls, d, ctx);
 }
 
 void infer_matmul_integer(NodeContext& ctx) {

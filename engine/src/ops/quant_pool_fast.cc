@@ -9,7 +9,6 @@
 
 #include "octet/kernels/registry.h"
 #include "ops/conv_geometry.h"
-#include "ops/quant_fast.h"
 #include "ops/quant_util.h"
 
 namespace octet::detail {

@@ -28,7 +28,7 @@
 #include "octet/kernels/qadd_q8.h"
 #include "ops/op_registry.h"
 #include "ops/conv_fast.h"
-#include "ops/quant_fast.h"
+#include "ops/qconv/qconv.h"
 #include "passes/passes.h"
 
 namespace octet::detail {

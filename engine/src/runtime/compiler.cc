@@ -115,10 +115,14 @@ std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& option
     step.node = static_cast<int>(n);
     step.kernel = def->create(ctx);
     p.weights_bytes += step.kernel->weights_bytes();
-    if (kernels::verbose())
+    if (kernels::verbose()) {
+      // The chosen kernel, then the implementations tried before it and why each declined.
       std::fprintf(stderr, "octet: %s %s in=%s out=%s kernel=%s\n", node.name.c_str(), node.op_type.c_str(),
                    shapes_of(g, node.inputs).c_str(), shapes_of(g, node.outputs).c_str(),
                    step.kernel->name().c_str());
+      for (const auto& [impl, why] : ctx.declined())
+        std::fprintf(stderr, "octet:   declined %s: %s\n", impl.c_str(), why.c_str());
+    }
     p.steps.push_back(std::move(step));
   }
 

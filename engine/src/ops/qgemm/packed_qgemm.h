@@ -60,24 +60,4 @@ class PackedQGemm {
 // Copies n 8-bit values to u8: unchanged for u8, x + 128 (the sign bit flipped) for s8.
 void to_u8(DType t, const void* src, int64_t n, uint8_t* dst);
 
-// Fast kernels for nodes that qualify (ISA other than ref, constant s8 weights with zero
-// points 0, constant per-tensor activation parameters); null otherwise, and the caller runs
-// the reference kernel.
-std::unique_ptr<OpKernel> create_fast_qlinear_conv(const NodeContext& ctx);
-std::unique_ptr<OpKernel> create_fast_qlinear_matmul(const NodeContext& ctx);
-
-// Whether a QLinearConv node can run as octet.QLinearConvNhwc (the same inputs and
-// attributes, input and output [N, H, W, C]): 2-D, the fast kernel's conditions, and either
-// several input channels per group (GEMM) or depthwise without a channel multiplier. The
-// layout pass asks this.
-bool qlinear_conv_has_channels_last_kernel(const NodeContext& ctx);
-void register_qlinear_conv_nhwc_op(OpRegistry& r);
-
-// com.microsoft QGemm, QLinearAveragePool, QLinearGlobalAveragePool, QLinearConcat; and
-// octet's internal quantized ops (register_quant_pool_fast_ops).
-void register_quant_contrib_ops(OpRegistry& r);
-
-// octet.MaxPool: MaxPool on u8 / s8 only, the fast byte kernel (quant_pool_fast.cc).
-void register_quant_pool_fast_ops(OpRegistry& r);
-
 }  // namespace octet::detail
