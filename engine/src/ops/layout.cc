@@ -4,6 +4,7 @@
 // 16 x 16 SSE2 blocks, floats in 8 x 8 blocks), split over the pool in tiles of the source.
 #include <algorithm>
 
+#include "ops/octet_ops.h"
 #include "ops/op_registry.h"
 #include "ops/op_util.h"
 #include "ops/quant_util.h"
@@ -101,8 +102,8 @@ std::unique_ptr<OpKernel> create_to_nchw(const NodeContext& ctx) {
 }  // namespace
 
 void register_layout_ops(OpRegistry& r) {
-  r.add(OpDef{"octet", "ToNHWC", infer_to_nhwc, create_to_nhwc});
-  r.add(OpDef{"octet", "ToNCHW", infer_to_nchw, create_to_nchw});
+  r.add(OpDef{kOctetDomain, kOpToNhwc, infer_to_nhwc, create_to_nhwc});
+  r.add(OpDef{kOctetDomain, kOpToNchw, infer_to_nchw, create_to_nchw});
 }
 
 }  // namespace octet::detail

@@ -15,6 +15,7 @@
 #include "octet/kernels/lookup_q8.h"
 #include "octet/kernels/qadd_q8.h"
 #include "ops/conv_geometry.h"
+#include "ops/octet_ops.h"
 #include "ops/quant_util.h"
 
 namespace octet::detail {
@@ -162,12 +163,12 @@ class FastQLinearConv : public OpKernel {
   FastQLinearConv(const NodeContext& ctx, const Shape& x, WindowGeometry win, ConstQParams p, bool channels_last)
       : win_(win), p_(std::move(p)), channels_last_(channels_last) {
     const Tensor& w = *ctx.input_const(3);
-    if (channels_last_ && ctx.has_input(9)) {
+    if (channels_last_ && ctx.has_input(QLinearConvNhwcIn::kResidual)) {
       // The fused QLinearAdd (octet.QLinearConvNhwc inputs 9-13): output = add(conv, residual).
       float r_scale = 1, s_scale = 1;
       int32_t r_zero = 0, s_zero = 0;
-      const_pair(ctx, 10, 11, &r_scale, &r_zero);
-      const_pair(ctx, 12, 13, &s_scale, &s_zero);
+      const_pair(ctx, QLinearConvNhwcIn::kResidualScale, QLinearConvNhwcIn::kResidualZero, &r_scale, &r_zero);
+      const_pair(ctx, QLinearConvNhwcIn::kSumScale, QLinearConvNhwcIn::kSumZero, &s_scale, &s_zero);
       fused_add_ = true;
       add_ = kernels::qadd_q8_params(p_.y_scale, p_.y_zero, r_scale, r_zero, s_scale, s_zero, p_.y_type == DType::s8);
       // VNNI adds in the GEMM's registers; the other levels' epilogues work on rows of a
@@ -176,8 +177,9 @@ class FastQLinearConv : public OpKernel {
       add_in_gemm_ = ctx.isa().isa == kernels::Isa::vnni;
       add_after_ = ctx.isa().isa == kernels::Isa::avx2 ? kernels::qadd_q8_avx2 : kernels::qadd_q8_avx512;
     }
-    if (channels_last_ && ctx.has_input(14)) {  // the fused lookup (octet.LookupQ8, a HardSwish)
-      const uint8_t* table = ctx.input_const(14)->data_as<uint8_t>();
+    if (channels_last_ && ctx.has_input(QLinearConvNhwcIn::kLookupTable)) {
+      // The fused lookup (octet.LookupQ8, a HardSwish).
+      const uint8_t* table = ctx.input_const(QLinearConvNhwcIn::kLookupTable)->data_as<uint8_t>();
       lookup_.assign(table, table + 256);
     }
     batch_ = x[0];
@@ -400,7 +402,8 @@ class FastQLinearConv : public OpKernel {
     const int64_t threads = pool ? pool->size() : 1;
     const bool tiled = P >= 64 * threads;
     const PixelTasks tasks(P, std::max(k_, out_channels_), threads, gemms_[0]->mr(), kColBlockBytes);
-    const uint8_t* rb = fused_add_ ? static_cast<const uint8_t*>(ctx.input(9).data()) : nullptr;
+    const uint8_t* rb =
+        fused_add_ ? static_cast<const uint8_t*>(ctx.input(QLinearConvNhwcIn::kResidual).data()) : nullptr;
     for (int64_t n = 0; n < batch_; ++n) {
       const uint8_t* xn = xb + n * in_size * channels_;
       uint8_t* yn = yb + n * P * out_channels_;
@@ -721,27 +724,31 @@ void infer_qlinear_conv_nhwc(NodeContext& ctx) {
   const std::vector<int64_t> out = g.out_dims();
   Shape y{x[0], out[0], out[1], m};
   shape_numel(y);
-  ctx.check(ctx.num_inputs() <= 15, "octet.QLinearConvNhwc takes at most 15 inputs");
-  for (size_t i = 10; i < 14; ++i)
-    ctx.check(ctx.has_input(9) || !ctx.has_input(i), "octet.QLinearConvNhwc: fused add parameters without its input 9");
-  if (ctx.has_input(14)) {
+  ctx.check(ctx.num_inputs() <= QLinearConvNhwcIn::kCount, "octet.QLinearConvNhwc takes at most 15 inputs");
+  for (size_t i = QLinearConvNhwcIn::kResidualScale; i <= QLinearConvNhwcIn::kSumZero; ++i)
+    ctx.check(ctx.has_input(QLinearConvNhwcIn::kResidual) || !ctx.has_input(i),
+              "octet.QLinearConvNhwc: fused add parameters without its input 9");
+  if (ctx.has_input(QLinearConvNhwcIn::kLookupTable)) {
     // The fused lookup (a HardSwish, octet.LookupQ8) on the 8-bit output.
-    const Tensor* table = ctx.input_const(14);
+    const Tensor* table = ctx.input_const(QLinearConvNhwcIn::kLookupTable);
     ctx.check(table && table->dtype() == DType::u8 && table->numel() == 256,
               "octet.QLinearConvNhwc: the lookup table (input 14) must be a constant u8 tensor of 256 elements");
   }
-  if (ctx.has_input(9)) {
+  if (ctx.has_input(QLinearConvNhwcIn::kResidual)) {
     // The fused QLinearAdd: the residual (of the output's shape and type) and its and the
     // sum's constant per-tensor parameters, with positive bounded scale ratios.
-    ctx.check(ctx.input_dtype(9) == p.y_type && ctx.input_shape(9) == y,
-              "octet.QLinearConvNhwc: the residual (input 9) must have the output's type and shape " + shape_str(y));
+    ctx.check(
+        ctx.input_dtype(QLinearConvNhwcIn::kResidual) == p.y_type && ctx.input_shape(QLinearConvNhwcIn::kResidual) == y,
+        "octet.QLinearConvNhwc: the residual (input 9) must have the output's type and shape " + shape_str(y));
     float r_scale = 0, s_scale = 0;
     int32_t zero = 0;
-    const bool ok = const_pair(ctx, 10, 11, &r_scale, &zero) && const_pair(ctx, 12, 13, &s_scale, &zero);
+    const bool ok =
+        const_pair(ctx, QLinearConvNhwcIn::kResidualScale, QLinearConvNhwcIn::kResidualZero, &r_scale, &zero) &&
+        const_pair(ctx, QLinearConvNhwcIn::kSumScale, QLinearConvNhwcIn::kSumZero, &s_scale, &zero);
     ctx.check(ok && kernels::qadd_q8_params_ok(kernels::qadd_q8_params(p.y_scale, 0, r_scale, 0, s_scale, 0, false)),
               "octet.QLinearConvNhwc: the fused add needs constant per-tensor parameters whose scale ratios are "
               "positive and bounded (qadd_q8_params_ok)");
-    for (size_t zi : {size_t(11), size_t(13)})
+    for (size_t zi : {size_t(QLinearConvNhwcIn::kResidualZero), size_t(QLinearConvNhwcIn::kSumZero)})
       ctx.check(!ctx.has_input(zi) || ctx.input_dtype(zi) == p.y_type, "zero points must have the output's type");
   }
   ctx.set_output(0, p.y_type, y);
@@ -753,7 +760,7 @@ std::unique_ptr<OpKernel> create_qlinear_conv_nhwc(const NodeContext& ctx) {
   ConstQParams p;
   ctx.check(fast_qlinear_conv_conditions(ctx, x, &g, &p) && channels_last_layout_ok(ctx, x),
             "octet.QLinearConvNhwc: no channels-last kernel for this node");
-  ctx.check(!ctx.has_input(9) || x[1] / ctx.node().attr_i("group", 1) != 1,
+  ctx.check(!ctx.has_input(QLinearConvNhwcIn::kResidual) || x[1] / ctx.node().attr_i("group", 1) != 1,
             "octet.QLinearConvNhwc: no fused add for a depthwise convolution");
   return std::make_unique<FastQLinearConv>(ctx, x, g, std::move(p), /*channels_last=*/true);
 }
@@ -777,7 +784,7 @@ bool qlinear_conv_has_channels_last_kernel(const NodeContext& ctx) {
 }
 
 void register_qlinear_conv_nhwc_op(OpRegistry& r) {
-  r.add(OpDef{"octet", "QLinearConvNhwc", infer_qlinear_conv_nhwc, create_qlinear_conv_nhwc});
+  r.add(OpDef{kOctetDomain, kOpQLinearConvNhwc, infer_qlinear_conv_nhwc, create_qlinear_conv_nhwc});
 }
 
 std::unique_ptr<OpKernel> create_fast_qlinear_matmul(const NodeContext& ctx) {

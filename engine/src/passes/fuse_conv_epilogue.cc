@@ -1,5 +1,5 @@
 // Folds Conv -> [Add (residual of the same shape)] -> [Relu | Clip | HardSwish] chains into one fused
-// conv node ("octet"/"Conv", see ops/conv_fast.h), whose kernels apply the residual and the
+// conv node (octet.Conv, see ops/conv_fast.h), whose kernels apply the residual and the
 // activation in the GEMM's epilogue instead of two more passes over the output.
 //
 // The fused node takes the place of the last node it absorbs that has to come after Z's
@@ -8,12 +8,11 @@
 #include <limits>
 #include <string>
 
+#include "ops/octet_ops.h"
 #include "passes/passes.h"
 
 namespace octet::detail {
 namespace {
-
-constexpr const char* kFusedDomain = "octet";
 
 bool is_onnx(const Node& n, const char* op) { return !n.dead && n.domain.empty() && n.op_type == op; }
 
@@ -79,8 +78,8 @@ void fuse_conv_epilogue(Graph& g) {
     if (y < 0 || !f32_known(g.values[y]) || g.values[conv.inputs[0]].dtype != DType::f32) continue;
 
     Node fused = conv;
-    fused.domain = kFusedDomain;
-    fused.inputs.resize(3, -1);
+    fused.domain = kOctetDomain;
+    fused.inputs.resize(FusedConvIn::kZ, -1);  // X, W, B; then Z
     int slot = static_cast<int>(ci);  // where the fused node goes
     int out = y;                      // the value it writes
     std::vector<int> absorbed;        // nodes that disappear
@@ -93,7 +92,7 @@ void fuse_conv_epilogue(Graph& g) {
       const int z = add.inputs[0] == y ? add.inputs[1] : add.inputs[0];
       if (z >= 0 && z != y && f32_known(g.values[z]) && g.values[z].shape == g.values[y].shape &&
           g.values[add.outputs[0]].shape == g.values[y].shape) {
-        fused.inputs.push_back(z);
+        fused.inputs.push_back(z);  // FusedConvIn::kZ
         slot = next;
         out = add.outputs[0];
         absorbed.push_back(next);

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <set>
 
+#include "ops/octet_ops.h"
 #include "ops/quant_util.h"
 #include "passes/passes.h"
 
@@ -316,8 +317,8 @@ class Fuser {
     f.inputs[0] = x.q;
     // An 8-bit MaxPool runs as octet.MaxPool (ops/quant_pool_fast.cc), the byte-max kernel.
     if (f.op_type == "MaxPool" && f.attr_i("storage_order", 0) == 0 && f.outputs.size() == 1) {
-      f.domain = "octet";
-      g_.opsets.emplace("octet", 1);
+      f.domain = kOctetDomain;  // op_type stays kOpMaxPool
+      g_.opsets.emplace(kOctetDomain, 1);
     }
     replace(n, std::move(f), q);
     return true;
@@ -379,7 +380,7 @@ class Fuser {
     Tensor t(DType::u8, {256});
     std::memcpy(t.data(), table.data(), table.size());
     const int tv = g_.add_const(node.name + "_table", std::move(t));
-    Node f = qlinear(node, "LookupQ8", "octet");
+    Node f = qlinear(node, kOpLookupQ8, kOctetDomain);
     f.attrs.clear();
     f.inputs = {x.q, tv};
     replace(n, std::move(f), q);
