@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ops/octet_ops.h"
+#include "passes/pass_util.h"
 #include "passes/passes.h"
 
 namespace octet::detail {
@@ -25,14 +26,10 @@ int sole_user(const std::vector<std::vector<int>>& users, const std::vector<char
 }
 
 // A constant scalar f32 input of a node, or `def` when omitted; false when not constant.
-bool const_scalar(const Graph& g, const Node& n, size_t i, float def, float* out) {
-  if (i >= n.inputs.size() || n.inputs[i] < 0) {
-    *out = def;
-    return true;
-  }
-  const Value& v = g.values[n.inputs[i]];
-  if (!v.is_const || v.dtype != DType::f32 || v.data.numel() != 1) return false;
-  *out = v.data.data_as<float>()[0];
+bool const_f32_scalar(const Graph& g, const Node& n, size_t i, float def, float* out) {
+  const Tensor* t = nullptr;
+  if (!const_scalar(g, n, i, &t) || (t && t->dtype() != DType::f32)) return false;
+  *out = t ? t->data_as<float>()[0] : def;
   return true;
 }
 
@@ -49,8 +46,8 @@ bool activation_attrs(const Graph& g, const Node& act, Node* fused) {
     }
   if (!is_onnx(act, "Clip")) return false;
   float lo = 0, hi = 0;
-  if (!const_scalar(g, act, 1, std::numeric_limits<float>::lowest(), &lo) ||
-      !const_scalar(g, act, 2, std::numeric_limits<float>::max(), &hi) || !(lo <= hi))
+  if (!const_f32_scalar(g, act, 1, std::numeric_limits<float>::lowest(), &lo) ||
+      !const_f32_scalar(g, act, 2, std::numeric_limits<float>::max(), &hi) || !(lo <= hi))
     return false;
   name.s = "Clip";
   fused->attrs["activation"] = name;

@@ -30,18 +30,12 @@
 #include "ops/octet_ops.h"
 #include "ops/op_registry.h"
 #include "ops/quant_fast.h"
+#include "ops/quant_util.h"
+#include "passes/pass_util.h"
 #include "passes/passes.h"
 
 namespace octet::detail {
 namespace {
-
-bool is_q8(DType t) { return t == DType::u8 || t == DType::s8; }
-
-bool const_scalar(const Graph& g, const Node& n, size_t i) {
-  if (i >= n.inputs.size() || n.inputs[i] < 0) return true;  // omitted zero point
-  const Value& v = g.values[n.inputs[i]];
-  return v.is_const && v.data.numel() == 1;
-}
 
 bool rank4_q8(const Value& v) { return v.shape_known && v.shape.size() == 4 && is_q8(v.dtype); }
 bool rank4_f32(const Value& v) { return v.shape_known && v.shape.size() == 4 && v.dtype == DType::f32; }

@@ -14,7 +14,6 @@ namespace {
 
 bool is_const(const Graph& g, int v) { return v >= 0 && g.values[v].is_const; }
 bool has(const Node& n, size_t i) { return i < n.inputs.size() && n.inputs[i] >= 0; }
-bool is_q8(DType t) { return t == DType::u8 || t == DType::s8; }
 
 bool is_graph_output(const Graph& g, int v) {
   for (int o : g.outputs)
