@@ -2,7 +2,7 @@
 // every ISA level the machine has: random shapes and the awkward attributes (padding larger
 // than the kernel, dilation with stride, 1-pixel outputs, channel counts off the vector
 // width, groups, depthwise 3x3/5x5 stride 1/2, asymmetric pads), the fused epilogues of the
-// "octet"/"Conv" node (residual, ReLU, clip), 1 vs 2 threads bit-identical, each on the NCHW
+// octet.Conv node (residual, ReLU, clip), 1 vs 2 threads bit-identical, each on the NCHW
 // kernels and on octet.ConvNhwc (the layout pass's channels-last form); and the
 // fuse_conv_epilogue pass on a Conv -> Add -> Relu graph; Gemm and MatMul with a constant B
 // on the gemm_f32 tables against the reference.
@@ -18,9 +18,10 @@
 #include <vector>
 
 #include "graph/graph.h"
-#include "ops/op_test_util.h"
 #include "octet/kernels/isa.h"
 #include "octet/octet.h"
+#include "ops/octet_ops.h"
+#include "ops/op_test_util.h"
 
 namespace octet {
 namespace {
@@ -67,7 +68,7 @@ struct Built {
   std::map<std::string, Tensor> feeds;
 };
 
-// One conv node: the ONNX Conv, or the fused "octet"/"Conv" when the case has a residual or
+// One conv node: the ONNX Conv, or the fused octet.Conv when the case has a residual or
 // an activation. Deterministic data from the case label.
 Built build(const Case& c) {
   Built b;
@@ -75,12 +76,12 @@ Built build(const Case& c) {
   detail::Graph& g = *b.graph;
   g.opsets[""] = 17;
   const bool fused = c.residual || !c.activation.empty();
-  if (fused) g.opsets["octet"] = 1;
+  if (fused) g.opsets[detail::kOctetDomain] = 1;
   const uint32_t seed = static_cast<uint32_t>(std::hash<std::string>()(c.label));
   detail::Node node;
   node.name = "conv";
   node.op_type = "Conv";
-  node.domain = fused ? "octet" : "";
+  node.domain = fused ? detail::kOctetDomain : "";
   const Shape xs = c.one_d ? Shape{c.n, c.c, c.iw} : Shape{c.n, c.c, c.ih, c.iw};
   const Shape ws = c.one_d ? Shape{c.m, c.c / c.group, c.kw} : Shape{c.m, c.c / c.group, c.kh, c.kw};
   auto add_input = [&](const std::string& name, const Tensor& t) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "ops/octet_ops.h"
 #include "quant_test_util.h"
 
 namespace octet::testing {
@@ -296,12 +297,12 @@ TEST(ConvInt8Fast, QMaxPoolMatchesMaxPool) {
       ModelBuilder b(13);
       if (internal) {
         auto* os = b.model().add_opset_import();
-        os->set_domain("octet");
+        os->set_domain(detail::kOctetDomain);
         os->set_version(1);
       }
       b.input("x", c.s8 ? TP::INT8 : TP::UINT8, std::vector<Dim>(c.x.begin(), c.x.end()));
       b.output_untyped("y");
-      auto* n = b.node("MaxPool", {"x"}, {"y"}, "pool", internal ? "octet" : "");
+      auto* n = b.node("MaxPool", {"x"}, {"y"}, "pool", internal ? detail::kOctetDomain : "");
       attr_ints(n, "kernel_shape", c.kernel);
       attr_ints(n, "strides", c.strides);
       if (!c.pads.empty()) attr_ints(n, "pads", c.pads);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "ops/octet_ops.h"
 #include "quant_test_util.h"
 #include "runtime/program.h"
 
@@ -26,7 +27,7 @@ class QNet {
     os->set_domain("com.microsoft");
     os->set_version(1);
     auto* oc = b_.model().add_opset_import();
-    oc->set_domain("octet");
+    oc->set_domain(detail::kOctetDomain);
     oc->set_version(1);
   }
   ModelBuilder& builder() { return b_; }
@@ -81,10 +82,10 @@ class QNet {
     for (auto& v : table) v = static_cast<uint8_t>(rng_());
     b_.initializer(tensor_of<uint8_t>(y + ".table", TP::UINT8, {256}, table));
     params(y);
-    b_.node("LookupQ8", {x, y + ".table"}, {y}, y, "octet");
+    b_.node(detail::kOpLookupQ8, {x, y + ".table"}, {y}, y, detail::kOctetDomain);
   }
   void maxpool(const std::string& x, const std::string& y, int64_t k, int64_t stride, int64_t pad) {
-    auto* n = b_.node("MaxPool", {x}, {y}, y, "octet");
+    auto* n = b_.node(detail::kOpMaxPool, {x}, {y}, y, detail::kOctetDomain);
     attr_ints(n, "kernel_shape", {k, k});
     attr_ints(n, "strides", {stride, stride});
     attr_ints(n, "pads", {pad, pad, pad, pad});
@@ -449,13 +450,14 @@ TEST(LayoutNhwc, MaxPoolNhwcMatchesMaxPool) {
     auto build = [&](bool nhwc) {
       ModelBuilder b(13);
       auto* os = b.model().add_opset_import();
-      os->set_domain("octet");
+      os->set_domain(detail::kOctetDomain);
       os->set_version(1);
       std::vector<int64_t> dims = c.x;
       if (nhwc) dims = {c.x[0], c.x[2], c.x[3], c.x[1]};
       b.input("x", c.s8 ? TP::INT8 : TP::UINT8, std::vector<Dim>(dims.begin(), dims.end()));
       b.output_untyped("y");
-      auto* n = b.node(nhwc ? "MaxPoolNhwc" : "MaxPool", {"x"}, {"y"}, "pool", nhwc ? "octet" : "");
+      auto* n =
+          b.node(nhwc ? detail::kOpMaxPoolNhwc : "MaxPool", {"x"}, {"y"}, "pool", nhwc ? detail::kOctetDomain : "");
       attr_ints(n, "kernel_shape", c.kernel);
       attr_ints(n, "strides", c.strides);
       if (!c.pads.empty()) attr_ints(n, "pads", c.pads);
@@ -499,13 +501,13 @@ TEST(LayoutNhwc, ConversionsTransposeExactly) {
   for (int type : {int(TP::UINT8), int(TP::FLOAT)}) {
     ModelBuilder b(13);
     auto* os = b.model().add_opset_import();
-    os->set_domain("octet");
+    os->set_domain(detail::kOctetDomain);
     os->set_version(1);
     b.input("x", type, std::vector<Dim>(dims.begin(), dims.end()));
     b.output_untyped("t");
     b.output_untyped("y");
-    b.node("ToNHWC", {"x"}, {"t"}, "to", "octet");
-    b.node("ToNCHW", {"t"}, {"y"}, "back", "octet");
+    b.node(detail::kOpToNhwc, {"x"}, {"t"}, "to", detail::kOctetDomain);
+    b.node(detail::kOpToNchw, {"t"}, {"y"}, "back", detail::kOctetDomain);
     const Model m = load_model(b);
     std::mt19937 rng(8);
     Tensor x = type == TP::FLOAT ? random_tensor(dims, rng) : random_q8(dims, false, rng);
@@ -532,20 +534,20 @@ TEST(LayoutNhwc, ConversionsTransposeExactly) {
 TEST(LayoutNhwc, InternalOpsRejectBadInput) {
   ModelBuilder b(13);
   auto* os = b.model().add_opset_import();
-  os->set_domain("octet");
+  os->set_domain(detail::kOctetDomain);
   os->set_version(1);
   b.input("x", TP::INT32, {1, 3, 4, 4});  // only u8 / s8 / f32 are converted
   b.output_untyped("y");
-  b.node("ToNHWC", {"x"}, {"y"}, "t", "octet");
+  b.node(detail::kOpToNhwc, {"x"}, {"y"}, "t", detail::kOctetDomain);
   EXPECT_THROW(CompiledModel::compile(load_model(b)), Error);
 
   ModelBuilder b2(13);
   auto* os2 = b2.model().add_opset_import();
-  os2->set_domain("octet");
+  os2->set_domain(detail::kOctetDomain);
   os2->set_version(1);
   b2.input("x", TP::UINT8, {1, 3, 4});
   b2.output_untyped("y");
-  b2.node("ToNCHW", {"x"}, {"y"}, "t", "octet");
+  b2.node(detail::kOpToNchw, {"x"}, {"y"}, "t", detail::kOctetDomain);
   EXPECT_THROW(CompiledModel::compile(load_model(b2)), Error);
 
   // A QLinearConvNhwc without constant weights has no kernel.
@@ -555,7 +557,8 @@ TEST(LayoutNhwc, InternalOpsRejectBadInput) {
   q.params("y");
   q.builder().initializer(tensor_f32("ws", {}, {0.1f}));
   q.builder().initializer(tensor_of<int8_t>("wz", TP::INT8, {}, {0}));
-  q.builder().node("QLinearConvNhwc", {"x", "x.s", "x.z", "w", "ws", "wz", "y.s", "y.z"}, {"y"}, "c", "octet");
+  q.builder().node(detail::kOpQLinearConvNhwc, {"x", "x.s", "x.z", "w", "ws", "wz", "y.s", "y.z"}, {"y"}, "c",
+                   detail::kOctetDomain);
   q.output("y");
   for (const std::string& isa : isas()) {
     CompileOptions o;
@@ -575,8 +578,9 @@ TEST(LayoutNhwc, InternalOpsRejectBadInput) {
     auto& fb = f.builder();
     fb.initializer(tensor_of<int8_t>("w", TP::INT8, {8, 8, 1, 1}, std::vector<int8_t>(64, 3)));
     fb.initializer(tensor_f32("ws", {}, {0.01f}));
-    fb.node("QLinearConvNhwc", {"x", "x.s", "x.z", "w", "ws", "", "y.s", "y.z", "", "r", "r.s", "r.z", "s.s", "s.z"},
-            {"y"}, "c", "octet");
+    fb.node(detail::kOpQLinearConvNhwc,
+            {"x", "x.s", "x.z", "w", "ws", "", "y.s", "y.z", "", "r", "r.s", "r.z", "s.s", "s.z"}, {"y"}, "c",
+            detail::kOctetDomain);
     f.output("y");
     for (const std::string& isa : isas()) {
       if (isa == "ref") continue;  // the reference level has no channels-last kernels at all
@@ -603,8 +607,8 @@ TEST(LayoutNhwc, FusedLookupRejectsBadInput) {
     std::vector<std::string> in = {"x", "x.s", "x.z", "w", "ws", "", "y.s", "y.z", "", "", "", "", "", ""};
     if (bad == 1) in.push_back("t8");  // wrong type
     else in.push_back("t");
-    if (bad == 2) in[12] = "y.s";  // add parameters without the add
-    fb.node("QLinearConvNhwc", in, {"y"}, "c", "octet");
+    if (bad == 2) in[detail::QLinearConvNhwcIn::kSumScale] = "y.s";  // add parameters without the add
+    fb.node(detail::kOpQLinearConvNhwc, in, {"y"}, "c", detail::kOctetDomain);
     f.output("y");
     for (const std::string& isa : isas()) {
       if (isa == "ref") continue;  // the reference level has no channels-last kernels at all

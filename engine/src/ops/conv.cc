@@ -1,5 +1,5 @@
 // Conv (1-D, 2-D, 3-D; groups, dilations, strides, pads, auto_pad; optional bias), and the
-// fused form "octet"/"Conv" (+ residual input Z, + ReLU / clip; see conv_fast.h).
+// fused form octet.Conv (+ residual input Z, + ReLU / clip; see conv_fast.h).
 //
 // Kernel choice at creation, first that accepts the node: depthwise SIMD kernel, GEMM on the
 // gemm_f32 table (conv_gemm.cc), then the reference below (every ISA, dtype and rank).
@@ -190,7 +190,7 @@ class ConvKernel : public OpKernel {
   // The fused form: y = act(y + z), element by element after the convolution (f32 only).
   void run_epilogue(KernelContext& ctx) const {
     float* y = ctx.output(0).data_as<float>();
-    const float* z = fusion_.residual ? ctx.input(3).data_as<float>() : nullptr;
+    const float* z = fusion_.residual ? ctx.input(FusedConvIn::kZ).data_as<float>() : nullptr;
     const int64_t n = ctx.output(0).numel();
     for (int64_t i = 0; i < n; ++i) y[i] = apply_activation(fusion_, z ? y[i] + z[i] : y[i]);
   }
@@ -219,11 +219,11 @@ ConvFusion conv_fusion(const NodeContext& ctx, const Shape& y_shape) {
     return f;
   }
   ctx.check(ctx.input_dtype(0) == DType::f32, "the fused conv is FP32 only");
-  ctx.check(ctx.num_inputs() <= 4, "the fused conv takes at most 4 inputs (X, W, B, Z)");
-  if (ctx.has_input(3)) {
-    ctx.check(ctx.input_dtype(3) == DType::f32, "Z must be f32");
-    ctx.check(ctx.input_shape(3) == y_shape, "Z " + shape_str(ctx.input_shape(3)) +
-                                                 " must have the output shape " + shape_str(y_shape));
+  ctx.check(ctx.num_inputs() <= FusedConvIn::kCount, "the fused conv takes at most 4 inputs (X, W, B, Z)");
+  if (ctx.has_input(FusedConvIn::kZ)) {
+    ctx.check(ctx.input_dtype(FusedConvIn::kZ) == DType::f32, "Z must be f32");
+    ctx.check(ctx.input_shape(FusedConvIn::kZ) == y_shape,
+              "Z " + shape_str(ctx.input_shape(FusedConvIn::kZ)) + " must have the output shape " + shape_str(y_shape));
     f.residual = true;
   }
   const std::string act = ctx.node().attr_s("activation", "");
@@ -244,7 +244,7 @@ ConvFusion conv_fusion(const NodeContext& ctx, const Shape& y_shape) {
 
 void register_conv_ops(OpRegistry& r) {
   r.add(OpDef{"", "Conv", infer_conv, create_conv});
-  r.add(OpDef{kOctetDomain, "Conv", infer_conv, create_conv});
+  r.add(OpDef{kOctetDomain, kOpConv, infer_conv, create_conv});
   register_conv_transpose_op(r);
   register_conv_nhwc_op(r);
 }

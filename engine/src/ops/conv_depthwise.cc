@@ -20,7 +20,7 @@ class ConvDepthwiseKernel : public OpKernel {
   void run(KernelContext& ctx) const override {
     const Tensor& xt = ctx.input(0);
     const float* x = xt.data_as<float>();
-    const float* z = fusion_.residual ? ctx.input(3).data_as<float>() : nullptr;
+    const float* z = fusion_.residual ? ctx.input(FusedConvIn::kZ).data_as<float>() : nullptr;
     float* y = ctx.output(0).data_as<float>();
     const float* w = w_.data_as<float>();
     const float* bias = bias_.empty() ? nullptr : bias_.data_as<float>();

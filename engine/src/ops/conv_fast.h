@@ -1,6 +1,6 @@
 // Fast FP32 convolution kernels (ISA != ref) and the fused-epilogue form of Conv.
 //
-// The fused form is the internal op "octet"/"Conv" written by the fuse_conv_epilogue pass:
+// The fused form is the internal op octet.Conv (ops/octet_ops.h) written by the fuse_conv_epilogue pass:
 // the inputs of Conv (X, W, optional B) plus an optional input 3, Z, of the output's shape,
 // and the attributes of Conv plus
 //   activation: "" (none), "Relu", "Clip" or "HardSwish";  clip_min, clip_max: the Clip bounds.
@@ -11,15 +11,13 @@
 
 #include "octet/kernels/gemm_f32.h"
 #include "ops/conv_geometry.h"
+#include "ops/octet_ops.h"
 #include "ops/op_registry.h"
 
 namespace octet::detail {
 
-// The domain of the fused conv.
-inline constexpr const char* kOctetDomain = "octet";
-
 struct ConvFusion {
-  bool residual = false;  // input 3 (Z) is added
+  bool residual = false;  // input FusedConvIn::kZ is added
   kernels::Activation act = kernels::Activation::none;
   float clip_lo = 0, clip_hi = 0;
 };

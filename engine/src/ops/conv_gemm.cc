@@ -103,7 +103,7 @@ class ConvGemmKernel : public OpKernel {
   void run(KernelContext& ctx) const override {
     const Tensor& xt = ctx.input(0);
     const float* x = xt.data_as<float>();
-    const float* z = fusion_.residual ? ctx.input(3).data_as<float>() : nullptr;
+    const float* z = fusion_.residual ? ctx.input(FusedConvIn::kZ).data_as<float>() : nullptr;
     float* y = ctx.output(0).data_as<float>();
     const int64_t N = xt.shape()[0];
     const int64_t IS = g_.in[1] * g_.in[2];

@@ -120,7 +120,7 @@ class ConvNhwcGemmKernel : public OpKernel {
     const WindowGeometry& g = s_.g;
     const int64_t P = g.out_size(), in_pixels = g.in_size(), C = s_.x[1], M = s_.m;
     const float* x = ctx.input(0).data_as<float>();
-    const float* z = fusion_.residual ? ctx.input(3).data_as<float>() : nullptr;
+    const float* z = fusion_.residual ? ctx.input(FusedConvIn::kZ).data_as<float>() : nullptr;
     float* y = ctx.output(0).data_as<float>();
     kernels::ThreadPool* pool = ctx.pool && ctx.pool->size() > 1 ? ctx.pool : nullptr;
     const int64_t threads = pool ? pool->size() : 1;
@@ -206,7 +206,7 @@ class ConvNhwcGemmKernel : public OpKernel {
     const kernels::ASegments seg{g.kernel[1], g.kernel[2] * C, g.dilation[1] * pad.width * C};
     for (int64_t n = 0; n < s_.x[0]; ++n) {
       const float* img = ctx.input(0).data_as<float>() + n * g.in_size() * C;
-      const float* z = fusion_.residual ? ctx.input(3).data_as<float>() + n * P * M : nullptr;
+      const float* z = fusion_.residual ? ctx.input(FusedConvIn::kZ).data_as<float>() + n * P * M : nullptr;
       float* y = ctx.output(0).data_as<float>() + n * P * M;
       if (needs_copy) {
         auto pad_rows = [&](int64_t r0, int64_t r1) {
@@ -268,7 +268,7 @@ class ConvNhwcDepthwiseKernel : public OpKernel {
     const bool threaded = ctx.pool && ctx.pool->size() > 1 && p.out_h > 1 && out_elems * g.kernel_size() >= 8192;
     for (int64_t n = 0; n < s_.x[0]; ++n) {
       p.in = ctx.input(0).data_as<float>() + n * in_elems;
-      p.residual = fusion_.residual ? ctx.input(3).data_as<float>() + n * out_elems : nullptr;
+      p.residual = fusion_.residual ? ctx.input(FusedConvIn::kZ).data_as<float>() + n * out_elems : nullptr;
       p.out = ctx.output(0).data_as<float>() + n * out_elems;
       auto rows = [&](int64_t r0, int64_t r1) {
         std::vector<float> acc(static_cast<size_t>(C));
@@ -313,6 +313,8 @@ bool conv_has_channels_last_kernel(const NodeContext& ctx) {
   return ops && ops->nr > 1;
 }
 
-void register_conv_nhwc_op(OpRegistry& r) { r.add(OpDef{kOctetDomain, "ConvNhwc", infer_conv_nhwc, create_conv_nhwc}); }
+void register_conv_nhwc_op(OpRegistry& r) {
+  r.add(OpDef{kOctetDomain, kOpConvNhwc, infer_conv_nhwc, create_conv_nhwc});
+}
 
 }  // namespace octet::detail

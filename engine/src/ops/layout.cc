@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "octet/kernels/registry.h"
+#include "ops/octet_ops.h"
 #include "ops/op_registry.h"
 #include "ops/op_util.h"
 #include "ops/quant_util.h"
@@ -108,8 +109,8 @@ std::unique_ptr<OpKernel> create_to_nchw(const NodeContext& ctx) {
 }  // namespace
 
 void register_layout_ops(OpRegistry& r) {
-  r.add(OpDef{"octet", "ToNHWC", infer_to_nhwc, create_to_nhwc});
-  r.add(OpDef{"octet", "ToNCHW", infer_to_nchw, create_to_nchw});
+  r.add(OpDef{kOctetDomain, kOpToNhwc, infer_to_nhwc, create_to_nhwc});
+  r.add(OpDef{kOctetDomain, kOpToNchw, infer_to_nchw, create_to_nchw});
 }
 
 }  // namespace octet::detail

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "ops/elementwise_util.h"
+#include "ops/octet_ops.h"
 #include "ops/reduce_util.h"
 
 namespace octet::detail {
@@ -570,7 +571,7 @@ std::unique_ptr<OpKernel> create_lrn(const NodeContext& c) {
 
 void register_norm_ops(OpRegistry& r) {
   r.add(OpDef{"", "BatchNormalization", infer_batchnorm, create_batchnorm});
-  r.add(OpDef{"octet", "BatchNormNhwc", infer_batchnorm_nhwc, create_batchnorm_nhwc});
+  r.add(OpDef{kOctetDomain, kOpBatchNormNhwc, infer_batchnorm_nhwc, create_batchnorm_nhwc});
   r.add(OpDef{"", "InstanceNormalization", infer_instancenorm, create_instancenorm});
   r.add(OpDef{"", "LayerNormalization", infer_layernorm, create_layernorm});
   r.add(OpDef{"", "GroupNormalization", infer_groupnorm, create_groupnorm});

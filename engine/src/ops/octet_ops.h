@@ -18,7 +18,7 @@ inline constexpr const char* kOpConv = "Conv";
 // octet.Conv's inputs and attributes on channels-last tensors (layout pass, conv_nhwc.cc).
 inline constexpr const char* kOpConvNhwc = "ConvNhwc";
 // QLinearConv on channels-last tensors, with an optional fused QLinearAdd and lookup
-// (layout pass, quant_fast.cc).
+// (layout pass, ops/qconv/).
 inline constexpr const char* kOpQLinearConvNhwc = "QLinearConvNhwc";
 // MaxPool on u8 / s8 (fuse_qdq, quant_pool_fast.cc). Same name as ONNX MaxPool.
 inline constexpr const char* kOpMaxPool = "MaxPool";

@@ -9,6 +9,7 @@
 
 #include "octet/kernels/registry.h"
 #include "ops/conv_geometry.h"
+#include "ops/octet_ops.h"
 #include "ops/op_util.h"
 
 namespace octet::detail {
@@ -130,8 +131,8 @@ std::unique_ptr<OpKernel> create_avgpool_nhwc(const NodeContext& ctx) {
 }  // namespace
 
 void register_pool_nhwc_ops(OpRegistry& r) {
-  r.add(OpDef{"octet", "MaxPoolNhwc", infer_maxpool_nhwc, create_maxpool_nhwc});
-  r.add(OpDef{"octet", "AveragePoolNhwc", infer_avgpool_nhwc, create_avgpool_nhwc});
+  r.add(OpDef{kOctetDomain, kOpMaxPoolNhwc, infer_maxpool_nhwc, create_maxpool_nhwc});
+  r.add(OpDef{kOctetDomain, kOpAveragePoolNhwc, infer_avgpool_nhwc, create_avgpool_nhwc});
 }
 
 }  // namespace octet::detail

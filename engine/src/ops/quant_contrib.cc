@@ -12,6 +12,7 @@
 
 #include "octet/kernels/registry.h"
 #include "ops/conv_geometry.h"
+#include "ops/octet_ops.h"
 #include "ops/qconv/qconv.h"
 #include "ops/qgemm/packed_qgemm.h"
 #include "ops/quant_util.h"
@@ -482,7 +483,7 @@ void register_quant_contrib_ops(OpRegistry& r) {
   r.add(OpDef{"com.microsoft", "QLinearAveragePool", infer_qavgpool, create_qavgpool});
   r.add(OpDef{"com.microsoft", "QLinearGlobalAveragePool", infer_qglobalavgpool, create_qglobalavgpool});
   r.add(OpDef{"com.microsoft", "QLinearConcat", infer_qconcat, create_qconcat});
-  r.add(OpDef{"octet", "QLinearAveragePoolNhwc", infer_qavgpool_nhwc, create_qavgpool_nhwc});
+  r.add(OpDef{kOctetDomain, kOpQLinearAveragePoolNhwc, infer_qavgpool_nhwc, create_qavgpool_nhwc});
   register_quant_pool_fast_ops(r);
   register_qlinear_conv_nhwc_op(r);
 }

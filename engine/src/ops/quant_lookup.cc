@@ -4,8 +4,8 @@
 // table holds exactly what those three ops compute), and the layout pass folds it into the
 // 8-bit conv before it (octet.QLinearConvNhwc input 14).
 #include "octet/kernels/registry.h"
-#include "ops/conv_fast.h"
 #include "ops/elementwise_util.h"
+#include "ops/octet_ops.h"
 #include "ops/quant_util.h"
 
 namespace octet::detail {
@@ -60,7 +60,7 @@ std::vector<uint8_t> hardswish_lookup_table(DType t, float x_scale, int32_t x_ze
 }
 
 void register_quant_lookup_ops(OpRegistry& r) {
-  r.add(OpDef{kOctetDomain, "LookupQ8", infer_lookup_q8, create_lookup_q8});
+  r.add(OpDef{kOctetDomain, kOpLookupQ8, infer_lookup_q8, create_lookup_q8});
 }
 
 }  // namespace octet::detail

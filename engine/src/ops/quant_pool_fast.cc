@@ -9,6 +9,7 @@
 
 #include "octet/kernels/registry.h"
 #include "ops/conv_geometry.h"
+#include "ops/octet_ops.h"
 #include "ops/quant_util.h"
 
 namespace octet::detail {
@@ -127,7 +128,7 @@ std::unique_ptr<OpKernel> create_qmaxpool(const NodeContext& ctx) {
 }  // namespace
 
 void register_quant_pool_fast_ops(OpRegistry& r) {
-  r.add(OpDef{"octet", "MaxPool", infer_qmaxpool, create_qmaxpool});
+  r.add(OpDef{kOctetDomain, kOpMaxPool, infer_qmaxpool, create_qmaxpool});
 }
 
 }  // namespace octet::detail

@@ -1,5 +1,5 @@
 // Folds Conv -> [Add (residual of the same shape)] -> [Relu | Clip | HardSwish] chains into one fused
-// conv node ("octet"/"Conv", see ops/conv_fast.h), whose kernels apply the residual and the
+// conv node (octet.Conv, see ops/conv_fast.h), whose kernels apply the residual and the
 // activation in the GEMM's epilogue instead of two more passes over the output.
 //
 // The fused node takes the place of the last node it absorbs that has to come after Z's
@@ -8,12 +8,12 @@
 #include <limits>
 #include <string>
 
+#include "ops/octet_ops.h"
+#include "passes/pass_util.h"
 #include "passes/passes.h"
 
 namespace octet::detail {
 namespace {
-
-constexpr const char* kFusedDomain = "octet";
 
 bool is_onnx(const Node& n, const char* op) { return !n.dead && n.domain.empty() && n.op_type == op; }
 
@@ -26,14 +26,10 @@ int sole_user(const std::vector<std::vector<int>>& users, const std::vector<char
 }
 
 // A constant scalar f32 input of a node, or `def` when omitted; false when not constant.
-bool const_scalar(const Graph& g, const Node& n, size_t i, float def, float* out) {
-  if (i >= n.inputs.size() || n.inputs[i] < 0) {
-    *out = def;
-    return true;
-  }
-  const Value& v = g.values[n.inputs[i]];
-  if (!v.is_const || v.dtype != DType::f32 || v.data.numel() != 1) return false;
-  *out = v.data.data_as<float>()[0];
+bool const_f32_scalar(const Graph& g, const Node& n, size_t i, float def, float* out) {
+  const Tensor* t = nullptr;
+  if (!const_scalar(g, n, i, &t) || (t && t->dtype() != DType::f32)) return false;
+  *out = t ? t->data_as<float>()[0] : def;
   return true;
 }
 
@@ -50,8 +46,8 @@ bool activation_attrs(const Graph& g, const Node& act, Node* fused) {
     }
   if (!is_onnx(act, "Clip")) return false;
   float lo = 0, hi = 0;
-  if (!const_scalar(g, act, 1, std::numeric_limits<float>::lowest(), &lo) ||
-      !const_scalar(g, act, 2, std::numeric_limits<float>::max(), &hi) || !(lo <= hi))
+  if (!const_f32_scalar(g, act, 1, std::numeric_limits<float>::lowest(), &lo) ||
+      !const_f32_scalar(g, act, 2, std::numeric_limits<float>::max(), &hi) || !(lo <= hi))
     return false;
   name.s = "Clip";
   fused->attrs["activation"] = name;
@@ -79,8 +75,8 @@ void fuse_conv_epilogue(Graph& g) {
     if (y < 0 || !f32_known(g.values[y]) || g.values[conv.inputs[0]].dtype != DType::f32) continue;
 
     Node fused = conv;
-    fused.domain = kFusedDomain;
-    fused.inputs.resize(3, -1);
+    fused.domain = kOctetDomain;
+    fused.inputs.resize(FusedConvIn::kZ, -1);  // X, W, B; then Z
     int slot = static_cast<int>(ci);  // where the fused node goes
     int out = y;                      // the value it writes
     std::vector<int> absorbed;        // nodes that disappear
@@ -93,7 +89,7 @@ void fuse_conv_epilogue(Graph& g) {
       const int z = add.inputs[0] == y ? add.inputs[1] : add.inputs[0];
       if (z >= 0 && z != y && f32_known(g.values[z]) && g.values[z].shape == g.values[y].shape &&
           g.values[add.outputs[0]].shape == g.values[y].shape) {
-        fused.inputs.push_back(z);
+        fused.inputs.push_back(z);  // FusedConvIn::kZ
         slot = next;
         out = add.outputs[0];
         absorbed.push_back(next);

@@ -26,21 +26,16 @@
 #include <vector>
 
 #include "octet/kernels/qadd_q8.h"
-#include "ops/op_registry.h"
 #include "ops/conv_fast.h"
+#include "ops/octet_ops.h"
+#include "ops/op_registry.h"
 #include "ops/qconv/qconv.h"
+#include "ops/quant_util.h"
+#include "passes/pass_util.h"
 #include "passes/passes.h"
 
 namespace octet::detail {
 namespace {
-
-bool is_q8(DType t) { return t == DType::u8 || t == DType::s8; }
-
-bool const_scalar(const Graph& g, const Node& n, size_t i) {
-  if (i >= n.inputs.size() || n.inputs[i] < 0) return true;  // omitted zero point
-  const Value& v = g.values[n.inputs[i]];
-  return v.is_const && v.data.numel() == 1;
-}
 
 bool rank4_q8(const Value& v) { return v.shape_known && v.shape.size() == 4 && is_q8(v.dtype); }
 bool rank4_f32(const Value& v) { return v.shape_known && v.shape.size() == 4 && v.dtype == DType::f32; }
@@ -88,16 +83,19 @@ class LayoutPlanner {
       const bool one_output = n.outputs.size() == 1 && n.outputs[0] >= 0;
       if (n.op_type == "QLinearConv" && n.domain.empty() && one_output && rank4_q8(g_.values[n.outputs[0]]) &&
           channels_last_conv(nodes, k, isa, qlinear_conv_has_channels_last_kernel)) {
-        n.op_type = "QLinearConvNhwc";
-        n.domain = "octet";
+        n.op_type = kOpQLinearConvNhwc;
+        n.domain = kOctetDomain;
         emit_on_twins(n, {0});
-      } else if (fp32_ && n.op_type == "Conv" && (n.domain.empty() || n.domain == "octet") && one_output &&
-                 rank4_f32(g_.values[n.outputs[0]]) && channels_last_conv(nodes, k, isa, conv_has_channels_last_kernel)) {
-        n.op_type = "ConvNhwc";
-        n.domain = "octet";
-        if (n.inputs.size() > 3 && n.inputs[3] >= 0) emit_on_twins(n, {0, 3});  // residual Z
-        else emit_on_twins(n, {0});
-      } else if (n.op_type == "LookupQ8" && n.domain == "octet" && one_output && n.inputs.size() == 2 &&
+      } else if (fp32_ && n.op_type == "Conv" && (n.domain.empty() || n.domain == kOctetDomain) && one_output &&
+                 rank4_f32(g_.values[n.outputs[0]]) &&
+                 channels_last_conv(nodes, k, isa, conv_has_channels_last_kernel)) {
+        n.op_type = kOpConvNhwc;
+        n.domain = kOctetDomain;
+        if (n.inputs.size() > FusedConvIn::kZ && n.inputs[FusedConvIn::kZ] >= 0)
+          emit_on_twins(n, {FusedConvIn::kX, FusedConvIn::kZ});  // residual Z
+        else
+          emit_on_twins(n, {FusedConvIn::kX});
+      } else if (n.op_type == kOpLookupQ8 && n.domain == kOctetDomain && one_output && n.inputs.size() == 2 &&
                  has_twin(n.inputs[0])) {
         if (!fuse_into_conv_ || !fuse_lookup_into_conv(n)) emit_on_twins(n, {0});
       } else if (layout_agnostic(g_, n) && (has_twin(n.inputs[0]) || has_twin(n.inputs[3]))) {
@@ -106,9 +104,9 @@ class LayoutPlanner {
         if (n.inputs.size() == 2 && !is_scalar_const(n.inputs[1])) emit_on_twins(n, {0, 1});
         else emit_on_twins(n, {0});
       } else if (n.op_type == "MaxPool" && !n.inputs.empty() && has_twin(n.inputs[0]) && one_output &&
-                 ((n.domain == "octet") || (fp32_ && n.domain.empty() && rank4_f32(g_.values[n.inputs[0]])))) {
-        n.op_type = "MaxPoolNhwc";
-        n.domain = "octet";
+                 ((n.domain == kOctetDomain) || (fp32_ && n.domain.empty() && rank4_f32(g_.values[n.inputs[0]])))) {
+        n.op_type = kOpMaxPoolNhwc;
+        n.domain = kOctetDomain;
         emit_on_twins(n, {0});
       } else if (avg_pool_on_twins(n)) {
         emit_on_twins(n, {0});
@@ -169,8 +167,8 @@ class LayoutPlanner {
     }
     if (!has_twin(data)) return false;
     n.inputs[0] = data;
-    n.op_type = "QLinearAveragePoolNhwc";
-    n.domain = "octet";
+    n.op_type = kOpQLinearAveragePoolNhwc;
+    n.domain = kOctetDomain;
     n.attrs.erase("channels_last");
     if (global) {
       set_ints(n, "kernel_shape", {x[2], x[3]});
@@ -342,13 +340,13 @@ class LayoutPlanner {
           set_int(n, "count_include_pad", 1);
         }
       }
-      n.op_type = "AveragePoolNhwc";
-      n.domain = "octet";
+      n.op_type = kOpAveragePoolNhwc;
+      n.domain = kOctetDomain;
       return true;
     }
     if (n.op_type == "BatchNormalization" && n.attr_i("training_mode", 0) == 0) {
-      n.op_type = "BatchNormNhwc";
-      n.domain = "octet";
+      n.op_type = kOpBatchNormNhwc;
+      n.domain = kOctetDomain;
       return true;
     }
     return false;
@@ -420,8 +418,8 @@ class LayoutPlanner {
     const int t = add_twin_value(v);
     Node conv;
     conv.name = g_.values[v].name + "/to_nhwc";
-    conv.op_type = "ToNHWC";
-    conv.domain = "octet";
+    conv.op_type = kOpToNhwc;
+    conv.domain = kOctetDomain;
     conv.inputs = {v};
     conv.outputs = {t};
     g_.nodes.push_back(std::move(conv));
@@ -445,7 +443,9 @@ class LayoutPlanner {
       const size_t ci = it->second.first, back = it->second.second;
       const size_t other = side == 0 ? 3 : 0;
       // The add reads the conv's output with the conv's output parameters.
-      if (!same_scalar(&add, side + 1, g_.nodes[ci], 6) || !same_scalar(&add, side + 2, g_.nodes[ci], 7)) continue;
+      if (!same_scalar(&add, side + 1, g_.nodes[ci], QLinearConvNhwcIn::kYScale) ||
+          !same_scalar(&add, side + 2, g_.nodes[ci], QLinearConvNhwcIn::kYZero))
+        continue;
       if (g_.values[add.inputs[other]].dtype != g_.values[v].dtype ||
           g_.values[add.outputs[0]].dtype != g_.values[v].dtype)
         continue;
@@ -464,7 +464,7 @@ class LayoutPlanner {
       const int y = add.outputs[0];
       const int t = add_twin_value(y);
       Node& conv = g_.nodes[ci];
-      conv.inputs.resize(9, -1);
+      conv.inputs.resize(QLinearConvNhwcIn::kResidual, -1);  // then kResidual .. kSumZero
       conv.inputs.insert(conv.inputs.end(), {residual, add.inputs[other + 1], add.inputs[other + 2], add.inputs[6],
                                              add.inputs.size() > 7 ? add.inputs[7] : -1});
       conv.outputs[0] = t;
@@ -486,13 +486,15 @@ class LayoutPlanner {
     auto it = conv_of_twin_.find(twin_[v]);
     if (it == conv_of_twin_.end()) return false;
     const size_t ci = it->second.first, back = it->second.second;
-    if (g_.nodes[ci].inputs.size() > 14 || g_.values[lookup.outputs[0]].dtype != g_.values[v].dtype) return false;
+    if (g_.nodes[ci].inputs.size() > QLinearConvNhwcIn::kLookupTable ||
+        g_.values[lookup.outputs[0]].dtype != g_.values[v].dtype)
+      return false;
     conv_of_twin_.erase(it);
     const int y = lookup.outputs[0];
     const int t = add_twin_value(y);
     Node& conv = g_.nodes[ci];
-    conv.inputs.resize(14, -1);
-    conv.inputs.push_back(lookup.inputs[1]);
+    conv.inputs.resize(QLinearConvNhwcIn::kLookupTable, -1);
+    conv.inputs.push_back(lookup.inputs[LookupQ8In::kTable]);
     conv.outputs[0] = t;
     g_.nodes[back].dead = true;
     twin_[y] = t;
@@ -508,7 +510,7 @@ class LayoutPlanner {
     n.outputs[0] = t;
     twin_[y] = t;
     // An 8-bit conv may take a following add (fuse_add_into_conv) or lookup.
-    if (n.op_type == "QLinearConvNhwc") conv_of_twin_[t] = {g_.nodes.size(), g_.nodes.size() + 1};
+    if (n.op_type == kOpQLinearConvNhwc) conv_of_twin_[t] = {g_.nodes.size(), g_.nodes.size() + 1};
     Node back = to_nchw_node(n.name, t, y);
     g_.nodes.push_back(std::move(n));
     g_.nodes.push_back(std::move(back));
@@ -518,8 +520,8 @@ class LayoutPlanner {
   static Node to_nchw_node(const std::string& producer, int t, int y) {
     Node back;
     back.name = producer + "/to_nchw";
-    back.op_type = "ToNCHW";
-    back.domain = "octet";
+    back.op_type = kOpToNchw;
+    back.domain = kOctetDomain;
     back.inputs = {t};
     back.outputs = {y};
     return back;
@@ -527,8 +529,10 @@ class LayoutPlanner {
 
   // Not depthwise (its kernel has no fused add), and no add yet.
   bool conv_without_add(const Node& conv) const {
-    if (conv.inputs.size() > 9 || conv.inputs.size() < 4 || conv.inputs[3] < 0) return false;
-    const Value& w = g_.values[conv.inputs[3]];
+    if (conv.inputs.size() > QLinearConvNhwcIn::kResidual || conv.inputs.size() <= QLinearConvNhwcIn::kW ||
+        conv.inputs[QLinearConvNhwcIn::kW] < 0)
+      return false;
+    const Value& w = g_.values[conv.inputs[QLinearConvNhwcIn::kW]];
     return w.shape.size() == 4 && w.shape[1] > 1;
   }
 

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <set>
 
+#include "ops/octet_ops.h"
 #include "ops/quant_util.h"
 #include "passes/passes.h"
 
@@ -13,7 +14,6 @@ namespace {
 
 bool is_const(const Graph& g, int v) { return v >= 0 && g.values[v].is_const; }
 bool has(const Node& n, size_t i) { return i < n.inputs.size() && n.inputs[i] >= 0; }
-bool is_q8(DType t) { return t == DType::u8 || t == DType::s8; }
 
 bool is_graph_output(const Graph& g, int v) {
   for (int o : g.outputs)
@@ -316,8 +316,8 @@ class Fuser {
     f.inputs[0] = x.q;
     // An 8-bit MaxPool runs as octet.MaxPool (ops/quant_pool_fast.cc), the byte-max kernel.
     if (f.op_type == "MaxPool" && f.attr_i("storage_order", 0) == 0 && f.outputs.size() == 1) {
-      f.domain = "octet";
-      g_.opsets.emplace("octet", 1);
+      f.domain = kOctetDomain;  // op_type stays kOpMaxPool
+      g_.opsets.emplace(kOctetDomain, 1);
     }
     replace(n, std::move(f), q);
     return true;
@@ -379,7 +379,7 @@ class Fuser {
     Tensor t(DType::u8, {256});
     std::memcpy(t.data(), table.data(), table.size());
     const int tv = g_.add_const(node.name + "_table", std::move(t));
-    Node f = qlinear(node, "LookupQ8", "octet");
+    Node f = qlinear(node, kOpLookupQ8, kOctetDomain);
     f.attrs.clear();
     f.inputs = {x.q, tv};
     replace(n, std::move(f), q);
