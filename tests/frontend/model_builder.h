@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "graph/graph.h"
 #include "octet/frontend/onnx_loader.h"
+#include "octet/graph/graph.h"
 #include "octet/octet.h"
 
 namespace octet::testing {

@@ -5,9 +5,9 @@
 #include <cstring>
 #include <filesystem>
 
-#include "graph/graph.h"
 #include "octet/frontend/onnx_loader.h"
 #include "octet/frontend/onnx_writer.h"
+#include "octet/graph/graph.h"
 #include "octet/octet.h"
 #include "test_support.h"
 

@@ -1,6 +1,6 @@
 #include "api/api_guard.h"
-#include "graph/graph.h"
 #include "octet/frontend/onnx_loader.h"
+#include "octet/graph/graph.h"
 #include "octet/octet.h"
 
 namespace octet {

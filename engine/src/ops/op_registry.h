@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "graph/graph.h"
+#include "octet/graph/graph.h"
 #include "octet/kernels/isa.h"
 #include "octet/kernels/thread_pool.h"
 #include "octet/octet.h"

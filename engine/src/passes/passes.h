@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "graph/graph.h"
+#include "octet/graph/graph.h"
 #include "octet/kernels/isa.h"
 
 namespace octet::detail {
