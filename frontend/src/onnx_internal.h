@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "graph/graph.h"
+#include "octet/graph/graph.h"
 #include "octet/octet.h"
 
 namespace octet::frontend {

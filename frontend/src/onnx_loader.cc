@@ -9,7 +9,6 @@
 #include <unordered_set>
 
 #include "onnx_internal.h"
-#include "ops/op_registry.h"
 
 namespace octet::frontend {
 
@@ -30,8 +29,12 @@ std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
 class ModelConverter {
  public:
-  ModelConverter(const onnx::ModelProto& model, std::string display, std::string base_dir, std::string model_path)
-      : model_(model), src_{std::move(display), std::move(base_dir)}, model_path_(std::move(model_path)) {}
+  ModelConverter(const onnx::ModelProto& model, std::string display, std::string base_dir, std::string model_path,
+                 const OpSupported& op_supported)
+      : model_(model),
+        src_{std::move(display), std::move(base_dir)},
+        model_path_(std::move(model_path)),
+        op_supported_(op_supported) {}
 
   std::shared_ptr<Graph> convert() {
     if (!model_.has_graph()) fail("not an ONNX model (no graph)");
@@ -92,7 +95,6 @@ class ModelConverter {
   // Runs before anything else can fail, so a model using unknown ops is reported as exactly
   // that (all of them, with counts), not as the first problem some other check meets.
   void check_supported_ops() {
-    const detail::OpRegistry& registry = detail::OpRegistry::instance();
     std::map<std::string, int> missing;
     for (const auto& n : model_.graph().node()) {
       const std::string domain = normalize_domain(n.domain());
@@ -106,7 +108,7 @@ class ModelConverter {
         if (a.type() == onnx::AttributeProto::GRAPH || a.type() == onnx::AttributeProto::GRAPHS || a.has_g())
           has_subgraph = true;
       // Subgraph-carrying ops (If, Loop, Scan) are not converted: report them unsupported.
-      if (has_subgraph || !registry.find(domain, op_type))
+      if (has_subgraph || !op_supported_(domain, op_type))
         ++missing[domain.empty() ? n.op_type() : domain + "." + n.op_type()];
     }
     if (missing.empty()) return;
@@ -414,11 +416,13 @@ class ModelConverter {
   const onnx::ModelProto& model_;
   TensorSource src_;
   std::string model_path_;
+  const OpSupported& op_supported_;
   std::shared_ptr<Graph> g_;
 };
 
 std::shared_ptr<detail::Graph> load_model_bytes(const void* data, size_t size, const std::string& base_dir,
-                                                const std::string& display, const std::string& model_path) {
+                                                const std::string& display, const std::string& model_path,
+                                                const OpSupported& op_supported) {
   if (size > static_cast<size_t>(INT_MAX))
     throw Error(display + ": the model is " + std::to_string(size) +
                 " bytes; a protobuf model must be under 2 GB (store large weights as external data)");
@@ -426,20 +430,20 @@ std::shared_ptr<detail::Graph> load_model_bytes(const void* data, size_t size, c
   onnx::ModelProto model;
   if (!parse_message(data, size, &model))
     throw Error(display + ": not a valid ONNX model (protobuf parsing failed: truncated or corrupt file)");
-  return ModelConverter(model, display, base_dir, model_path).convert();
+  return ModelConverter(model, display, base_dir, model_path, op_supported).convert();
 }
 
 }  // namespace
 
-std::shared_ptr<detail::Graph> load_onnx_file(const std::string& path) {
+std::shared_ptr<detail::Graph> load_onnx_file(const std::string& path, const OpSupported& op_supported) {
   const std::string bytes = read_file_bytes(path, INT_MAX, "model");
-  return load_model_bytes(bytes.data(), bytes.size(), parent_dir(path), path, path);
+  return load_model_bytes(bytes.data(), bytes.size(), parent_dir(path), path, path, op_supported);
 }
 
 std::shared_ptr<detail::Graph> load_onnx_buffer(const void* data, size_t size, const std::string& base_dir,
-                                                const std::string& display_name) {
+                                                const OpSupported& op_supported, const std::string& display_name) {
   if (!data && size) throw Error(display_name + ": null model buffer");
-  return load_model_bytes(data, size, base_dir, display_name, "");
+  return load_model_bytes(data, size, base_dir, display_name, "", op_supported);
 }
 
 }  // namespace octet::frontend

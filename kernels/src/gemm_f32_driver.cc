@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "gemm_f32_tile.h"
+#include "octet/error.h"
 #include "octet/kernels/aligned_buffer.h"
-#include "octet/octet.h"
 
 namespace octet::kernels::detail {
 namespace {

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "gemm_f32_tile.h"
-#include "octet/octet.h"
+#include "octet/error.h"
 
 namespace octet::kernels::detail {
 namespace {

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "gemm_f32_tile.h"
-#include "octet/octet.h"
+#include "octet/error.h"
 
 namespace octet::kernels::detail {
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "octet/error.h"
 #include "octet/kernels/isa.h"
-#include "octet/octet.h"
 
 namespace octet::kernels::detail {
 namespace {

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "gemm_u8s8_common.h"
+#include "octet/error.h"
 #include "octet/kernels/isa.h"
-#include "octet/octet.h"
 
 namespace octet::kernels {
 namespace {

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "gemm_u8s8_common.h"
-#include "octet/octet.h"
+#include "octet/error.h"
 
 namespace octet::kernels::detail {
 namespace {

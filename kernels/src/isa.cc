@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "octet/octet.h"
+#include "octet/error.h"
 
 namespace octet::kernels {
 namespace {

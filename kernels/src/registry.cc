@@ -4,7 +4,7 @@
 
 #include <mutex>
 
-#include "octet/octet.h"
+#include "octet/error.h"
 
 namespace octet::kernels {
 namespace {

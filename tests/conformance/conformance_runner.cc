@@ -31,8 +31,8 @@
 #include <vector>
 
 #include "../../tools/tensor_compare.h"
-#include "graph/graph.h"
 #include "octet/frontend/onnx_loader.h"
+#include "octet/graph/graph.h"
 #include "octet/octet.h"
 #include "ops/op_registry.h"
 

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "graph/graph.h"
+#include "octet/graph/graph.h"
 
 using octet::detail::Graph;
 using octet::detail::Node;

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <random>
 
-#include "graph/graph.h"
+#include "octet/graph/graph.h"
 #include "octet/octet.h"
 
 using namespace octet;

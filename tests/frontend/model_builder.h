@@ -13,9 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "graph/graph.h"
 #include "octet/frontend/onnx_loader.h"
+#include "octet/graph/graph.h"
 #include "octet/octet.h"
+#include "ops/op_registry.h"
 
 namespace octet::testing {
 
@@ -139,7 +140,7 @@ class ModelBuilder {
   }
   std::shared_ptr<detail::Graph> load(const std::string& base_dir = "") const {
     const std::string s = bytes();
-    return frontend::load_onnx_buffer(s.data(), s.size(), base_dir, "test.onnx");
+    return frontend::load_onnx_buffer(s.data(), s.size(), base_dir, detail::registry_has_op, "test.onnx");
   }
 
  private:

@@ -24,7 +24,7 @@ ModelBuilder small_model() {
 }
 
 std::shared_ptr<detail::Graph> load_bytes(const std::string& s) {
-  return frontend::load_onnx_buffer(s.data(), s.size(), "", "bad.onnx");
+  return frontend::load_onnx_buffer(s.data(), s.size(), "", detail::registry_has_op, "bad.onnx");
 }
 
 TEST(BadInput, SmallModelLoads) {
@@ -49,7 +49,7 @@ TEST(BadInput, TruncatedFileNamesTheFile) {
   TempDir dir;
   const std::string full = small_model().bytes();
   dir.write("cut.onnx", full.data(), full.size() / 2);
-  EXPECT_OCTET_ERROR(frontend::load_onnx_file(dir.file("cut.onnx")), dir.file("cut.onnx") + ": not a valid ONNX model");
+  EXPECT_OCTET_ERROR(frontend::load_onnx_file(dir.file("cut.onnx"), detail::registry_has_op), dir.file("cut.onnx") + ": not a valid ONNX model");
 }
 
 TEST(BadInput, RandomBytes) {
@@ -84,10 +84,10 @@ TEST(BadInput, MutatedModelsNeverCrash) {
 TEST(BadInput, EmptyAndMissingFiles) {
   TempDir dir;
   dir.write("empty.onnx", "", 0);
-  EXPECT_OCTET_ERROR(frontend::load_onnx_file(dir.file("empty.onnx")), "empty.onnx: the model is empty");
-  EXPECT_OCTET_ERROR(frontend::load_onnx_file(dir.file("nope.onnx")), "nope.onnx: cannot open model");
-  EXPECT_OCTET_ERROR(frontend::load_onnx_file(dir.path()), "is not a regular file");
-  EXPECT_OCTET_ERROR(frontend::load_onnx_buffer(nullptr, 0, ""), "<buffer>: the model is empty");
+  EXPECT_OCTET_ERROR(frontend::load_onnx_file(dir.file("empty.onnx"), detail::registry_has_op), "empty.onnx: the model is empty");
+  EXPECT_OCTET_ERROR(frontend::load_onnx_file(dir.file("nope.onnx"), detail::registry_has_op), "nope.onnx: cannot open model");
+  EXPECT_OCTET_ERROR(frontend::load_onnx_file(dir.path(), detail::registry_has_op), "is not a regular file");
+  EXPECT_OCTET_ERROR(frontend::load_onnx_buffer(nullptr, 0, "", detail::registry_has_op), "<buffer>: the model is empty");
 }
 
 // A file over protobuf's 2 GB limit is refused from its size, without being read (the file
@@ -99,7 +99,7 @@ TEST(BadInput, FileOver2GB) {
   ASSERT_GE(fd, 0);
   ASSERT_EQ(::ftruncate(fd, (off_t(1) << 31) + 100), 0);
   ::close(fd);
-  EXPECT_OCTET_ERROR(frontend::load_onnx_file(path), "2 GB");
+  EXPECT_OCTET_ERROR(frontend::load_onnx_file(path, detail::registry_has_op), "2 GB");
 }
 
 TEST(BadInput, NodeInputNobodyProduces) {
@@ -278,7 +278,7 @@ TEST(BadInput, ErrorsNameTheFile) {
   ModelBuilder b = small_model();
   b.graph()->mutable_node(1)->set_input(0, "ghost");
   b.save(dir.file("m.onnx"));
-  EXPECT_OCTET_ERROR(frontend::load_onnx_file(dir.file("m.onnx")), dir.file("m.onnx") + ": node 'relu'");
+  EXPECT_OCTET_ERROR(frontend::load_onnx_file(dir.file("m.onnx"), detail::registry_has_op), dir.file("m.onnx") + ": node 'relu'");
   EXPECT_OCTET_ERROR(Model::load(dir.file("m.onnx")), dir.file("m.onnx") + ": node 'relu'");
 }
 

@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "octet/error.h"
 #include "octet/kernels/registry.h"
 #include "octet/kernels/gemm_f32.h"
 #include "octet/kernels/isa.h"
-#include "octet/octet.h"
 
 namespace octet::kernels {
 namespace {

@@ -19,10 +19,10 @@
 #include <string>
 #include <vector>
 
+#include "octet/error.h"
 #include "octet/kernels/gemm_u8s8.h"
 #include "octet/kernels/isa.h"
 #include "octet/kernels/thread_pool.h"
-#include "octet/octet.h"
 
 namespace octet::kernels {
 namespace {

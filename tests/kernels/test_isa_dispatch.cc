@@ -10,10 +10,10 @@
 #include <thread>
 #include <vector>
 
+#include "octet/error.h"
 #include "octet/kernels/registry.h"
 #include "octet/kernels/isa.h"
 #include "octet/kernels/thread_pool.h"
-#include "octet/octet.h"
 
 namespace octet::kernels {
 namespace {

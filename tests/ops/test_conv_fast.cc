@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "graph/graph.h"
+#include "octet/graph/graph.h"
 #include "octet/kernels/isa.h"
 #include "octet/octet.h"
 #include "ops/octet_ops.h"

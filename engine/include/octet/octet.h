@@ -28,13 +28,9 @@
 #include <string>
 #include <vector>
 
-namespace octet {
+#include "octet/error.h"  // octet::Error
 
-// The one exception type of the API. what() carries the context (file, node, op, shapes).
-class Error : public std::runtime_error {
- public:
-  explicit Error(const std::string& message) : std::runtime_error(message) {}
-};
+namespace octet {
 
 // Element types, numbered as ONNX TensorProto.DataType.
 enum class DType : int {

@@ -3,13 +3,25 @@
 #include "api/api_guard.h"
 #include "octet/frontend/onnx_writer.h"
 #include "octet/octet.h"
+#include "quant/quantize.h"
 #include "runtime/compiler.h"
 #include "runtime/session_state.h"
 
 namespace octet {
 namespace detail {
 std::vector<TensorInfo> graph_io_infos(const Graph& g, bool inputs);
+
+namespace {
+
+// The route: FP32 through the runtime's stages, INT8 through quant/ (which uses them too).
+std::shared_ptr<const Program> compile_program(const Graph& model, const CompileOptions& options) {
+  kernels::IsaChoice isa = kernels::resolve_isa(options.isa);
+  if (options.precision == Precision::int8) return compile_int8(model, options, isa);
+  return build_program(prepare_graph(model, options, isa), options, isa);
 }
+
+}  // namespace
+}  // namespace detail
 
 CompiledModel CompiledModel::compile(const Model& model, const CompileOptions& options) {
   if (!model.graph()) throw Error("compile: the model is empty");

@@ -1,7 +1,8 @@
 #include "api/api_guard.h"
-#include "graph/graph.h"
 #include "octet/frontend/onnx_loader.h"
+#include "octet/graph/graph.h"
 #include "octet/octet.h"
+#include "ops/op_registry.h"
 
 namespace octet {
 namespace {
@@ -23,12 +24,12 @@ std::vector<TensorInfo> infos(const detail::Graph& g, const std::vector<int>& id
 }  // namespace
 
 Model Model::load(const std::string& path) {
-  return detail::api_guard("Model::load", [&] { return Model(frontend::load_onnx_file(path)); });
+  return detail::api_guard("Model::load", [&] { return Model(frontend::load_onnx_file(path, detail::registry_has_op)); });
 }
 
 Model Model::load_from_buffer(const void* data, size_t size, const std::string& base_dir) {
   return detail::api_guard("Model::load_from_buffer",
-                          [&] { return Model(frontend::load_onnx_buffer(data, size, base_dir)); });
+                          [&] { return Model(frontend::load_onnx_buffer(data, size, base_dir, detail::registry_has_op)); });
 }
 
 std::vector<TensorInfo> Model::inputs() const { return infos(*graph_, graph_->inputs); }

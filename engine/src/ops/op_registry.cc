@@ -77,6 +77,10 @@ const OpDef* OpRegistry::find(const std::string& domain, const std::string& op_t
   return it == ops_.end() ? nullptr : &it->second;
 }
 
+bool registry_has_op(const std::string& domain, const std::string& op_type) {
+  return OpRegistry::instance().find(domain, op_type) != nullptr;
+}
+
 std::vector<std::string> OpRegistry::names() const {
   std::vector<std::string> out;
   for (const auto& kv : ops_) out.push_back(kv.first.first.empty() ? kv.first.second

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "graph/graph.h"
+#include "octet/graph/graph.h"
 #include "octet/kernels/isa.h"
 #include "octet/kernels/thread_pool.h"
 #include "octet/octet.h"
@@ -115,6 +115,10 @@ class OpRegistry {
  private:
   std::map<std::pair<std::string, std::string>, OpDef> ops_;
 };
+
+// The supported-op check the engine hands the frontend (frontend::OpSupported): whether
+// OpRegistry::instance() has the op.
+bool registry_has_op(const std::string& domain, const std::string& op_type);
 
 // One register function per op family (engine/src/ops/<family>.cc); op_list.cc calls them all.
 void register_conv_ops(OpRegistry& r);         // Conv, ConvTranspose

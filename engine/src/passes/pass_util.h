@@ -3,7 +3,7 @@
 
 #include <cstddef>
 
-#include "graph/graph.h"
+#include "octet/graph/graph.h"
 
 namespace octet::detail {
 

@@ -1,11 +1,10 @@
-// Graph passes run by the compiler, in this order: infer_and_fold, remove_identities,
-// fold_batchnorm, fuse_conv_epilogue (FP32 on a SIMD level), plan_nhwc_layout (8-bit graphs on
-// a SIMD level), eliminate_dead_code (all but the first and last only when optimising).
+// The graph passes. Which of them run, and in which order, is passes/pipeline.h
+// (pass_pipeline), for the FP32 and the INT8 routes alike.
 #pragma once
 
 #include <cstdint>
 
-#include "graph/graph.h"
+#include "octet/graph/graph.h"
 #include "octet/kernels/isa.h"
 
 namespace octet::detail {

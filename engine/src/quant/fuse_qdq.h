@@ -15,7 +15,7 @@
 // QOperator models (QLinearConv, QLinearMatMul, ...) already are in this form.
 #pragma once
 
-#include "graph/graph.h"
+#include "octet/graph/graph.h"
 
 namespace octet::detail {
 

@@ -8,7 +8,7 @@
 #include <limits>
 #include <set>
 
-#include "passes/passes.h"
+#include "passes/pipeline.h"
 #include "quant/calibration.h"
 #include "quant/fuse_qdq.h"
 #include "quant/quantize_qdq.h"
@@ -18,14 +18,6 @@
 namespace octet::detail {
 namespace {
 
-PassOptions pass_options(const CompileOptions& options, const kernels::IsaChoice& isa, bool keep_dequantize) {
-  PassOptions po;
-  po.isa = isa;
-  po.max_memory_bytes = options.max_memory_bytes;
-  po.keep_dequantize = keep_dequantize;
-  return po;
-}
-
 // QDQ graph (shapes inferred) -> INT8 program; the QDQ graph stays in the program for export.
 // fuse_into_conv: convs take the adds and lookups after them (every quantized value of the QDQ
 // graph is then no longer a value of the program; the SQNR report runs a program without).
@@ -33,10 +25,7 @@ std::shared_ptr<Program> lower_qdq(const Graph& qdq, const CompileOptions& optio
                                    bool fuse_into_conv = true) {
   Graph int8 = qdq;
   fuse_qdq(int8);
-  infer_and_fold(int8, pass_options(options, isa, false));  // leftover DQ of constants fold to f32
-  if (options.optimize) plan_nhwc_layout(int8, pass_options(options, isa, false), /*fp32=*/false, fuse_into_conv);
-  eliminate_dead_code(int8);
-  int8.compact();
+  run_pass_pipeline(int8, fuse_into_conv ? PassStage::int8 : PassStage::int8_unfused, options, isa);
   std::shared_ptr<Program> program = build_program(std::move(int8), options, isa);
   program->qdq_graph = std::make_shared<const Graph>(qdq);
   return program;
@@ -49,7 +38,7 @@ std::shared_ptr<Program> quantize_and_build(const Graph& fp32_graph, const std::
                                             const kernels::IsaChoice& isa) {
   std::vector<QuantizedTensor> quantized;
   Graph qdq = quantize_qdq(fp32_graph, ranges, settings, &quantized);
-  infer_and_fold(qdq, pass_options(options, isa, true));  // dtypes and shapes of the Q / DQ values
+  run_pass_pipeline(qdq, PassStage::qdq_shapes, options, isa);  // dtypes and shapes of the Q / DQ values
   std::shared_ptr<Program> program = lower_qdq(qdq, options, isa);
   // The report reads every quantized value: on the same program without the fusions into
   // convs (whose outputs are the same bits) when one applies.
@@ -81,7 +70,7 @@ std::shared_ptr<const Program> compile_int8(const Graph& model, const CompileOpt
   if (has_quantized_ops(model)) {
     // A model quantized by another tool (QDQ or QOperator), or an octet QDQ export: keep the
     // DequantizeLinear of constant weights as nodes so that fusion sees the 8-bit weights.
-    Graph qdq = prepare_graph(model, fp32_options, isa, /*keep_dequantize=*/true);
+    Graph qdq = prepare_graph(model, fp32_options, isa, PassStage::qdq_import);
     return lower_qdq(qdq, options, isa);
   }
 
@@ -100,9 +89,7 @@ std::shared_ptr<const Program> compile_int8(const Graph& model, const CompileOpt
   const kernels::IsaChoice ref_isa{kernels::Isa::ref, false};
   Graph prepared = prepare_graph(model, fp32_options, ref_isa);
   normalize_for_quantization(prepared);
-  infer_and_fold(prepared, pass_options(options, ref_isa, false));
-  eliminate_dead_code(prepared);
-  prepared.compact();
+  run_pass_pipeline(prepared, PassStage::calibration, options, ref_isa);
   std::shared_ptr<const Program> fp32 = build_program(prepared, fp32_options, ref_isa);
 
   std::vector<std::string> wanted;

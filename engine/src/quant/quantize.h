@@ -16,6 +16,9 @@
 #include "octet/octet.h"
 #include "runtime/program.h"
 
+// Include direction: quant/ builds on runtime/ (runtime/compiler.h's prepare_graph and
+// build_program, runtime/session_state.h to calibrate); runtime/ never includes quant/.
+
 namespace octet::detail {
 
 std::shared_ptr<const Program> compile_int8(const Graph& model, const CompileOptions& options,

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "graph/graph.h"
+#include "octet/graph/graph.h"
 #include "quant/calibration.h"
 
 namespace octet::detail {

@@ -5,8 +5,7 @@
 #include <cstdio>
 #include <thread>
 
-#include "passes/passes.h"
-#include "quant/quantize.h"
+#include "passes/pipeline.h"
 #include "runtime/memory_plan.h"
 
 namespace octet::detail {
@@ -75,24 +74,10 @@ std::string shapes_of(const Graph& g, const std::vector<int>& ids) {
 }  // namespace
 
 Graph prepare_graph(const Graph& model, const CompileOptions& options, const kernels::IsaChoice& isa,
-                    bool keep_dequantize) {
+                    PassStage stage) {
   Graph g = model;
   bind_inputs(g, options);
-  PassOptions po;
-  po.isa = isa;
-  po.max_memory_bytes = options.max_memory_bytes;
-  po.keep_dequantize = keep_dequantize;
-  infer_and_fold(g, po);
-  if (options.optimize) {
-    remove_identities(g);
-    fold_batchnorm(g);
-    if (isa.isa != kernels::Isa::ref && !keep_dequantize) {  // INT8 prepares on ref
-      fuse_conv_epilogue(g);
-      plan_nhwc_layout(g, po, /*fp32=*/true, /*fuse_into_conv=*/true);
-    }
-  }
-  eliminate_dead_code(g);
-  g.compact();
+  run_pass_pipeline(g, stage, options, isa);
   return g;
 }
 
@@ -191,12 +176,6 @@ std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& option
                 std::to_string(p.weights_bytes) + " bytes of weights, over the limit of " +
                 std::to_string(options.max_memory_bytes) + " bytes");
   return program;
-}
-
-std::shared_ptr<const Program> compile_program(const Graph& model, const CompileOptions& options) {
-  kernels::IsaChoice isa = kernels::resolve_isa(options.isa);
-  if (options.precision == Precision::int8) return compile_int8(model, options, isa);
-  return build_program(prepare_graph(model, options, isa), options, isa);
 }
 
 }  // namespace octet::detail

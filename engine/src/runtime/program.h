@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "graph/graph.h"
+#include "octet/graph/graph.h"
 #include "octet/kernels/isa.h"
 #include "ops/op_registry.h"
 

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <vector>
 
+#include "octet/error.h"
 #include "octet/kernels/gemm_f32.h"
-#include "octet/octet.h"
 
 namespace octet::kernels {
 namespace {

@@ -5,9 +5,12 @@
 // folded into constants, declared types and shapes copied onto values, old-opset nodes
 // rewritten to the newest form of their op (see opset_upgrade.cc), and every op the engine
 // lacks reported at once. Errors are octet::Error and start with the file (or display name).
+// Which ops exist is the engine's knowledge, not the frontend's: the caller passes it in
+// (OpSupported; the engine's Model::load passes its op registry).
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -21,13 +24,19 @@ struct Graph;
 
 namespace frontend {
 
+// Whether the caller can run an op: domain ("" for the default ONNX domain; "ai.onnx" is
+// normalised to "") and op type after the opset upgrade (see opset_upgrade.cc). Every node
+// whose op this rejects is reported in one UnsupportedOpsError. Must not be empty.
+using OpSupported = std::function<bool(const std::string& domain, const std::string& op_type)>;
+
 // Parses, checks and converts the model in a file. External data files are looked up in the
 // file's folder.
-std::shared_ptr<detail::Graph> load_onnx_file(const std::string& path);
+std::shared_ptr<detail::Graph> load_onnx_file(const std::string& path, const OpSupported& op_supported);
 
 // The same for a model already in memory. base_dir is where external data files are looked
 // up ("" = external data is refused). display_name is used in error messages.
 std::shared_ptr<detail::Graph> load_onnx_buffer(const void* data, size_t size, const std::string& base_dir,
+                                                const OpSupported& op_supported,
                                                 const std::string& display_name = "<buffer>");
 
 // Thrown when the model uses ops octet does not implement. what() lists them all, e.g.

@@ -1,4 +1,4 @@
-#include "graph/graph.h"
+#include "octet/graph/graph.h"
 
 #include <algorithm>
 #include <functional>
