@@ -70,7 +70,7 @@ void pack_b_f32_panels(const F32KernelFamily& family, const float* b, int64_t K,
                        int64_t ldb, bool trans_b, PackedBF32* out);
 
 // Runs C = epilogue(A * B) with the family's micro-kernels, A in segments when `seg` is not
-// null (a_segments.h; then K must fit one K block). Checks that `b` was packed by this
+// null (gemm_a_segments.h; then K must fit one K block). Checks that `b` was packed by this
 // family. Results do not depend on the number of threads in `pool`, nor on `seg` (the same
 // A gathered into rows gives the same bits).
 void gemm_f32_blocked(const F32KernelFamily& family, int64_t M, const float* a, int64_t lda,

@@ -77,7 +77,7 @@ struct U8S8TileKey {
   int out_type, act, residual, add;  // epilogue only
 };
 
-// JIT compute cores (gemm_u8s8_jit_core.cc): accumulators start from comp (first) or from
+// JIT compute cores (gemm_u8s8_core_jit.cc): accumulators start from comp (first) or from
 // the s32 tile args->acc, run over the K block, and are stored to args->acc. The driver
 // points acc at the partial sums / s32 output when a whole panel goes there, else at a
 // dense scratch tile that it copies out or runs the ISA's vectorised epilogue over.

@@ -1,4 +1,4 @@
-// AVX2 INT8 GEMM, exact and fast. The compute cores are JIT (gemm_u8s8_jit_core.cc, ymm):
+// AVX2 INT8 GEMM, exact and fast. The compute cores are JIT (gemm_u8s8_core_jit.cc, ymm):
 //   exact: u8 activations and s8 weights both widened to s16 and multiplied with vpmaddwd
 //          (s16 x s16 pairs summed into s32, which cannot overflow for 8-bit inputs):
 //          bit-identical to the reference. Tile 6 x 16 (12 ymm accumulators); B packed as

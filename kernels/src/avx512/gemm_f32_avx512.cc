@@ -1,4 +1,4 @@
-// AVX-512 FP32 GEMM table: the Xbyak-generated 14x32 micro-kernels (gemm_f32_jit_avx512.cc)
+// AVX-512 FP32 GEMM table: the Xbyak-generated 14x32 micro-kernels (gemm_f32_avx512_jit.cc)
 // under the shared blocking/threading driver (gemm_f32_driver.cc). This file only binds them;
 // it is compiled with AVX-512 flags by folder convention and holds no vector code.
 #include "gemm_f32_tile.h"

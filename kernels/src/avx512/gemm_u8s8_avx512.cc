@@ -1,4 +1,4 @@
-// AVX-512 INT8 GEMM, exact and fast. The compute cores are JIT (gemm_u8s8_jit_core.cc, zmm):
+// AVX-512 INT8 GEMM, exact and fast. The compute cores are JIT (gemm_u8s8_core_jit.cc, zmm):
 //   exact: u8 activations and s8 weights both widened to s16 and multiplied with vpmaddwd
 //          (s16 x s16 pairs summed into s32, which cannot overflow for 8-bit inputs):
 //          bit-identical to the reference. Tile 6 x 64 (24 zmm accumulators); B packed as

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "octet/kernels/a_segments.h"
+#include "octet/kernels/gemm_a_segments.h"
 #include "octet/kernels/aligned_buffer.h"
 #include "octet/kernels/isa.h"
 #include "octet/kernels/kernel_types.h"
@@ -51,7 +51,7 @@ struct GemmF32Ops {
   // on the number of threads.
   void (*gemm)(int64_t M, const float* a, int64_t lda, const PackedBF32& b, float* c,
                int64_t ldc, const EpilogueF32& ep, ThreadPool* pool) = nullptr;
-  // The same with A in segments (a_segments.h; K within one K block: B.K <= B.kc). Every
+  // The same with A in segments (gemm_a_segments.h; K within one K block: B.K <= B.kc). Every
   // element is the same FMA chain as `gemm` on the gathered rows, so the two agree bit for bit.
   void (*gemm_segmented)(int64_t M, const float* a, int64_t lda, const ASegments& seg,
                          const PackedBF32& b, float* c, int64_t ldc, const EpilogueF32& ep,

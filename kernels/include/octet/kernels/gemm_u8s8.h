@@ -25,7 +25,7 @@
 
 #include <cstdint>
 
-#include "octet/kernels/a_segments.h"
+#include "octet/kernels/gemm_a_segments.h"
 #include "octet/kernels/aligned_buffer.h"
 #include "octet/kernels/gemm_f32.h"
 #include "octet/kernels/isa.h"
