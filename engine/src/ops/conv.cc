@@ -15,6 +15,7 @@
 
 #include "ops/conv_fast.h"
 #include "ops/conv_geometry.h"
+#include "ops/impl_list.h"
 #include "ops/matmul_gemm.h"
 #include "ops/op_util.h"
 
@@ -24,8 +25,8 @@ void register_conv_transpose_op(OpRegistry& r);  // conv_transpose.cc
 
 namespace {
 
-// Checks inputs and attributes; returns the geometry. Shared by infer and create.
-WindowGeometry conv_check(const NodeContext& ctx, int64_t* group_out) {
+// Checks inputs and attributes; returns the shape. Shared by infer and create.
+ConvShape conv_check(const NodeContext& ctx) {
   const DType dt = ctx.input_dtype(0);
   ctx.check(dt == DType::f32 || dt == DType::f64,
             std::string("unsupported dtype ") + dtype_name(dt) + " for input 0");
@@ -36,20 +37,11 @@ WindowGeometry conv_check(const NodeContext& ctx, int64_t* group_out) {
     ctx.check(ctx.input_shape(2) == Shape{s.out_channels}, "B must have shape [" + std::to_string(s.out_channels) +
                                                                "], got " + shape_str(ctx.input_shape(2)));
   }
-  *group_out = s.group;
-  return s.win;
-}
-
-Shape conv_output_shape(const NodeContext& ctx, const WindowGeometry& g) {
-  Shape y{ctx.input_shape(0)[0], ctx.input_shape(1)[0]};
-  for (int64_t d : g.out_dims()) y.push_back(d);
-  return y;
+  return s;
 }
 
 void infer_conv(NodeContext& ctx) {
-  int64_t group = 1;
-  WindowGeometry g = conv_check(ctx, &group);
-  Shape y = conv_output_shape(ctx, g);
+  const Shape y = conv_check(ctx).out_shape();
   shape_numel(y);
   conv_fusion(ctx, y);
   ctx.set_output(0, ctx.input_dtype(0), y);
@@ -201,13 +193,24 @@ class ConvKernel : public OpKernel {
   ConvFusion fusion_;
 };
 
+std::string reference_conditions(const ConvDesc&) { return {}; }
+
+std::unique_ptr<OpKernel> create_reference(const ConvDesc& d, const NodeContext& ctx) {
+  return std::make_unique<ConvKernel>(ctx.input_dtype(0), d.shape.win, d.shape.group, d.fusion);
+}
+
+const OpImpl<ConvDesc> kConvImpls[] = {
+    {"conv_depthwise", conv_depthwise_conditions, create_conv_depthwise},
+    {"conv_gemm", conv_gemm_conditions, create_conv_gemm},
+    {"conv_reference", reference_conditions, create_reference},
+};
+
 std::unique_ptr<OpKernel> create_conv(const NodeContext& ctx) {
-  int64_t group = 1;
-  WindowGeometry g = conv_check(ctx, &group);
-  const ConvFusion fusion = conv_fusion(ctx, conv_output_shape(ctx, g));
-  if (auto k = create_conv_depthwise(ctx, g, group, fusion)) return k;
-  if (auto k = create_conv_gemm(ctx, g, group, fusion)) return k;
-  return std::make_unique<ConvKernel>(ctx.input_dtype(0), g, group, fusion);
+  ConvDesc d;
+  d.ctx = &ctx;
+  d.shape = conv_check(ctx);
+  d.fusion = conv_fusion(ctx, d.shape.out_shape());
+  return create_first_accepting(kConvImpls, d, ctx);
 }
 
 }  // namespace

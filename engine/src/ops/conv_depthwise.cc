@@ -52,15 +52,9 @@ class ConvDepthwiseKernel : public OpKernel {
 
 }  // namespace
 
-std::unique_ptr<OpKernel> create_conv_depthwise(const NodeContext& ctx, const WindowGeometry& g,
-                                                int64_t group, const ConvFusion& fusion) {
-  if (ctx.isa().isa == kernels::Isa::ref || ctx.input_dtype(0) != DType::f32) return nullptr;
-  if (g.in[0] != 1 || g.kernel[0] != 1 || g.out[0] != 1) return nullptr;
-  const Shape& x = ctx.input_shape(0);
-  const Tensor* w = ctx.input_const(1);
-  if (!w || group != x[1] || w->shape()[0] != x[1]) return nullptr;  // multiplier 1
-  const Tensor* b = ctx.has_input(2) ? ctx.input_const(2) : nullptr;
-  if (ctx.has_input(2) && !b) return nullptr;
+namespace {
+
+kernels::DwConvF32Shape plane_shape(const WindowGeometry& g) {
   kernels::DwConvF32Shape s;
   s.in_h = g.in[1];
   s.in_w = g.in[2];
@@ -74,9 +68,31 @@ std::unique_ptr<OpKernel> create_conv_depthwise(const NodeContext& ctx, const Wi
   s.dilation_w = g.dilation[2];
   s.pad_top = g.pad_begin[1];
   s.pad_left = g.pad_begin[2];
-  const kernels::DwConvF32Ops* ops = kernels::kernel_registry(ctx.isa()).dwconv_f32;
-  if (!ops || !ops->accepts(s)) return nullptr;
-  return std::make_unique<ConvDepthwiseKernel>(ops, s, x[1], *w, b ? *b : Tensor(), fusion);
+  return s;
+}
+
+}  // namespace
+
+std::string conv_depthwise_conditions(const ConvDesc& d) {
+  if (std::string why = conv_fast_problem(d); !why.empty()) return why;
+  if (!d.shape.depthwise()) return std::to_string(d.shape.in_per_group()) + " input channels per group, not depthwise";
+  if (!d.shape.depthwise_one_to_one())
+    return std::to_string(d.shape.out_channels / d.shape.channels) + " output channels per input channel (the kernel has one)";
+  const kernels::DwConvF32Ops* ops = kernels::kernel_registry(d.ctx->isa()).dwconv_f32;
+  const WindowGeometry& g = d.shape.win;
+  if (!ops->accepts(plane_shape(g)))
+    return std::string(ops->name) + " has no kernel for a " + std::to_string(g.kernel[1]) + "x" +
+           std::to_string(g.kernel[2]) + " window with stride " + std::to_string(g.stride[1]) + "x" +
+           std::to_string(g.stride[2]) + " and dilation " + std::to_string(g.dilation[1]) + "x" +
+           std::to_string(g.dilation[2]);
+  return {};
+}
+
+std::unique_ptr<OpKernel> create_conv_depthwise(const ConvDesc& d, const NodeContext& ctx) {
+  const Tensor* b = ctx.has_input(2) ? ctx.input_const(2) : nullptr;
+  return std::make_unique<ConvDepthwiseKernel>(kernels::kernel_registry(ctx.isa()).dwconv_f32,
+                                               plane_shape(d.shape.win), d.shape.channels, *ctx.input_const(1),
+                                               b ? *b : Tensor(), d.fusion);
 }
 
 }  // namespace octet::detail

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "octet/kernels/gemm_f32.h"
 #include "ops/conv_geometry.h"
@@ -34,16 +35,26 @@ inline float apply_activation(const ConvFusion& f, float v) {
   return v;
 }
 
-// Depthwise conv (group == C == M) on the table's dwconv kernel; null when it does not apply
-// (not FP32 2-D/1-D, weights not constant, ref ISA, kernel window not handled).
-std::unique_ptr<OpKernel> create_conv_depthwise(const NodeContext& ctx, const WindowGeometry& g,
-                                                int64_t group, const ConvFusion& fusion);
+// A Conv / octet.Conv node as its implementations see it (conv.cc tries them in order:
+// depthwise, GEMM, reference; impl_list.h).
+struct ConvDesc {
+  const NodeContext* ctx = nullptr;
+  ConvShape shape;
+  ConvFusion fusion;
+};
+
+// Why the FP32 fast kernels cannot run the node at all (ref level, f64, 3-D, weights or bias
+// not constant), or empty.
+std::string conv_fast_problem(const ConvDesc& d);
+
+// Depthwise conv (group == C == M) on the registry's dwconv_f32 kernel, NCHW.
+std::string conv_depthwise_conditions(const ConvDesc& d);
+std::unique_ptr<OpKernel> create_conv_depthwise(const ConvDesc& d, const NodeContext& ctx);
 
 // Conv as GEMM on the gemm_f32 table: Y_g[Mg, P] = W_g[Mg, K] x col_g[K, P] per image and group,
 // col packed straight into the GEMM's panel layout one block of output positions at a time.
-// Null when it does not apply (not FP32, weights not constant, 3-D, ref ISA).
-std::unique_ptr<OpKernel> create_conv_gemm(const NodeContext& ctx, const WindowGeometry& g,
-                                           int64_t group, const ConvFusion& fusion);
+std::string conv_gemm_conditions(const ConvDesc& d);
+std::unique_ptr<OpKernel> create_conv_gemm(const ConvDesc& d, const NodeContext& ctx);
 
 // Whether a Conv / octet.Conv node can run as octet.ConvNhwc (conv_nhwc.cc; the same inputs and
 // attributes on [N, H, W, C] tensors): FP32 2-D with constant weights and bias, several input

@@ -233,30 +233,46 @@ class ConvGemmKernel : public OpKernel {
 
 }  // namespace
 
-std::unique_ptr<OpKernel> create_conv_gemm(const NodeContext& ctx, const WindowGeometry& g,
-                                           int64_t group, const ConvFusion& fusion) {
-  if (ctx.isa().isa == kernels::Isa::ref || ctx.input_dtype(0) != DType::f32) return nullptr;
-  // 1-D and 2-D windows (the leading spatial dim is a unit one).
-  if (g.in[0] != 1 || g.kernel[0] != 1 || g.out[0] != 1) return nullptr;
-  const Tensor* w = ctx.input_const(1);
-  if (!w) return nullptr;
-  const Tensor* b = ctx.has_input(2) ? ctx.input_const(2) : nullptr;
-  if (ctx.has_input(2) && !b) return nullptr;
-  const GemmF32Ops* ops = kernels::kernel_registry(ctx.isa()).gemm_f32;
-  if (!ops || ops->nr <= 1) return nullptr;
-  const Shape& x = ctx.input_shape(0);
-  const int64_t C = x[1], M = w->shape()[0];
-  const int64_t K = C / group * g.kernel[1] * g.kernel[2];
-  if (K == 0 || g.out_size() == 0) return nullptr;
-  // The table's layout parameters for this K (isa, nr, kc), from packing a K x 1 matrix.
+namespace {
+
+// The table's layout parameters for this K (isa, nr, kc), from packing a K x 1 matrix.
+PackedBF32 panel_layout(const GemmF32Ops& ops, int64_t K) {
   std::vector<float> probe_b(static_cast<size_t>(K), 0.0f);
   PackedBF32 layout;
-  ops->pack_b(probe_b.data(), K, 1, 1, false, &layout);
-  if (layout.nr != ops->nr) return nullptr;
-  const kernels::PackIm2colF32 pack = kernels::kernel_registry(ctx.isa()).im2col_f32.run;
-  if (!pack) return nullptr;
-  return std::make_unique<ConvGemmKernel>(ops, pack, layout, g, C, M, group, *w,
-                                          b ? *b : Tensor(), fusion);
+  ops.pack_b(probe_b.data(), K, 1, 1, false, &layout);
+  return layout;
+}
+
+}  // namespace
+
+std::string conv_fast_problem(const ConvDesc& d) {
+  const NodeContext& ctx = *d.ctx;
+  if (ctx.isa().isa == kernels::Isa::ref) return "the ref level runs the reference kernel";
+  if (ctx.input_dtype(0) != DType::f32) return std::string(dtype_name(ctx.input_dtype(0))) + " (the fast kernels are FP32)";
+  const WindowGeometry& g = d.shape.win;
+  if (g.in[0] != 1 || g.kernel[0] != 1 || g.out[0] != 1) return "3-D";
+  if (!ctx.input_const(1)) return "the weights are not constant";
+  if (ctx.has_input(2) && !ctx.input_const(2)) return "the bias is not constant";
+  return {};
+}
+
+std::string conv_gemm_conditions(const ConvDesc& d) {
+  if (std::string why = conv_fast_problem(d); !why.empty()) return why;
+  const GemmF32Ops* ops = kernels::kernel_registry(d.ctx->isa()).gemm_f32;
+  if (ops->nr <= 1) return std::string(ops->name) + " has no panel layout to pack the im2col matrix into";
+  const int64_t K = d.shape.k_size();
+  if (K == 0 || d.shape.win.out_size() == 0) return "an empty convolution";
+  if (panel_layout(*ops, K).nr != ops->nr) return std::string(ops->name) + " packs K = " + std::to_string(K) + " in another panel width";
+  return {};
+}
+
+std::unique_ptr<OpKernel> create_conv_gemm(const ConvDesc& d, const NodeContext& ctx) {
+  const kernels::KernelRegistry& reg = kernels::kernel_registry(ctx.isa());
+  const Tensor* b = ctx.has_input(2) ? ctx.input_const(2) : nullptr;
+  const ConvShape& s = d.shape;
+  return std::make_unique<ConvGemmKernel>(reg.gemm_f32, reg.im2col_f32.run, panel_layout(*reg.gemm_f32, s.k_size()),
+                                          s.win, s.channels, s.out_channels, s.group, *ctx.input_const(1),
+                                          b ? *b : Tensor(), d.fusion);
 }
 
 }  // namespace octet::detail

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "octet/kernels/registry.h"
+#include "ops/impl_list.h"
 #include "ops/matmul_gemm.h"
 #include "ops/op_util.h"
 
@@ -97,11 +98,16 @@ class PackedGemmKernel : public OpKernel {
   bool c_residual_;          // input 2 is a full [M, N] C added as is
 };
 
-// The table for a node, or null on ref (or for a non-f32 node).
-const kernels::GemmF32Ops* f32_table(const NodeContext& ctx) {
-  if (ctx.isa().isa == kernels::Isa::ref || ctx.input_dtype(0) != DType::f32) return nullptr;
-  return kernels::kernel_registry(ctx.isa()).gemm_f32;
+// Why the packed FP32 GEMM cannot run the node at all (ref level, not f32, B not constant),
+// or empty.
+std::string packed_gemm_problem(const NodeContext& ctx) {
+  if (ctx.isa().isa == kernels::Isa::ref) return "the ref level runs the reference kernel";
+  if (ctx.input_dtype(0) != DType::f32) return std::string(dtype_name(ctx.input_dtype(0))) + " (the GEMM is FP32)";
+  if (!ctx.input_const(1)) return "B is not constant";
+  return {};
 }
+
+const kernels::GemmF32Ops* f32_table(const NodeContext& ctx) { return kernels::kernel_registry(ctx.isa()).gemm_f32; }
 
 // ---- MatMul ------------------------------------------------------------------------------
 
@@ -200,22 +206,50 @@ class MatMulKernel : public OpKernel {
   MatMulShapes s_;
 };
 
-std::unique_ptr<OpKernel> create_matmul(const NodeContext& ctx) {
-  MatMulShapes s = matmul_shapes(ctx);
+struct MatMulDesc {
+  const NodeContext* ctx = nullptr;
+  MatMulShapes shapes;
+};
+
+// A constant 2-D (or 1-D) B shared by every batch: all rows of A in one GEMM.
+std::string matmul_packed_conditions(const MatMulDesc& d) {
+  const NodeContext& ctx = *d.ctx;
+  if (std::string why = packed_gemm_problem(ctx); !why.empty()) return why;
+  if (ctx.input_shape(1).size() > 2) return "B has batch dims " + shape_str(ctx.input_shape(1));
+  if (ctx.input_shape(0).size() < 2) return "A is a vector";
+  if (d.shapes.N == 0) return "N = 0";
+  return {};
+}
+
+std::unique_ptr<OpKernel> create_matmul_packed(const MatMulDesc& d, const NodeContext& ctx) {
   const kernels::GemmF32Ops* ops = f32_table(ctx);
-  const Tensor* b = ctx.input_const(1);
-  // A constant 2-D (or 1-D) B shared by every batch: all rows of A in one GEMM.
-  if (ops && b && ctx.input_shape(1).size() <= 2 && ctx.input_shape(0).size() >= 2 && s.N > 0) {
-    kernels::PackedBF32 packed;
-    ops->pack_b(b->data_as<float>(), s.K, s.N, s.N, false, &packed);
-    return std::make_unique<PackedGemmKernel>(ops, std::move(packed), std::vector<float>(), false);
-  }
-  return std::make_unique<MatMulKernel>(ctx.input_dtype(0), std::move(s));
+  kernels::PackedBF32 packed;
+  ops->pack_b(ctx.input_const(1)->data_as<float>(), d.shapes.K, d.shapes.N, d.shapes.N, false, &packed);
+  return std::make_unique<PackedGemmKernel>(ops, std::move(packed), std::vector<float>(), false);
+}
+
+std::string matmul_reference_conditions(const MatMulDesc&) { return {}; }
+
+std::unique_ptr<OpKernel> create_matmul_reference(const MatMulDesc& d, const NodeContext& ctx) {
+  return std::make_unique<MatMulKernel>(ctx.input_dtype(0), d.shapes);
+}
+
+const OpImpl<MatMulDesc> kMatMulImpls[] = {
+    {"matmul_packed_gemm", matmul_packed_conditions, create_matmul_packed},
+    {"matmul_reference", matmul_reference_conditions, create_matmul_reference},
+};
+
+std::unique_ptr<OpKernel> create_matmul(const NodeContext& ctx) {
+  MatMulDesc d;
+  d.ctx = &ctx;
+  d.shapes = matmul_shapes(ctx);
+  return create_first_accepting(kMatMulImpls, d, ctx);
 }
 
 // ---- Gemm --------------------------------------------------------------------------------
 
 struct GemmParams {
+  const NodeContext* ctx = nullptr;  // the node, for its implementations' conditions
   bool trans_a = false, trans_b = false;
   float alpha = 1, beta = 1;
   int64_t M = 0, K = 0, N = 0;
@@ -324,26 +358,40 @@ class GemmKernel : public OpKernel {
 
 // Gemm with a constant B, no transA: B (times alpha) packed once; beta*C as a per-column
 // bias when C is constant and broadcast over rows, or added as a residual when C is [M, N]
-// and beta is 1. Null otherwise.
-std::unique_ptr<OpKernel> create_gemm_packed(const NodeContext& ctx, const GemmParams& p) {
+// and beta is 1.
+bool c_per_column(const GemmParams& p) {
+  const Shape& cs = p.c_shape;
+  return cs.empty() || cs.size() == 1 || cs[0] == 1;
+}
+
+std::string gemm_packed_conditions(const GemmParams& p) {
+  const NodeContext& ctx = *p.ctx;
+  if (std::string why = packed_gemm_problem(ctx); !why.empty()) return why;
+  if (p.trans_a) return "transA";
+  if (p.N == 0) return "N = 0";
+  if (p.has_c && p.beta != 0) {
+    const Shape& cs = p.c_shape;
+    if (c_per_column(p) && ctx.input_const(2)) return {};
+    if (!(cs.size() == 2 && cs[0] == p.M && cs[1] == p.N && p.beta == 1))
+      return "C " + shape_str(cs) + " is neither a constant row nor [M, N] with beta 1";
+  }
+  return {};
+}
+
+std::unique_ptr<OpKernel> create_gemm_packed(const GemmParams& p, const NodeContext& ctx) {
   const kernels::GemmF32Ops* ops = f32_table(ctx);
   const Tensor* b = ctx.input_const(1);
-  if (!ops || !b || p.trans_a || p.N == 0) return nullptr;
   std::vector<float> bias;
   bool c_residual = false;
   if (p.has_c && p.beta != 0) {
-    const Shape& cs = p.c_shape;
-    const bool per_column = cs.empty() || cs.size() == 1 || cs[0] == 1;
     const Tensor* c = ctx.input_const(2);
-    if (per_column && c) {
+    if (c_per_column(p) && c) {
       const int64_t cn = c->numel();
       bias.resize(static_cast<size_t>(p.N));
       for (int64_t j = 0; j < p.N; ++j)
         bias[static_cast<size_t>(j)] = p.beta * c->data_as<float>()[cn == 1 ? 0 : j];
-    } else if (cs.size() == 2 && cs[0] == p.M && cs[1] == p.N && p.beta == 1) {
-      c_residual = true;
     } else {
-      return nullptr;
+      c_residual = true;
     }
   }
   std::vector<float> scaled;
@@ -358,9 +406,9 @@ std::unique_ptr<OpKernel> create_gemm_packed(const NodeContext& ctx, const GemmP
   return std::make_unique<PackedGemmKernel>(ops, std::move(packed), std::move(bias), c_residual);
 }
 
-std::unique_ptr<OpKernel> create_gemm(const NodeContext& ctx) {
-  GemmParams p = gemm_params(ctx);
-  if (auto k = create_gemm_packed(ctx, p)) return k;
+std::string gemm_reference_conditions(const GemmParams&) { return {}; }
+
+std::unique_ptr<OpKernel> create_gemm_reference(const GemmParams& p, const NodeContext& ctx) {
   Tensor b_rowmajor;
   const Tensor* b = ctx.input_const(1);
   if (p.trans_b && b) {
@@ -370,7 +418,18 @@ std::unique_ptr<OpKernel> create_gemm(const NodeContext& ctx) {
       transpose_matrix(b->data_as<T>(), p.N, p.K, b_rowmajor.data_as<T>());
     });
   }
-  return std::make_unique<GemmKernel>(ctx.input_dtype(0), std::move(p), std::move(b_rowmajor));
+  return std::make_unique<GemmKernel>(ctx.input_dtype(0), p, std::move(b_rowmajor));
+}
+
+const OpImpl<GemmParams> kGemmImpls[] = {
+    {"gemm_packed_gemm", gemm_packed_conditions, create_gemm_packed},
+    {"gemm_reference", gemm_reference_conditions, create_gemm_reference},
+};
+
+std::unique_ptr<OpKernel> create_gemm(const NodeContext& ctx) {
+  GemmParams p = gemm_params(ctx);
+  p.ctx = &ctx;
+  return create_first_accepting(kGemmImpls, p, ctx);
 }
 
 }  // namespace

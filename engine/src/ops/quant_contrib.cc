@@ -12,6 +12,7 @@
 
 #include "octet/kernels/registry.h"
 #include "ops/conv_geometry.h"
+#include "ops/impl_list.h"
 #include "ops/octet_ops.h"
 #include "ops/qconv/qconv.h"
 #include "ops/qgemm/packed_qgemm.h"
@@ -163,43 +164,56 @@ const Tensor* const_scalar(const NodeContext& ctx, size_t i) {
   return t && t->numel() == 1 ? t : nullptr;
 }
 
-std::unique_ptr<OpKernel> create_qgemm(const NodeContext& ctx) {
-  GemmGeom g = check_qgemm(ctx);
-  auto ref = [&] { return std::make_unique<QGemmRef>(g); };
-  if (ctx.isa().isa == kernels::Isa::ref || g.trans_a) return ref();
+// QGemm's implementations, in order: the packed INT8 GEMM, then the reference.
+struct QGemmDesc {
+  const NodeContext* ctx = nullptr;
+  GemmGeom geom;
+};
+
+std::string packed_gemm_conditions(const QGemmDesc& d) {
+  const NodeContext& ctx = *d.ctx;
+  const GemmGeom& g = d.geom;
+  if (ctx.isa().isa == kernels::Isa::ref) return "the ref level runs the reference kernel";
+  if (g.trans_a) return "transA";
   const Tensor* b = ctx.input_const(kB);
-  const Tensor* a_scale = const_scalar(ctx, kAScale);
-  const Tensor* b_scale = ctx.input_const(kBScale);
-  if (!b || b->dtype() != DType::s8 || !a_scale || !b_scale) return ref();
-  if (ctx.has_input(kAZero) && !const_scalar(ctx, kAZero)) return ref();
+  if (!b || b->dtype() != DType::s8) return "B is not a constant s8 tensor";
+  if (!const_scalar(ctx, kAScale) || !ctx.input_const(kBScale)) return "the scales are not constant";
+  if (ctx.has_input(kAZero) && !const_scalar(ctx, kAZero)) return "a_zero_point is not a constant scalar";
   if (ctx.has_input(kBZero)) {
     const Tensor* bz = ctx.input_const(kBZero);
-    if (!bz) return ref();
+    if (!bz) return "b_zero_point is not constant";
     for (int32_t z : tensor_to_int32s(*bz))
-      if (z != 0) return ref();
+      if (z != 0) return "a b_zero_point is not 0";
   }
+  if (ctx.has_input(kC)) {
+    const Tensor* c = ctx.input_const(kC);
+    if (!c) return "C is not constant";
+    if (!(c->numel() == 1 || (c->numel() == g.N && c->shape().back() == g.N))) return "C is not one value per column";
+  }
+  if (g.out != DType::f32 && (!const_scalar(ctx, kYScale) || (ctx.has_input(kYZero) && !const_scalar(ctx, kYZero))))
+    return "y_scale / y_zero_point are not constant scalars";
+  return {};
+}
+
+std::unique_ptr<OpKernel> create_packed_gemm(const QGemmDesc& d, const NodeContext& ctx) {
+  const GemmGeom& g = d.geom;
+  const Tensor* b = ctx.input_const(kB);
   std::vector<int32_t> bias(static_cast<size_t>(g.N), 0);
   if (ctx.has_input(kC)) {
     const Tensor* c = ctx.input_const(kC);
-    if (!c) return ref();
-    const Shape& cs = c->shape();
-    const bool per_column = c->numel() == 1 || (c->numel() == g.N && cs.back() == g.N);
-    if (!per_column) return ref();
     for (int64_t n = 0; n < g.N; ++n) bias[n] = c->data_as<int32_t>()[c->numel() == 1 ? 0 : n];
   }
   float y_scale = 1;
   int32_t y_zero = 0;
   if (g.out != DType::f32) {
-    const Tensor* ys = const_scalar(ctx, kYScale);
-    if (!ys || (ctx.has_input(kYZero) && !const_scalar(ctx, kYZero))) return ref();
-    y_scale = *ys->data_as<float>();
+    y_scale = *const_scalar(ctx, kYScale)->data_as<float>();
     if (ctx.has_input(kYZero)) y_zero = tensor_to_int32s(*ctx.input_const(kYZero))[0];
   }
   const DType a_type = ctx.input_dtype(kA);
   int32_t a_zero = ctx.has_input(kAZero) ? tensor_to_int32s(*ctx.input_const(kAZero))[0] : 0;
   if (a_type == DType::s8) a_zero += 128;
-  const std::vector<float> bs = tensor_to_floats(*b_scale);
-  const float as = g.alpha * *a_scale->data_as<float>();
+  const std::vector<float> bs = tensor_to_floats(*ctx.input_const(kBScale));
+  const float as = g.alpha * *const_scalar(ctx, kAScale)->data_as<float>();
   std::vector<float> scale(static_cast<size_t>(g.N));
   for (int64_t n = 0; n < g.N; ++n) {
     scale[n] = as * bs[bs.size() == 1 ? 0 : n];
@@ -211,6 +225,24 @@ std::unique_ptr<OpKernel> create_qgemm(const NodeContext& ctx) {
   auto packed = std::make_unique<PackedQGemm>(ctx.isa(), b->data_as<int8_t>(), g.K, g.N, g.trans_b ? g.K : g.N,
                                               g.trans_b, bias.data(), a_zero, std::move(scale), out, y_zero);
   return std::make_unique<QGemmFast>(std::move(packed), a_type);
+}
+
+std::string reference_conditions(const QGemmDesc&) { return {}; }
+
+std::unique_ptr<OpKernel> create_reference(const QGemmDesc& d, const NodeContext&) {
+  return std::make_unique<QGemmRef>(d.geom);
+}
+
+const OpImpl<QGemmDesc> kQGemmImpls[] = {
+    {"qgemm_packed_gemm", packed_gemm_conditions, create_packed_gemm},
+    {"qgemm_reference", reference_conditions, create_reference},
+};
+
+std::unique_ptr<OpKernel> create_qgemm(const NodeContext& ctx) {
+  QGemmDesc d;
+  d.ctx = &ctx;
+  d.geom = check_qgemm(ctx);
+  return create_first_accepting(kQGemmImpls, d, ctx);
 }
 
 // --- QLinearAveragePool / QLinearGlobalAveragePool ---------------------------------------------

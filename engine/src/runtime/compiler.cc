@@ -91,6 +91,8 @@ std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& option
 
   // Kernels, in topological order.
   const OpRegistry& registry = OpRegistry::instance();
+  if (kernels::verbose())
+    std::fprintf(stderr, "octet: program of %zu nodes, isa %s\n", g.nodes.size(), p.isa.name().c_str());
   for (size_t n = 0; n < g.nodes.size(); ++n) {
     const Node& node = g.nodes[n];
     const OpDef* def = registry.find(node.domain, node.op_type);
