@@ -20,7 +20,7 @@ inline constexpr const char* kOpConvNhwc = "ConvNhwc";
 // QLinearConv on channels-last tensors, with an optional fused QLinearAdd and lookup
 // (layout pass, ops/qconv/).
 inline constexpr const char* kOpQLinearConvNhwc = "QLinearConvNhwc";
-// MaxPool on u8 / s8 (fuse_qdq, quant_pool_fast.cc). Same name as ONNX MaxPool.
+// MaxPool on u8 / s8 (fuse_qdq, quant/quant_maxpool.cc). Same name as ONNX MaxPool.
 inline constexpr const char* kOpMaxPool = "MaxPool";
 // octet.MaxPool (8-bit) and MaxPool (FP32) on channels-last tensors (pool_nhwc.cc).
 inline constexpr const char* kOpMaxPoolNhwc = "MaxPoolNhwc";
@@ -32,7 +32,7 @@ inline constexpr const char* kOpQLinearAveragePoolNhwc = "QLinearAveragePoolNhwc
 inline constexpr const char* kOpBatchNormNhwc = "BatchNormNhwc";
 // An 8-bit element-wise function as a 256-byte table (fuse_qdq, quant_lookup.cc).
 inline constexpr const char* kOpLookupQ8 = "LookupQ8";
-// The layout conversions NCHW -> NHWC and back (layout pass, layout.cc).
+// The layout conversions NCHW -> NHWC and back (layout pass, shape/layout_convert.cc).
 inline constexpr const char* kOpToNhwc = "ToNHWC";
 inline constexpr const char* kOpToNchw = "ToNCHW";
 

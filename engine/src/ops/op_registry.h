@@ -120,7 +120,7 @@ class OpRegistry {
 // OpRegistry::instance() has the op.
 bool registry_has_op(const std::string& domain, const std::string& op_type);
 
-// One register function per op family (engine/src/ops/<family>.cc); op_list.cc calls them all.
+// One register function per op family (engine/src/ops/<family>/); op_list.cc calls them all.
 void register_conv_ops(OpRegistry& r);         // Conv, ConvTranspose
 void register_matmul_ops(OpRegistry& r);       // Gemm, MatMul
 void register_pool_ops(OpRegistry& r);         // MaxPool, AveragePool, Global*, LpPool
@@ -128,7 +128,7 @@ void register_norm_ops(OpRegistry& r);         // BatchNormalization, Instance/L
 void register_resize_ops(OpRegistry& r);       // Resize
 void register_quant_ops(OpRegistry& r);        // QuantizeLinear, QLinearConv, ...
 void register_quant_contrib_ops(OpRegistry& r);   // com.microsoft QGemm, QLinear*Pool, QLinearConcat; octet's
-void register_quant_pool_fast_ops(OpRegistry& r); // octet.MaxPool (8-bit)
+void register_quant_maxpool_ops(OpRegistry& r); // octet.MaxPool (8-bit)
 void register_elementwise_ops(OpRegistry& r);  // unary, binary (broadcast), variadic, Where
 void register_shape_ops(OpRegistry& r);        // Reshape, Transpose, Concat, Slice, Gather, ...
 void register_reduce_ops(OpRegistry& r);       // ReduceX, ArgMax/Min, TopK, CumSum

@@ -1,5 +1,5 @@
 // Folds Conv -> [Add (residual of the same shape)] -> [Relu | Clip | HardSwish] chains into one fused
-// conv node (octet.Conv, see ops/conv_fast.h), whose kernels apply the residual and the
+// conv node (octet.Conv, see ops/conv/conv_fast.h), whose kernels apply the residual and the
 // activation in the GEMM's epilogue instead of two more passes over the output.
 //
 // The fused node takes the place of the last node it absorbs that has to come after Z's

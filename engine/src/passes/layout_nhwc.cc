@@ -26,11 +26,11 @@
 #include <vector>
 
 #include "octet/kernels/qadd_q8.h"
-#include "ops/conv_fast.h"
+#include "ops/conv/conv_fast.h"
 #include "ops/octet_ops.h"
 #include "ops/op_registry.h"
 #include "ops/qconv/qconv.h"
-#include "ops/quant_util.h"
+#include "ops/quant/quant_util.h"
 #include "passes/pass_util.h"
 #include "passes/passes.h"
 

@@ -30,7 +30,7 @@ void remove_identities(Graph& g);
 void fold_batchnorm(Graph& g);
 
 // FP32 Conv -> [Add residual of the same shape] -> [Relu | Clip] chains become one fused
-// "octet"/"Conv" node (see ops/conv_fast.h). Not for graphs the quantizer will read: it
+// "octet"/"Conv" node (see ops/conv/conv_fast.h). Not for graphs the quantizer will read: it
 // knows only ONNX ops.
 void fuse_conv_epilogue(Graph& g);
 

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "ops/octet_ops.h"
-#include "ops/quant_util.h"
+#include "ops/quant/quant_util.h"
 #include "passes/passes.h"
 
 namespace octet::detail {
@@ -314,7 +314,7 @@ class Fuser {
     if (q < 0 || !same_params(x, q)) return false;
     Node f = node;
     f.inputs[0] = x.q;
-    // An 8-bit MaxPool runs as octet.MaxPool (ops/quant_pool_fast.cc), the byte-max kernel.
+    // An 8-bit MaxPool runs as octet.MaxPool (ops/quant/quant_maxpool.cc), the byte-max kernel.
     if (f.op_type == "MaxPool" && f.attr_i("storage_order", 0) == 0 && f.outputs.size() == 1) {
       f.domain = kOctetDomain;  // op_type stays kOpMaxPool
       g_.opsets.emplace(kOctetDomain, 1);

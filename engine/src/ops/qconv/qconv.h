@@ -1,6 +1,6 @@
 // INT8 convolution (QLinearConv, octet.QLinearConvNhwc): an ordered list of implementations
 // (qconv_impls.cc), each saying why it declines a node, ending in the reference kernel for
-// QLinearConv (quant_conv.cc) and in an Error for octet.QLinearConvNhwc (the layout pass
+// QLinearConv (qconv_reference.cc) and in an Error for octet.QLinearConvNhwc (the layout pass
 // makes that op only where an implementation accepts it).
 #pragma once
 
@@ -12,7 +12,7 @@ namespace octet::detail {
 
 // QLinearConv's kernel: the first implementation that accepts the node.
 std::unique_ptr<OpKernel> create_qlinear_conv_kernel(const NodeContext& ctx);
-// The reference kernel at the end of that list (quant_conv.cc).
+// The reference kernel at the end of that list (qconv_reference.cc).
 std::unique_ptr<OpKernel> create_qlinear_conv_reference(const NodeContext& ctx);
 
 // Whether a QLinearConv node can run as octet.QLinearConvNhwc (the same inputs and

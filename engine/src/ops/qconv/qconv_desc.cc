@@ -1,7 +1,7 @@
 #include "ops/qconv/qconv_desc.h"
 
 #include "ops/octet_ops.h"
-#include "ops/quant_util.h"
+#include "ops/quant/quant_util.h"
 
 namespace octet::detail {
 

@@ -1,6 +1,6 @@
 // One descriptor of an INT8 convolution node (QLinearConv, or octet.QLinearConvNhwc with its
 // fusions), built once at kernel creation and read by every implementation's conditions():
-// the convolution's shape (checked once, conv_geometry.h), whether the fast kernels can run
+// the convolution's shape (checked once, window_geometry.h), whether the fast kernels can run
 // it at all and why not, its constant parameters, and the weights packed for the node's
 // level's INT8 GEMM (packed on first use, then taken by the kernel that runs them).
 #pragma once
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "ops/conv_geometry.h"
+#include "ops/window_geometry.h"
 #include "ops/qgemm/packed_qgemm.h"
 #include "ops/qgemm/qlinear_params.h"
 

@@ -19,7 +19,7 @@
 
 #include "ops/octet_ops.h"
 #include "ops/qconv/qconv_kernel.h"
-#include "ops/quant_util.h"
+#include "ops/quant/quant_util.h"
 
 namespace octet::detail {
 namespace {

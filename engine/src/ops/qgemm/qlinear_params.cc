@@ -1,6 +1,6 @@
 #include "ops/qgemm/qlinear_params.h"
 
-#include "ops/quant_util.h"
+#include "ops/quant/quant_util.h"
 
 namespace octet::detail {
 

@@ -1,6 +1,6 @@
 // A table lookup on 8-bit values: y[i] = table[x[i]] (the raw byte as the index, so u8 and s8
 // alike). An 8-bit element-wise function with per-tensor parameters on both sides is exactly
-// such a table (ops/quant_lookup.cc builds them); the INT8 conv applies one to its output
+// such a table (ops/quant/quant_lookup.cc builds them); the INT8 conv applies one to its output
 // rows while they are in cache (a fused HardSwish).
 #pragma once
 
