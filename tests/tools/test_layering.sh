@@ -39,6 +39,15 @@ check() {  # check ROOT: exit status 0 when the tree keeps the layering
     sed 's/$/   <- runtime\/ must not include quant\/ (quant\/ builds on runtime\/)/' <<<"$hits"
     bad=1
   fi
+  # engine/src names no ISA-specific kernel, level or intrinsic: the kernel registry
+  # (kernels/registry.h) binds every family per level, and fallbacks live in kernels/.
+  hits=$(grep -rnE --include='*.h' --include='*.cc' \
+    '[a-z0-9]_(avx2|avx512|vnni)\b|_mm(256|512)?_[a-z]|__m(128|256|512)|(imm|emm|xmm|smm|pmm|nmm|tmm)intrin\.h|Isa::(avx2|avx512|vnni)' \
+    "$root/engine/src")
+  if [ -n "$hits" ]; then
+    sed 's/$/   <- engine\/src must not name an ISA-specific kernel or intrinsic (use kernels\/registry.h)/' <<<"$hits"
+    bad=1
+  fi
   # The build files (comments aside): no engine folder on the kernels' include path, no
   # engine/src on the frontend's.
   hits=$(grep -HnE '^[^#]*engine/' "$root/kernels/CMakeLists.txt")
@@ -56,7 +65,7 @@ check() {  # check ROOT: exit status 0 when the tree keeps the layering
 
 if [ "${1:-}" != "--self-test" ]; then
   root="${1:?usage: test_layering.sh [--self-test] SOURCE_ROOT}"
-  check "$root" && echo "layering ok: kernels/ include no engine header, frontend/ nothing of engine/src, runtime/ nothing of quant/"
+  check "$root" && echo "layering ok: kernels/ include no engine header, frontend/ nothing of engine/src, runtime/ nothing of quant/, engine/src no ISA-specific symbol"
   exit $?
 fi
 
@@ -85,8 +94,8 @@ plant() {  # plant NAME FILE LINE: a copy of the checked folders with LINE prepe
 expect "the source tree keeps the layering" 0 "^$" "$root"
 plant kernel_octet_h kernels/src/isa.cc '#include "octet/octet.h"'
 expect "kernels including octet/octet.h fail, naming file and line" 1 "kernels/src/isa.cc:1:#include \"octet/octet.h\"" "$tmp/kernel_octet_h"
-plant kernel_ops kernels/src/dispatch.cc '#include "ops/op_registry.h"'
-expect "kernels including ops/ fail" 1 "kernels/src/dispatch.cc:1:" "$tmp/kernel_ops"
+plant kernel_ops kernels/src/registry.cc '#include "ops/op_registry.h"'
+expect "kernels including ops/ fail" 1 "kernels/src/registry.cc:1:" "$tmp/kernel_ops"
 plant frontend_ops frontend/src/onnx_loader.cc '#include "ops/op_registry.h"'
 expect "frontend including engine/src (ops/) fails, naming file and line" 1 "frontend/src/onnx_loader.cc:1:#include \"ops/op_registry.h\"" "$tmp/frontend_ops"
 plant frontend_runtime frontend/src/onnx_internal.h '#  include "runtime/compiler.h"'
@@ -95,6 +104,12 @@ plant frontend_graph_ok frontend/src/onnx_writer.cc '#include "octet/graph/graph
 expect "frontend including the graph IR is fine" 0 "^$" "$tmp/frontend_graph_ok"
 plant runtime_quant engine/src/runtime/compiler.cc '#include "quant/quantize.h"'
 expect "runtime including quant/ fails" 1 "engine/src/runtime/compiler.cc:1:#include \"quant/quantize.h\"" "$tmp/runtime_quant"
+plant engine_isa_symbol engine/src/runtime/compiler.cc 'static const auto add = octet::kernels::qadd_q8_avx2;'
+expect "engine/src naming an ISA-specific kernel fails" 1 "engine/src/runtime/compiler.cc:1:.*qadd_q8_avx2" "$tmp/engine_isa_symbol"
+plant engine_intrinsic engine/src/runtime/compiler.cc '#include <immintrin.h>'
+expect "engine/src including intrinsics fails" 1 "engine/src/runtime/compiler.cc:1:#include <immintrin.h>" "$tmp/engine_intrinsic"
+plant engine_isa_level engine/src/runtime/compiler.cc 'bool vnni = isa == kernels::Isa::vnni;'
+expect "engine/src testing an ISA level fails" 1 "engine/src/runtime/compiler.cc:1:" "$tmp/engine_isa_level"
 plant kernels_cmake kernels/CMakeLists.txt 'include_directories(${PROJECT_SOURCE_DIR}/engine/include)'
 expect "engine/include on the kernels' include path fails" 1 "kernels/CMakeLists.txt" "$tmp/kernels_cmake"
 [ "$failures" = 0 ] || { echo "$failures self-test case(s) failed"; exit 1; }

@@ -20,6 +20,12 @@ struct OpImpl {
   std::unique_ptr<OpKernel> (*create)(const Desc& d, const NodeContext& ctx);
 };
 
+// The conditions of an implementation that runs every node (the reference at a list's end).
+template <class Desc>
+std::string accepts_every_node(const Desc&) {
+  return {};
+}
+
 // The first implementation whose conditions() accept d, or null; with `declined`, the
 // reasons of those before it are noted on ctx.
 template <class Desc, size_t N>

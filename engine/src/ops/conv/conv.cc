@@ -193,8 +193,6 @@ class ConvKernel : public OpKernel {
   ConvFusion fusion_;
 };
 
-std::string reference_conditions(const ConvDesc&) { return {}; }
-
 std::unique_ptr<OpKernel> create_reference(const ConvDesc& d, const NodeContext& ctx) {
   return std::make_unique<ConvKernel>(ctx.input_dtype(0), d.shape.win, d.shape.group, d.fusion);
 }
@@ -202,7 +200,7 @@ std::unique_ptr<OpKernel> create_reference(const ConvDesc& d, const NodeContext&
 const OpImpl<ConvDesc> kConvImpls[] = {
     {"conv_depthwise", conv_depthwise_conditions, create_conv_depthwise},
     {"conv_gemm", conv_gemm_conditions, create_conv_gemm},
-    {"conv_reference", reference_conditions, create_reference},
+    {"conv_reference", accepts_every_node<ConvDesc>, create_reference},
 };
 
 std::unique_ptr<OpKernel> create_conv(const NodeContext& ctx) {

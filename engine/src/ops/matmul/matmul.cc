@@ -228,15 +228,13 @@ std::unique_ptr<OpKernel> create_matmul_packed(const MatMulDesc& d, const NodeCo
   return std::make_unique<PackedGemmKernel>(ops, std::move(packed), std::vector<float>(), false);
 }
 
-std::string matmul_reference_conditions(const MatMulDesc&) { return {}; }
-
 std::unique_ptr<OpKernel> create_matmul_reference(const MatMulDesc& d, const NodeContext& ctx) {
   return std::make_unique<MatMulKernel>(ctx.input_dtype(0), d.shapes);
 }
 
 const OpImpl<MatMulDesc> kMatMulImpls[] = {
     {"matmul_packed_gemm", matmul_packed_conditions, create_matmul_packed},
-    {"matmul_reference", matmul_reference_conditions, create_matmul_reference},
+    {"matmul_reference", accepts_every_node<MatMulDesc>, create_matmul_reference},
 };
 
 std::unique_ptr<OpKernel> create_matmul(const NodeContext& ctx) {
@@ -406,8 +404,6 @@ std::unique_ptr<OpKernel> create_gemm_packed(const GemmParams& p, const NodeCont
   return std::make_unique<PackedGemmKernel>(ops, std::move(packed), std::move(bias), c_residual);
 }
 
-std::string gemm_reference_conditions(const GemmParams&) { return {}; }
-
 std::unique_ptr<OpKernel> create_gemm_reference(const GemmParams& p, const NodeContext& ctx) {
   Tensor b_rowmajor;
   const Tensor* b = ctx.input_const(1);
@@ -423,7 +419,7 @@ std::unique_ptr<OpKernel> create_gemm_reference(const GemmParams& p, const NodeC
 
 const OpImpl<GemmParams> kGemmImpls[] = {
     {"gemm_packed_gemm", gemm_packed_conditions, create_gemm_packed},
-    {"gemm_reference", gemm_reference_conditions, create_gemm_reference},
+    {"gemm_reference", accepts_every_node<GemmParams>, create_gemm_reference},
 };
 
 std::unique_ptr<OpKernel> create_gemm(const NodeContext& ctx) {

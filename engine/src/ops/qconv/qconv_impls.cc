@@ -27,8 +27,6 @@ std::string depthwise_planes_conditions(const QConvDesc& d) {
 
 std::string gemm_nchw_conditions(const QConvDesc& d) { return d.not_fast; }
 
-std::string reference_conditions(const QConvDesc&) { return {}; }
-
 std::unique_ptr<OpKernel> create_depthwise_planes(const QConvDesc& d, const NodeContext&) {
   return make_qconv_depthwise_planes(d);
 }
@@ -40,7 +38,7 @@ std::unique_ptr<OpKernel> create_reference(const QConvDesc&, const NodeContext& 
 const QConvImpl kQLinearConvImpls[] = {
     {"qconv_depthwise", depthwise_planes_conditions, create_depthwise_planes},
     {"qconv_gemm_nchw", gemm_nchw_conditions, create_gemm_nchw},
-    {"qconv_reference", reference_conditions, create_reference},
+    {"qconv_reference", accepts_every_node<QConvDesc>, create_reference},
 };
 
 // --- NHWC (octet.QLinearConvNhwc) ----------------------------------------------------------

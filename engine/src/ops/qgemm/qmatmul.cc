@@ -220,15 +220,13 @@ std::unique_ptr<OpKernel> create_packed_gemm(const QMatMulDesc&, const NodeConte
   return std::make_unique<PackedQLinearMatMul>(ctx, std::move(p));
 }
 
-std::string reference_conditions(const QMatMulDesc&) { return {}; }
-
 std::unique_ptr<OpKernel> create_reference(const QMatMulDesc& d, const NodeContext&) {
   return std::make_unique<IntMatMulKernel>(d.geom, kQLinearMatMul);
 }
 
 const OpImpl<QMatMulDesc> kQLinearMatMulImpls[] = {
     {"qmatmul_packed_gemm", packed_gemm_conditions, create_packed_gemm},
-    {"qmatmul_reference", reference_conditions, create_reference},
+    {"qmatmul_reference", accepts_every_node<QMatMulDesc>, create_reference},
 };
 
 std::unique_ptr<OpKernel> create_qlinear_matmul(const NodeContext& ctx) {

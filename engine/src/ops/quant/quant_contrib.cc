@@ -227,15 +227,13 @@ std::unique_ptr<OpKernel> create_packed_gemm(const QGemmDesc& d, const NodeConte
   return std::make_unique<QGemmFast>(std::move(packed), a_type);
 }
 
-std::string reference_conditions(const QGemmDesc&) { return {}; }
-
 std::unique_ptr<OpKernel> create_reference(const QGemmDesc& d, const NodeContext&) {
   return std::make_unique<QGemmRef>(d.geom);
 }
 
 const OpImpl<QGemmDesc> kQGemmImpls[] = {
     {"qgemm_packed_gemm", packed_gemm_conditions, create_packed_gemm},
-    {"qgemm_reference", reference_conditions, create_reference},
+    {"qgemm_reference", accepts_every_node<QGemmDesc>, create_reference},
 };
 
 std::unique_ptr<OpKernel> create_qgemm(const NodeContext& ctx) {
