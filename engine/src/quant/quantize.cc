@@ -8,6 +8,7 @@
 #include <limits>
 #include <set>
 
+#include "ops/octet_ops.h"
 #include "passes/pipeline.h"
 #include "quant/calibration.h"
 #include "quant/fuse_qdq.h"
@@ -44,7 +45,9 @@ std::shared_ptr<Program> quantize_and_build(const Graph& fp32_graph, const std::
   // convs (whose outputs are the same bits) when one applies.
   std::shared_ptr<const Program> observed = program;
   bool fused = false;
-  for (const Node& n : program->graph.nodes) fused = fused || (n.op_type == "QLinearConvNhwc" && n.inputs.size() > 9);
+  for (const Node& n : program->graph.nodes)  // an octet.QLinearConvNhwc with a fused add or lookup
+    fused = fused || (n.domain == kOctetDomain && n.op_type == kOpQLinearConvNhwc &&
+                      n.inputs.size() > QLinearConvNhwcIn::kResidual);
   if (fused) observed = lower_qdq(qdq, options, isa, /*fuse_into_conv=*/false);
   program->quant_report = sqnr_report(fp32, observed, quantized, options.calibration_data);
   return program;
