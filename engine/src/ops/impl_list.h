@@ -20,6 +20,12 @@ struct OpImpl {
   std::unique_ptr<OpKernel> (*create)(const Desc& d, const NodeContext& ctx);
 };
 
+// The reason every fast implementation gives on the ref level, which runs the reference
+// kernels; empty on the SIMD levels.
+inline std::string declined_on_ref_level(const NodeContext& ctx) {
+  return ctx.isa().isa == kernels::Isa::ref ? "the ref level runs the reference kernel" : std::string();
+}
+
 // The conditions of an implementation that runs every node (the reference at a list's end).
 template <class Desc>
 std::string accepts_every_node(const Desc&) {

@@ -24,6 +24,7 @@
 
 #include "octet/kernels/registry.h"
 #include "ops/conv/conv_fast.h"
+#include "ops/impl_list.h"
 
 namespace octet::detail {
 namespace {
@@ -247,7 +248,7 @@ PackedBF32 panel_layout(const GemmF32Ops& ops, int64_t K) {
 
 std::string conv_fast_problem(const ConvDesc& d) {
   const NodeContext& ctx = *d.ctx;
-  if (ctx.isa().isa == kernels::Isa::ref) return "the ref level runs the reference kernel";
+  if (std::string why = declined_on_ref_level(ctx); !why.empty()) return why;
   if (ctx.input_dtype(0) != DType::f32) return std::string(dtype_name(ctx.input_dtype(0))) + " (the fast kernels are FP32)";
   const WindowGeometry& g = d.shape.win;
   if (g.in[0] != 1 || g.kernel[0] != 1 || g.out[0] != 1) return "3-D";

@@ -101,7 +101,7 @@ class PackedGemmKernel : public OpKernel {
 // Why the packed FP32 GEMM cannot run the node at all (ref level, not f32, B not constant),
 // or empty.
 std::string packed_gemm_problem(const NodeContext& ctx) {
-  if (ctx.isa().isa == kernels::Isa::ref) return "the ref level runs the reference kernel";
+  if (std::string why = declined_on_ref_level(ctx); !why.empty()) return why;
   if (ctx.input_dtype(0) != DType::f32) return std::string(dtype_name(ctx.input_dtype(0))) + " (the GEMM is FP32)";
   if (!ctx.input_const(1)) return "B is not constant";
   return {};

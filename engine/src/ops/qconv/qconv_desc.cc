@@ -1,5 +1,6 @@
 #include "ops/qconv/qconv_desc.h"
 
+#include "ops/impl_list.h"
 #include "ops/octet_ops.h"
 #include "ops/quant/quant_util.h"
 
@@ -12,15 +13,18 @@ QConvDesc qconv_desc(const NodeContext& ctx, const Shape& x, bool channels_last)
   d.shape = conv_shape(ctx, x, ctx.input_shape(QLinearConvNhwcIn::kW));
   d.fused_add = channels_last && ctx.has_input(QLinearConvNhwcIn::kResidual);
   d.lookup = channels_last && ctx.has_input(QLinearConvNhwcIn::kLookupTable);
-  if (ctx.isa().isa == kernels::Isa::ref) d.not_fast = "the ref level runs the reference kernel";
-  else if (!s8_weights_zero_free(ctx, QLinearConvNhwcIn::kW, QLinearConvNhwcIn::kWZero))
-    d.not_fast = "the weights are not constant s8 with zero points 0";
-  else if (ctx.has_input(QLinearConvNhwcIn::kB) &&
-           (!ctx.input_const(QLinearConvNhwcIn::kB) || ctx.input_dtype(QLinearConvNhwcIn::kB) != DType::s32 ||
-            ctx.input_const(QLinearConvNhwcIn::kB)->numel() != d.shape.out_channels))
-    d.not_fast = "the bias is not a constant int32 value per output channel";
-  else if (!read_qlinear_params(ctx, d.shape.out_channels, &d.params))
-    d.not_fast = "the activation scales and zero points are not constant per-tensor values";
+  d.not_fast = [&]() -> std::string {
+    if (std::string why = declined_on_ref_level(ctx); !why.empty()) return why;
+    if (!s8_weights_zero_free(ctx, QLinearConvNhwcIn::kW, QLinearConvNhwcIn::kWZero))
+      return "the weights are not constant s8 with zero points 0";
+    if (ctx.has_input(QLinearConvNhwcIn::kB) &&
+        (!ctx.input_const(QLinearConvNhwcIn::kB) || ctx.input_dtype(QLinearConvNhwcIn::kB) != DType::s32 ||
+         ctx.input_const(QLinearConvNhwcIn::kB)->numel() != d.shape.out_channels))
+      return "the bias is not a constant int32 value per output channel";
+    if (!read_qlinear_params(ctx, d.shape.out_channels, &d.params))
+      return "the activation scales and zero points are not constant per-tensor values";
+    return {};
+  }();
   return d;
 }
 

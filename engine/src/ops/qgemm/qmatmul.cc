@@ -204,7 +204,7 @@ struct QMatMulDesc {
 
 std::string packed_gemm_conditions(const QMatMulDesc& d) {
   const NodeContext& ctx = *d.ctx;
-  if (ctx.isa().isa == kernels::Isa::ref) return "the ref level runs the reference kernel";
+  if (std::string why = declined_on_ref_level(ctx); !why.empty()) return why;
   if (!s8_weights_zero_free(ctx, 3, 5)) return "B is not constant s8 with zero points 0";
   if (ctx.input_shape(3).size() != 2) return "B is not a matrix (" + shape_str(ctx.input_shape(3)) + ")";
   if (ctx.input_shape(0).size() < 2) return "A is a vector";

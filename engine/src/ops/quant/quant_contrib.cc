@@ -173,7 +173,7 @@ struct QGemmDesc {
 std::string packed_gemm_conditions(const QGemmDesc& d) {
   const NodeContext& ctx = *d.ctx;
   const GemmGeom& g = d.geom;
-  if (ctx.isa().isa == kernels::Isa::ref) return "the ref level runs the reference kernel";
+  if (std::string why = declined_on_ref_level(ctx); !why.empty()) return why;
   if (g.trans_a) return "transA";
   const Tensor* b = ctx.input_const(kB);
   if (!b || b->dtype() != DType::s8) return "B is not a constant s8 tensor";
