@@ -187,8 +187,9 @@ inline float max_abs_diff(const Tensor& a, const Tensor& b) {
 }
 
 inline CompiledModel compile_int8(const Model& m, const std::vector<Sample>& calibration, const std::string& isa,
-                                  CalibrationMethod method = CalibrationMethod::minmax) {
+                                  CalibrationMethod method = CalibrationMethod::minmax, int weight_bits = 8) {
   CompileOptions o;
+  o.weight_bits = weight_bits;
   o.precision = Precision::int8;
   o.isa = isa;
   o.calibration_data = calibration;

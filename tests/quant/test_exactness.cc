@@ -11,10 +11,11 @@ namespace {
 namespace fs = std::filesystem;
 
 void expect_identical_across_isas(const Model& m, const std::vector<Sample>& calibration,
-                                  const std::vector<Sample>& samples, const std::string& what) {
+                                  const std::vector<Sample>& samples, const std::string& what,
+                                  int weight_bits = 8) {
   std::vector<std::map<std::string, Tensor>> reference;
   for (const std::string& isa : isas()) {
-    CompiledModel q = compile_int8(m, calibration, isa);
+    CompiledModel q = compile_int8(m, calibration, isa, CalibrationMethod::minmax, weight_bits);
     Session s = q.create_session();
     for (size_t i = 0; i < samples.size(); ++i) {
       auto out = s.run(samples[i]);
@@ -30,6 +31,26 @@ TEST(Exactness, SyntheticNets) {
                                random_samples("x", {1, 3, 16, 16}, 4, 2), "conv net");
   expect_identical_across_isas(load_model(matmul_net()), random_samples("x", {1, 4, 8}, 8, 3),
                                random_samples("x", {1, 4, 8}, 4, 4), "matmul net");
+}
+
+// 7-bit weights: u8 x s7 pairs never saturate vpmaddubsw, so the exact avx2 / avx512 levels
+// run their GEMMs on the fast kernels and still give the reference's bits.
+TEST(Exactness, SevenBitWeightsTakeTheFastGemmAndStayExact) {
+  expect_identical_across_isas(load_model(conv_net()), random_samples("x", {1, 3, 16, 16}, 8, 1),
+                               random_samples("x", {1, 3, 16, 16}, 4, 2), "conv net, 7-bit", 7);
+  expect_identical_across_isas(load_model(matmul_net()), random_samples("x", {1, 4, 8}, 8, 3),
+                               random_samples("x", {1, 4, 8}, 4, 4), "matmul net, 7-bit", 7);
+  int exact_simd_levels = 0;
+  for (const std::string& isa : isas()) {
+    if (isa == "ref" || isa == "vnni") continue;  // ref has no fast kernel; vnni is exact on 8 bits
+    ++exact_simd_levels;
+    const Model m = load_model(matmul_net());
+    const auto calibration = random_samples("x", {1, 4, 8}, 8, 3);
+    EXPECT_NE(compile_int8(m, calibration, isa, CalibrationMethod::minmax, 7).describe().find("_fast"),
+              std::string::npos)
+        << isa << ": 7-bit weights did not take the vpmaddubsw GEMM";
+  }
+  if (exact_simd_levels == 0) GTEST_SKIP() << "no avx2 / avx512 level on this machine: only the bits were compared";
 }
 
 TEST(Exactness, FastVariantRunsAndStaysClose) {

@@ -107,6 +107,29 @@ TEST(QuantParams, WeightsPerChannelSymmetric) {
                   s2.data_as<float>()[n] * 0.5f + 1e-7f);
 }
 
+TEST(QuantParams, SevenBitWeightsUseTheirWholeRange) {
+  std::mt19937 rng(4);
+  Tensor w = random_tensor({3, 2, 3, 3}, rng, -1, 1), q, s;
+  detail::quantize_weights_s8(w, 0, &q, &s, 7);
+  for (int64_t c = 0; c < 3; ++c) {
+    int max_q = 0;
+    for (int64_t i = 0; i < 18; ++i) {
+      const int v = q.data_as<int8_t>()[c * 18 + i];
+      EXPECT_GE(v, -63);
+      EXPECT_LE(v, 63);
+      max_q = std::max(max_q, std::abs(v));
+      EXPECT_NEAR(v * s.data_as<float>()[c], w.data_as<float>()[c * 18 + i], s.data_as<float>()[c] * 0.5f + 1e-7f);
+    }
+    EXPECT_EQ(max_q, 63) << "channel " << c;
+  }
+  EXPECT_THROW(detail::quantize_weights_s8(w, 0, &q, &s, 6), Error);
+  CompileOptions o;
+  o.precision = Precision::int8;
+  o.calibration_data = random_samples("x", {1, 3, 16, 16}, 2, 1);
+  o.weight_bits = 9;
+  EXPECT_THROW(CompiledModel::compile(load_model(conv_net()), o), Error);
+}
+
 // Every quantizable op of the conv net becomes its INT8 form; Relu / Clip are folded away;
 // Softmax stays FP32 and reads the f32 output of QGemm.
 TEST(Quantize, ConvNetBecomesInt8Graph) {

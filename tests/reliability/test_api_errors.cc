@@ -292,6 +292,42 @@ TEST(ApiErrors, OutputsAreOwnedAndInputsUntouched) {
   EXPECT_NE(first.data(), second.data());
 }
 
+// run_into writes the outputs into the caller's buffers, whatever produced them (a kernel, a
+// view of an input, a pass-through input), and refuses buffers that do not fit.
+TEST(ApiErrors, RunIntoCallerBuffers) {
+  CompiledModel c = compile_small();
+  Session s = c.create_session();
+  Tensor x(DType::f32, {1, 4});
+  const float xs[4] = {10, 20, 30, 40};
+  std::memcpy(x.data(), xs, sizeof xs);
+  float ys[4] = {0, 0, 0, 0};
+  s.run_into({{"x", x}}, {{"y", Tensor::wrap(DType::f32, {1, 4}, ys)}});
+  EXPECT_EQ(ys[0], 11.0f);
+  EXPECT_EQ(ys[3], 36.0f);
+  EXPECT_NO_THROW(s.run_into({{"x", x}}, {}));  // every output dropped
+  float wrong[8] = {};
+  EXPECT_OCTET_ERROR(s.run_into({{"x", x}}, {{"y", Tensor::wrap(DType::f32, {2, 4}, wrong)}}),
+                     "output buffer 'y' is f32 [2,4] but the model computes f32 [1,4]");
+  EXPECT_OCTET_ERROR(s.run_into({{"x", x}}, {{"y", Tensor::wrap(DType::s32, {1, 4}, wrong)}}), "is s32 [1,4]");
+  EXPECT_OCTET_ERROR(s.run_into({{"x", x}}, {{"y", Tensor::wrap(DType::f32, {1, 4}, nullptr)}}), "has no data");
+  EXPECT_OCTET_ERROR(s.run_into({{"x", x}}, {{"z", Tensor::wrap(DType::f32, {1, 4}, wrong)}}),
+                     "'z' is not an output");
+  EXPECT_OCTET_ERROR(s.run_into({}, {{"y", Tensor::wrap(DType::f32, {1, 4}, wrong)}}), "missing input 'x'");
+
+  // Outputs that no kernel writes in place: a Reshape of the input and the input itself.
+  ModelBuilder b;
+  b.input("x", TP::FLOAT, {1, 4});
+  b.initializer(tensor_i64("shape", {2}, {2, 2}));
+  b.node("Reshape", {"x", "shape"}, {"r"}, "reshape");
+  b.output("r", TP::FLOAT, {2, 2});
+  b.output("x", TP::FLOAT, {1, 4});
+  Session views = CompiledModel::compile(load_public(b), ref_options()).create_session();
+  float rs[4] = {}, echo[4] = {};
+  views.run_into({{"x", x}}, {{"r", Tensor::wrap(DType::f32, {2, 2}, rs)}, {"x", Tensor::wrap(DType::f32, {1, 4}, echo)}});
+  EXPECT_EQ(std::memcmp(rs, xs, sizeof xs), 0);
+  EXPECT_EQ(std::memcmp(echo, xs, sizeof xs), 0);
+}
+
 TEST(ApiErrors, ProfilingOnAndOff) {
   CompiledModel c = compile_small();
   Session s = c.create_session();

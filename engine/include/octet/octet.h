@@ -153,6 +153,11 @@ struct CompileOptions {
   // INT8 post-training quantization (precision == int8 on an FP32 model).
   CalibrationMethod calibration_method = CalibrationMethod::minmax;
   float percentile = 99.99f;
+  // Bits of the symmetric per-channel weights: 8 ([-127, 127], the default) or 7 ([-63, 63]).
+  // With 7, the u8 x s8 pairs that vpmaddubsw adds in 16 bits can never saturate, so the
+  // avx2 / avx512 levels run the GEMMs on that instruction and stay exact: the same integers
+  // on every ISA, at some cost in accuracy (measure it with bench_int8 --weight-bits=7).
+  int weight_bits = 8;
   // Each element is one sample: graph input name -> tensor.
   std::vector<std::map<std::string, Tensor>> calibration_data;
   // Accuracy-aware mode (when `evaluate` is set): evaluate scores a compiled model on the
@@ -223,6 +228,11 @@ class Session {
   // match the compiled ones exactly. Inputs are only read; the outputs are new tensors owned
   // by the caller (a later run does not overwrite them).
   std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs);
+  // Like run, but the outputs named in `outputs` are written into the caller's tensors (e.g.
+  // Tensor::wrap of its own buffers): each must have the compiled dtype and shape and must not
+  // overlap an input. The producing kernel writes into them directly where it can (otherwise
+  // the result is copied in). Outputs not named are computed and dropped.
+  void run_into(const std::map<std::string, Tensor>& inputs, const std::map<std::string, Tensor>& outputs);
 
   void enable_profiling(bool on);
   std::vector<NodeProfile> profile() const;  // sorted by total time, largest first

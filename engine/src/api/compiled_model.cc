@@ -70,6 +70,11 @@ std::map<std::string, Tensor> Session::run(const std::map<std::string, Tensor>& 
   return detail::api_guard("Session::run", [&] { return state_->run(inputs); });
 }
 
+void Session::run_into(const std::map<std::string, Tensor>& inputs, const std::map<std::string, Tensor>& outputs) {
+  if (!state_) throw Error("Session::run_into on a moved-from session");
+  detail::api_guard("Session::run_into", [&] { state_->run(inputs, &outputs); });
+}
+
 void Session::enable_profiling(bool on) {
   if (!state_) throw Error("Session::enable_profiling on a moved-from session");
   state_->profiling = on;

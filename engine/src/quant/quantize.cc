@@ -81,6 +81,9 @@ std::shared_ptr<const Program> compile_int8(const Graph& model, const CompileOpt
       !(options.percentile > 0.0f && options.percentile <= 100.0f))
     throw Error(model.where() + "CompileOptions::percentile must be in (0, 100], got " +
                 std::to_string(options.percentile));
+  if (options.weight_bits != 7 && options.weight_bits != 8)
+    throw Error(model.where() + "CompileOptions::weight_bits must be 7 or 8, got " +
+                std::to_string(options.weight_bits));
   if (options.evaluate && !std::isfinite(options.accuracy_budget_points))
     throw Error(model.where() + "CompileOptions::accuracy_budget_points must be finite");
   if (options.calibration_data.empty())
@@ -104,6 +107,7 @@ std::shared_ptr<const Program> compile_int8(const Graph& model, const CompileOpt
     if (!kv.second.empty()) ranges[kv.first] = choose_range(kv.second, options.calibration_method, options.percentile);
 
   QuantizeSettings settings;
+  settings.weight_bits = options.weight_bits;
   std::shared_ptr<Program> program = quantize_and_build(prepared, fp32, ranges, settings, options, isa);
   if (!options.evaluate) return program;
 

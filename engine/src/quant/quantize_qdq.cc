@@ -213,7 +213,9 @@ void normalize_for_quantization(Graph& g) {
   g.compact();
 }
 
-void quantize_weights_s8(const Tensor& w, int64_t axis, Tensor* q, Tensor* scales) {
+void quantize_weights_s8(const Tensor& w, int64_t axis, Tensor* q, Tensor* scales, int bits) {
+  if (bits != 7 && bits != 8) throw Error("weight bits must be 7 or 8, got " + std::to_string(bits));
+  const float qmax = bits == 8 ? 127.0f : 63.0f;
   const Shape& s = w.shape();
   int64_t channels = s[axis], outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= s[d];
@@ -226,7 +228,7 @@ void quantize_weights_s8(const Tensor& w, int64_t axis, Tensor* q, Tensor* scale
     float m = 0;
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t i = 0; i < inner; ++i) m = std::max(m, std::fabs(src[(o * channels + c) * inner + i]));
-    sc[c] = m > 0 && std::isfinite(m) ? m / 127.0f : 1.0f;
+    sc[c] = m > 0 && std::isfinite(m) ? m / qmax : 1.0f;
   }
   int8_t* dst = q->data_as<int8_t>();
   for (int64_t o = 0; o < outer; ++o)
@@ -234,7 +236,7 @@ void quantize_weights_s8(const Tensor& w, int64_t axis, Tensor* q, Tensor* scale
       for (int64_t i = 0; i < inner; ++i) {
         int64_t k = (o * channels + c) * inner + i;
         float v = std::nearbyint(src[k] / sc[c]);
-        dst[k] = static_cast<int8_t>(std::min(127.0f, std::max(-127.0f, v)));
+        dst[k] = static_cast<int8_t>(std::min(qmax, std::max(-qmax, v)));
       }
 }
 
@@ -517,7 +519,7 @@ Graph quantize_qdq(const Graph& fp32, const std::map<std::string, Range>& ranges
     const Tensor& wt = g.values[wv].data;
     const int64_t axis = op == "Conv" ? 0 : op == "Gemm" && g.nodes[n].attr_i("transB", 0) ? 0 : 1;
     Tensor wq, ws;
-    quantize_weights_s8(wt, axis, &wq, &ws);
+    quantize_weights_s8(wt, axis, &wq, &ws, settings.weight_bits);
     const int64_t channels = ws.numel();
     std::vector<float> w_scale(ws.data_as<float>(), ws.data_as<float>() + channels);
     const std::string wname = g.values[wv].name;

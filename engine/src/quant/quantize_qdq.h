@@ -1,7 +1,7 @@
 // The quantizer: a prepared FP32 graph plus calibrated ranges -> the same graph in QDQ form.
 //
 //   weights of Conv / Gemm / MatMul(x, constant B): s8 constants, symmetric per output channel
-//     in [-127, 127], behind DequantizeLinear (axis = the output channel);
+//     in [-127, 127] (or [-63, 63] with 7 weight bits), behind DequantizeLinear (axis = the output channel);
 //   biases: s32 with scale x_scale * w_scale[n], behind DequantizeLinear;
 //   activations entering or leaving a quantized op: QuantizeLinear -> DequantizeLinear, u8
 //     asymmetric per tensor (the range always holds 0);
@@ -36,6 +36,7 @@ struct QuantizedTensor {
 struct QuantizeSettings {
   // Nodes (by name) that stay FP32: the accuracy-aware mode's fallbacks.
   std::set<std::string> fp32_nodes;
+  int weight_bits = 8;  // CompileOptions::weight_bits
 };
 
 // Rewrites a prepared FP32 graph into the form the quantizer expects, without changing what it
@@ -52,7 +53,8 @@ Graph quantize_qdq(const Graph& fp32, const std::map<std::string, Range>& ranges
                    std::vector<QuantizedTensor>* quantized);
 
 // Symmetric s8 quantization of a constant f32 weight along `axis`, one scale per channel in
-// [-127, 127] (scale = max|w| / 127; 1 for an all-zero channel).
-void quantize_weights_s8(const Tensor& w, int64_t axis, Tensor* q, Tensor* scales);
+// [-127, 127] (bits = 8; scale = max|w| / 127; 1 for an all-zero channel) or [-63, 63]
+// (bits = 7; scale = max|w| / 63). Other bit counts are an Error.
+void quantize_weights_s8(const Tensor& w, int64_t axis, Tensor* q, Tensor* scales, int bits = 8);
 
 }  // namespace octet::detail

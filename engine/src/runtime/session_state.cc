@@ -1,6 +1,7 @@
 #include "runtime/session_state.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace octet::detail {
 
@@ -11,7 +12,8 @@ SessionState::SessionState(std::shared_ptr<const Program> p) : program(std::move
   step_calls.assign(program->steps.size(), 0);
 }
 
-std::map<std::string, Tensor> SessionState::run(const std::map<std::string, Tensor>& inputs) {
+std::map<std::string, Tensor> SessionState::run(const std::map<std::string, Tensor>& inputs,
+                                                const std::map<std::string, Tensor>* into) {
   const Program& p = *program;
   const Graph& g = p.graph;
   std::vector<Tensor> values(g.values.size());
@@ -39,12 +41,31 @@ std::map<std::string, Tensor> SessionState::run(const std::map<std::string, Tens
     else if (p.arena_offset[v] >= 0)
       values[v] = Tensor::wrap(val.dtype, val.shape, static_cast<char*>(arena.data()) + p.arena_offset[v]);
   }
+  // The caller's output buffers, by output value id.
+  std::map<int, Tensor> caller_buffers;
+  if (into) {
+    for (const auto& kv : *into) {
+      int id = -1;
+      for (int o : g.outputs) id = g.values[o].name == kv.first ? o : id;
+      if (id < 0) throw Error(g.where() + "'" + kv.first + "' is not an output of the compiled model");
+      const Value& v = g.values[id];
+      const Tensor& t = kv.second;
+      if (t.dtype() != v.dtype || t.shape() != v.shape)
+        throw Error(g.where() + "output buffer '" + v.name + "' is " + dtype_name(t.dtype()) + " " +
+                    shape_str(t.shape()) + " but the model computes " + dtype_name(v.dtype) + " " +
+                    shape_str(v.shape));
+      if (t.numel() > 0 && t.data() == nullptr) throw Error(g.where() + "output buffer '" + v.name + "' has no data");
+      caller_buffers[id] = t;
+    }
+  }
   std::map<std::string, Tensor> outputs;
   for (int id : g.outputs) {
     const Value& v = g.values[id];
-    if (v.is_const || values[id].data() != nullptr) continue;  // constant or pass-through input
-    // The caller owns outputs: allocated per run, written in place by the producing kernel.
-    values[id] = Tensor(v.dtype, v.shape);
+    if (v.is_const || values[id].data() != nullptr) continue;  // constant, pass-through input or arena value
+    // The caller owns outputs: its own buffer, or one allocated per run, written in place by
+    // the producing kernel.
+    auto buffer = caller_buffers.find(id);
+    values[id] = buffer != caller_buffers.end() ? buffer->second : Tensor(v.dtype, v.shape);
   }
 
   KernelContext kc;
@@ -76,6 +97,14 @@ std::map<std::string, Tensor> SessionState::run(const std::map<std::string, Tens
   }
   for (int id : g.outputs) {
     const Value& v = g.values[id];
+    auto buffer = caller_buffers.find(id);
+    if (buffer != caller_buffers.end()) {
+      // A kernel that re-points its output (a view of its input), a constant or an input:
+      // copied into the caller's buffer.
+      if (values[id].data() != buffer->second.data() && values[id].nbytes() > 0)
+        std::memcpy(buffer->second.data(), values[id].data(), values[id].nbytes());
+      continue;
+    }
     // Constants and pass-through inputs are copied so the caller owns what it gets.
     bool owned = !v.is_const && p.arena_offset[id] < 0 &&
                  std::find(g.inputs.begin(), g.inputs.end(), id) == g.inputs.end();

@@ -17,7 +17,10 @@ namespace octet::detail {
 struct SessionState {
   explicit SessionState(std::shared_ptr<const Program> p);
 
-  std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs);
+  // Runs once. Outputs named in `into` are written to the caller's tensors (checked against
+  // the compiled dtype and shape) and left out of the returned map; the others are returned.
+  std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs,
+                                    const std::map<std::string, Tensor>* into = nullptr);
 
   std::shared_ptr<const Program> program;
   kernels::AlignedBuffer arena;
