@@ -6,7 +6,8 @@
 //             [--rtol R] [--atol A] [--threads N] [--verbose]
 //             [--calibration-dir DIR] [--calibration-samples N]
 //             [--calibration-method minmax|percentile|entropy|mse] [--percentile P]
-//             [--report] [--export-qdq FILE] [--profile[=RUNS]]
+//             [--weight-bits 8|7] [--report] [--export-qdq FILE] [--profile[=RUNS]]
+//             [--save-outputs DIR]
 //
 // --profile: after the check, RUNS more runs (default 20, after 3 warm-up runs) give the
 // median latency, then RUNS runs with per-node timing give a table sorted by cost.
@@ -18,6 +19,7 @@
 // input_N.pb (e.g. the model's test_data_set_*), or .pb files each holding one sample of a
 // one-input model; without it, on the --test-data inputs (one sample, said on stdout).
 // --report prints the per-tensor SQNR of the quantization; --export-qdq writes it as QDQ ONNX.
+// --save-outputs writes what the model computed as DIR/output_N.pb, in graph output order.
 // Exit status: 0 every output within tolerance, 1 some output is not, 2 bad usage or input
 // (one line "octet_run: error: ..." on stderr).
 #include <dirent.h>
@@ -45,7 +47,8 @@ struct Args {
   double rtol = 1e-3, atol = 1e-4;
   int threads = 0;
   bool verbose = false;
-  std::string calibration_dir, calibration_method = "minmax", export_qdq;
+  std::string calibration_dir, calibration_method = "minmax", export_qdq, save_outputs;
+  int weight_bits = 8;
   double percentile = 99.99;
   long calibration_samples = 300;
   bool report = false;
@@ -58,7 +61,8 @@ const char kUsage[] =
     "                 [--rtol R] [--atol A] [--threads N] [--verbose]\n"
     "                 [--calibration-dir DIR] [--calibration-samples N]\n"
     "                 [--calibration-method minmax|percentile|entropy|mse] [--percentile P]\n"
-    "                 [--report] [--export-qdq FILE] [--profile[=RUNS]]\n";
+    "                 [--weight-bits 8|7] [--report] [--export-qdq FILE] [--profile[=RUNS]]\n"
+    "                 [--save-outputs DIR]\n";
 
 double parse_double(const std::string& flag, const std::string& s) {
   char* end = nullptr;
@@ -109,6 +113,12 @@ Args parse_args(int argc, char** argv) {
         throw UsageError("--calibration-samples needs a count, got '" + v + "'");
     } else if (arg == "--report" && !has_inline_value) a.report = true;
     else if (arg == "--export-qdq") a.export_qdq = next();
+    else if (arg == "--save-outputs") a.save_outputs = next();
+    else if (arg == "--weight-bits") {
+      const std::string v = next();
+      if (v != "7" && v != "8") throw UsageError("--weight-bits must be 7 or 8, got '" + v + "'");
+      a.weight_bits = v == "7" ? 7 : 8;
+    }
     else if (arg == "--profile") {
       a.profile_runs = 20;
       if (has_inline_value) {
@@ -133,6 +143,7 @@ Args parse_args(int argc, char** argv) {
     throw UsageError("--calibration-method must be minmax, percentile, entropy or mse, got '" + m + "'");
   if (a.precision != "int8" && (a.report || !a.export_qdq.empty() || !a.calibration_dir.empty()))
     throw UsageError("--calibration-dir, --report and --export-qdq need --precision int8");
+  if (a.precision != "int8" && a.weight_bits != 8) throw UsageError("--weight-bits needs --precision int8");
   return a;
 }
 
@@ -324,6 +335,7 @@ int run(const Args& args) {
     if (args.calibration_method == "entropy") opt.calibration_method = octet::CalibrationMethod::entropy;
     if (args.calibration_method == "mse") opt.calibration_method = octet::CalibrationMethod::mse;
     opt.percentile = static_cast<float>(args.percentile);
+    opt.weight_bits = args.weight_bits;
     if (!args.calibration_dir.empty()) {
       opt.calibration_data = load_calibration(args.calibration_dir, args.calibration_samples, model_inputs);
       std::printf("calibration: %zu samples from %s (%s)\n", opt.calibration_data.size(), args.calibration_dir.c_str(),
@@ -356,6 +368,13 @@ int run(const Args& args) {
     std::printf("%s", compiled.describe().c_str());
   }
 
+  if (!args.save_outputs.empty()) {
+    const std::vector<octet::TensorInfo> outs = compiled.outputs();
+    for (size_t i = 0; i < outs.size(); ++i)
+      octet::save_tensor_pb(results.at(outs[i].name), outs[i].name,
+                            args.save_outputs + "/output_" + std::to_string(i) + ".pb");
+    std::printf("outputs written to %s\n", args.save_outputs.c_str());
+  }
   bool all_ok = true;
   for (const auto& e : expected) {
     auto it = results.find(e.name);

@@ -2,7 +2,8 @@
 # The test command (README): installs the dependencies, builds from scratch and runs every
 # suite: the Release build with all tests, the frontend/engine/op tests again under
 # AddressSanitizer + UndefinedBehaviorSanitizer (with the op and quantization tests), the example built against the
-# installed CMake package, the fuzz targets for 60 s each (tests/fuzz/run_fuzz.sh), and the
+# installed CMake package, the Python examples on the installed Python package (its pytest suite
+# runs in the Release ctest), the fuzz targets for 60 s each (tests/fuzz/run_fuzz.sh), and the
 # reliability suite (concurrent sessions) under ThreadSanitizer; last, a check that every Debian
 # package the builds used is one that tools/setup.sh installs on a fresh machine.
 set -euo pipefail
@@ -37,6 +38,16 @@ cmake --install build/release >/dev/null
 cmake -S examples/embed -B build/example -DCMAKE_PREFIX_PATH="$root/build/install" >/dev/null
 cmake --build build/example -j"$jobs"
 build/example/octet_embed_example "$models/squeezenet1.1.onnx"
+
+echo "== installed Python package: examples/python (serve.py --self-test; classify.py with the zoo)"
+site="$root/build/install/lib/python3/dist-packages"
+PYTHONPATH="$site" /usr/bin/python3 examples/python/serve.py "$models/squeezenet1.1.onnx" --self-test
+zoo="${OCTET_ZOO:-$root/../shared/zoo}"
+if [ -f "$zoo/manifest.json" ]; then
+  PYTHONPATH="$site" /usr/bin/python3 examples/python/classify.py --zoo "$zoo"
+else
+  echo "skipped examples/python/classify.py: no zoo at $zoo"
+fi
 
 echo "== fuzz (libFuzzer, ASan + UBSan): each target for 60 s, fails on any finding"
 rm -rf build/fuzz

@@ -12,6 +12,8 @@ packages=(
   libjpeg-dev zlib1g-dev
   libonnx-testdata dataset-fashion-mnist
   python3 python3-torch python3-torchvision python3-onnx python3-numpy
+  # the Python package octet: its binding, and its tests
+  python3-dev pybind11-dev python3-pytest
   clang libclang-rt-14-dev
   # clang's CMake toolchain records LLVM's binutils, ld.lld, llvm-ar and llvm-addr2line, when they
   # are installed: installing them everywhere makes the fuzz build configure alike on every machine.
