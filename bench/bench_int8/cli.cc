@@ -81,6 +81,7 @@ std::string usage_text() {
          "                  [--zoo=DIR] [--models=a,b,...] [--mode=accuracy|throughput|both]\n"
          "                  [--threads=N] [--streams=N] [--batch=N] [--time=SECONDS] [--rounds=N] [--limit=N]\n"
          "                  [--calibration=minmax|percentile|entropy|mse|auto] [--calib-samples=N]\n"
+         "                  [--weight-bits=8|7]\n"
          "                  [--peer=ort|none] [--format=md|csv|json] [--out=FILE] [--plot=FILE.svg]\n"
          "                  [--models-dir=DIR] [--local-dir=DIR] [--peers-dir=DIR] [--no-progress]\n"
          "\n"
@@ -99,7 +100,8 @@ std::string usage_text() {
          "  --rounds       with --peer=ort: octet and ONNX Runtime timed in this many alternating\n"
          "                 rounds on the first ISA column, ratios = median per-round ratio (default 5)\n"
          "  --limit        evaluation samples per model (default all)\n"
-         "  --calib-samples  calibration samples (default 300), never part of the evaluation\n";
+         "  --calib-samples  calibration samples (default 300), never part of the evaluation\n"
+         "  --weight-bits  8 (default) or 7: weights in [-63, 63], exact on vpmaddubsw on every level\n";
 }
 
 Options parse_cli(const std::vector<std::string>& args) {
@@ -124,6 +126,7 @@ Options parse_cli(const std::vector<std::string>& args) {
       {"--limit", [&](auto& f, auto& v) { o.limit = parse_integer(f, v, 0, int64_t(1) << 40); }},
       {"--calibration", [&](auto& f, auto& v) { o.calibration = one_of(f, v, kCalibrationValues); }},
       {"--calib-samples", [&](auto& f, auto& v) { o.calib_samples = static_cast<int>(parse_integer(f, v, 1, 1000000)); }},
+      {"--weight-bits", [&](auto& f, auto& v) { o.weight_bits = static_cast<int>(parse_integer(f, v, 7, 8)); }},
       {"--peer", [&](auto& f, auto& v) { o.peer = one_of(f, v, {"none", "ort"}); }},
       {"--format", [&](auto& f, auto& v) { o.format = one_of(f, v, {"md", "csv", "json"}); }},
       {"--out", [&](auto& f, auto& v) { if (v.empty()) throw UsageError(f + " needs a file name"); o.out = v; }},

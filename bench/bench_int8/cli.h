@@ -32,6 +32,7 @@ struct Options {
   int64_t limit = 0;         // evaluation samples cap; 0 = all
   std::string calibration = "auto";  // minmax|percentile|entropy|mse|auto
   int calib_samples = 300;
+  int weight_bits = 8;        // 8, or 7 (exact on vpmaddubsw)
   std::string peer = "ort";   // ort|none: ONNX Runtime beside octet unless --peer=none
   std::string format = "md";  // md|csv|json
   std::string out;            // empty = stdout

@@ -90,6 +90,7 @@ class ModelVariants {
     o.isa = ctx_.isas.front();
     o.threads = ctx_.threads;
     apply_calibration_method(ctx_.options.calibration, &o);
+    o.weight_bits = ctx_.options.weight_bits;
     o.calibration_data = calibration_;
     std::optional<CompiledModel> direct;
     {

@@ -154,6 +154,7 @@ Report run_benchmark(const Options& options, bool* model_failed) {
       {"limit", options.limit > 0 ? nlohmann::ordered_json(options.limit) : nlohmann::ordered_json(nullptr)},
       {"calibration", options.calibration},
       {"calib_samples", options.calib_samples},
+      {"weight_bits", options.weight_bits},
       {"peer", options.peer},
       {"zoo", sources.zoo_dir.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(sources.zoo_dir)},
       {"models_dir", sources.models_dir.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(sources.models_dir)},
@@ -163,6 +164,9 @@ Report run_benchmark(const Options& options, bool* model_failed) {
   };
   report.notes.push_back("FP32 accuracy is measured once, on " + fp32_isa_of(report.isas.front()) +
                          " (FP32 differs between ISAs only by float rounding); INT8 accuracy per ISA column.");
+  if (options.weight_bits == 7)
+    report.notes.push_back("INT8 weights are 7-bit (--weight-bits=7: [-63, 63] per channel), which vpmaddubsw computes "
+                           "exactly: the avx2 / avx512 GEMMs run on it and every level gives the same integers.");
   report.notes.push_back("Calibration samples are never evaluated: a training split where the dataset has one, else "
                          "a held-out slice spread over the dataset, which FP32 and INT8 both skip.");
 

@@ -12,6 +12,7 @@ TEST(BenchCli, DefaultsMatchTheDocumentation) {
   EXPECT_EQ(o.isa, "auto");
   EXPECT_EQ(o.mode, Mode::both);
   EXPECT_EQ(o.calib_samples, 300);
+  EXPECT_EQ(o.weight_bits, 8);
   EXPECT_EQ(o.calibration, "auto");
   EXPECT_EQ(o.peer, "ort");  // the peer is part of the main job; --peer=none opts out
   EXPECT_EQ(o.format, "md");
@@ -25,7 +26,7 @@ TEST(BenchCli, DefaultsMatchTheDocumentation) {
 TEST(BenchCli, AcceptsEveryDocumentedFlag) {
   const Options o = parse_cli(std::vector<std::string>{
       "--isa=all", "--zoo=/z", "--models=mnist-8,resnet-50", "--mode=accuracy", "--threads=3", "--streams=2",
-      "--batch=4", "--time=1.5", "--rounds=7", "--limit=50", "--calibration=entropy", "--calib-samples=100", "--peer=none",
+      "--batch=4", "--time=1.5", "--rounds=7", "--limit=50", "--calibration=entropy", "--calib-samples=100", "--weight-bits=7", "--peer=none",
       "--format=json", "--out=o.json", "--plot=p.svg", "--models-dir", "/m", "--local-dir=/l", "--peers-dir=/p",
       "--no-progress"});
   EXPECT_EQ(o.isa, "all");
@@ -42,6 +43,7 @@ TEST(BenchCli, AcceptsEveryDocumentedFlag) {
   EXPECT_EQ(o.limit, 50);
   EXPECT_EQ(o.calibration, "entropy");
   EXPECT_EQ(o.calib_samples, 100);
+  EXPECT_EQ(o.weight_bits, 7);
   EXPECT_EQ(o.peer, "none");
   EXPECT_EQ(o.format, "json");
   EXPECT_EQ(o.out, "o.json");
@@ -69,7 +71,7 @@ TEST(BenchCli, RejectsBadUsageWithAMessage) {
       {"--time=abc"},        {"--limit=-5"},      {"--calibration=kl"},     {"--calib-samples=0"},
       {"--peer=tensorrt"},   {"--format=xml"},    {"--plot=chart.png"},     {"--unknown=1"},
       {"positional"},        {"--models="},       {"--models=a,,b"},        {"--zoo="},
-      {"--threads=99999999999999999999"}, {"--rounds=0"}, {"--rounds=21"},
+      {"--threads=99999999999999999999"}, {"--rounds=0"}, {"--rounds=21"}, {"--weight-bits=6"}, {"--weight-bits=9"},
   };
   for (const auto& args : bad) {
     try {
@@ -86,7 +88,7 @@ TEST(BenchCli, HelpIsRecognisedAndDocumentsTheFlags) {
   EXPECT_TRUE(parse_cli(std::vector<std::string>{"--help"}).help);
   const std::string usage = usage_text();
   for (const char* flag : {"--isa", "--zoo", "--models", "--mode", "--threads", "--streams", "--batch", "--time",
-                           "--rounds", "--limit", "--calibration", "--calib-samples", "--peer", "--format", "--out", "--plot"})
+                           "--rounds", "--limit", "--calibration", "--calib-samples", "--weight-bits", "--peer", "--format", "--out", "--plot"})
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
 }
 
