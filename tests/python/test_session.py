@@ -23,6 +23,7 @@ def test_inputs_outputs_and_run(add_relu_model):
     assert isinstance(outputs, list) and len(outputs) == 1
     np.testing.assert_array_equal(outputs[0], reference_add_relu(x))
     np.testing.assert_array_equal(sess.run(["y"], {"x": x})[0], reference_add_relu(x))
+    np.testing.assert_array_equal(sess.run([], {"x": x})[0], reference_add_relu(x))  # [] = every output
 
 
 def test_model_from_bytes_and_providers(add_relu_model):

@@ -190,10 +190,10 @@ class InferenceSession:
 
     def run(self, output_names, input_feed, run_options=None):
         """Runs the model on input_feed (input name -> numpy array); returns the outputs named
-        in output_names (every output, in model order, when None) as a list of arrays."""
+        in output_names (every output, in model order, when None or empty) as a list of arrays."""
         if run_options is not None:
             raise ValueError("octet takes no RunOptions")
-        return self._compiled_for(input_feed).run(output_names, input_feed)
+        return self._compiled_for(input_feed).run(output_names or None, input_feed)
 
     def get_inputs(self):
         return list(self._inputs)
