@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -12,12 +11,11 @@
 
 #include "octet/octet.h"
 #include "octet/octet_c.h"
-#include "test_support.h"
+#include "zoo_models.h"
 
 namespace octet::testing {
 namespace {
 
-namespace fs = std::filesystem;
 using Sample = std::map<std::string, Tensor>;
 
 // Throws the status' message (and frees it) when a C call failed.
@@ -42,16 +40,6 @@ using OwnedOptions = Owned<octet_compile_options, octet_compile_options_free>;
 using OwnedCompiled = Owned<octet_compiled_model, octet_compiled_model_free>;
 using OwnedSession = Owned<octet_session, octet_session_free>;
 using OwnedTensor = Owned<octet_tensor, octet_tensor_free>;
-
-Sample test_inputs(const std::string& dir, const std::vector<TensorInfo>& infos) {
-  Sample s;
-  for (size_t i = 0; i < infos.size(); ++i) {
-    std::string name;
-    Tensor t = load_tensor_pb(dir + "/test_data_set_0/input_" + std::to_string(i) + ".pb", &name);
-    s[name.empty() ? infos[i].name : name] = t;
-  }
-  return s;
-}
 
 // Wraps each tensor of `sample` (no copy) as a C tensor handle.
 std::vector<std::unique_ptr<OwnedTensor>> wrap_sample(const Sample& sample) {
@@ -136,20 +124,15 @@ void expect_identical(const Sample& c, const Sample& cpp, const std::string& wha
 }
 
 TEST(CApi, SameOutputsAsCppOnZooModels) {
-  const std::string zoo = zoo_dir();
-  if (zoo.empty()) GTEST_SKIP() << "../shared/zoo is absent";
+  if (zoo_dir().empty()) GTEST_SKIP() << "../shared/zoo is absent";
   int models = 0;
-  for (const auto& entry : fs::directory_iterator(zoo + "/models")) {
-    if (entry.path().extension() != ".onnx") continue;
-    const std::string name = entry.path().stem().string();
-    const std::string dir = zoo + "/models/" + name;
-    if (!fs::exists(dir + "/test_data_set_0")) continue;
-    const Model model = Model::load(entry.path().string());
-    const Sample sample = test_inputs(dir, model.inputs());
+  for (const ZooModel& zoo_model : zoo_models_with_test_data()) {
+    const Model model = Model::load(zoo_model.path);
+    const Sample sample = zoo_test_inputs(zoo_model, model.inputs());
     for (bool int8 : {false, true}) {
-      SCOPED_TRACE(name + (int8 ? " int8" : " fp32"));
-      expect_identical(run_through_c(entry.path().string(), sample, int8), run_through_cpp(model, sample, int8),
-                       name);
+      SCOPED_TRACE(zoo_model.name + (int8 ? " int8" : " fp32"));
+      expect_identical(run_through_c(zoo_model.path, sample, int8), run_through_cpp(model, sample, int8),
+                       zoo_model.name);
     }
     ++models;
   }

@@ -61,28 +61,18 @@ struct TensorObject {
   Tensor tensor;
 };
 
-// The object behind each C handle type.
+// The object behind each C handle type, and its kind.
+template <class Object_, HandleKind kind_>
+struct HandleTraitsOf {
+  using Object = Object_;
+  static constexpr HandleKind kind = kind_;
+};
 template <class Handle> struct HandleTraits;
-template <> struct HandleTraits<octet_model> {
-  using Object = ModelObject;
-  static constexpr HandleKind kind = HandleKind::model;
-};
-template <> struct HandleTraits<octet_compile_options> {
-  using Object = CompileOptionsObject;
-  static constexpr HandleKind kind = HandleKind::compile_options;
-};
-template <> struct HandleTraits<octet_compiled_model> {
-  using Object = CompiledModelObject;
-  static constexpr HandleKind kind = HandleKind::compiled_model;
-};
-template <> struct HandleTraits<octet_session> {
-  using Object = SessionObject;
-  static constexpr HandleKind kind = HandleKind::session;
-};
-template <> struct HandleTraits<octet_tensor> {
-  using Object = TensorObject;
-  static constexpr HandleKind kind = HandleKind::tensor;
-};
+template <> struct HandleTraits<octet_model> : HandleTraitsOf<ModelObject, HandleKind::model> {};
+template <> struct HandleTraits<octet_compile_options> : HandleTraitsOf<CompileOptionsObject, HandleKind::compile_options> {};
+template <> struct HandleTraits<octet_compiled_model> : HandleTraitsOf<CompiledModelObject, HandleKind::compiled_model> {};
+template <> struct HandleTraits<octet_session> : HandleTraitsOf<SessionObject, HandleKind::session> {};
+template <> struct HandleTraits<octet_tensor> : HandleTraitsOf<TensorObject, HandleKind::tensor> {};
 
 inline uint64_t token_of(const void* handle) { return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(handle)); }
 
