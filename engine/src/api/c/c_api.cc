@@ -21,7 +21,18 @@ void require_string(const char* s, const std::string& name) {
   if (!s) invalid_argument(name + " is NULL");
 }
 
-DType checked_dtype(octet_dtype dtype) {
+// The int a C caller passed for an enum. C lets any int through an enum parameter, but in C++
+// reading an enum outside its enumerators' range is undefined (UBSan's -fsanitize=enum stops
+// there), so entry points read such a parameter's bytes, once, before any other use.
+template <class Enum>
+int c_enum_value(const Enum& e) {
+  static_assert(sizeof(Enum) == sizeof(int), "C enums are int-sized");
+  int value;
+  std::memcpy(&value, &e, sizeof value);
+  return value;
+}
+
+DType checked_dtype(int dtype) {
   const auto t = static_cast<DType>(dtype);
   switch (t) {
     case DType::f32: case DType::u8: case DType::s8: case DType::u16: case DType::s16: case DType::s32:
@@ -33,7 +44,7 @@ DType checked_dtype(octet_dtype dtype) {
     case DType::undefined:
       break;
   }
-  invalid_argument("dtype " + std::to_string(static_cast<int>(dtype)) + " is not a tensor element type");
+  invalid_argument("dtype " + std::to_string(dtype) + " is not a tensor element type");
 }
 
 Shape checked_shape(const int64_t* dims, size_t rank) {
@@ -101,7 +112,7 @@ void octet_status_free(octet_status* status) {
 octet_status* octet_tensor_create(octet_dtype dtype, const int64_t* dims, size_t rank, octet_tensor** out) {
   return c_guard(__func__, [&] {
     require_out(out, "out");
-    const DType t = checked_dtype(dtype);
+    const DType t = checked_dtype(c_enum_value(dtype));
     Shape shape = checked_shape(dims, rank);
     checked_byte_size(t, shape);
     *out = issue<octet_tensor>(std::make_shared<TensorObject>(TensorObject{Tensor(t, std::move(shape))}));
@@ -112,7 +123,7 @@ octet_status* octet_tensor_wrap(octet_dtype dtype, const int64_t* dims, size_t r
                                 octet_tensor** out) {
   return c_guard(__func__, [&] {
     require_out(out, "out");
-    const DType t = checked_dtype(dtype);
+    const DType t = checked_dtype(c_enum_value(dtype));
     Shape shape = checked_shape(dims, rank);
     const size_t needed = checked_byte_size(t, shape);
     if (byte_size < needed)
@@ -188,26 +199,27 @@ octet_status* octet_model_free(octet_model* model) {
 
 namespace {
 
-const IoTable& io_table(const ModelObject& m, octet_io_kind kind) { return kind == OCTET_INPUTS ? m.inputs : m.outputs; }
-const IoTable& io_table(const CompiledModelObject& c, octet_io_kind kind) {
-  return kind == OCTET_INPUTS ? c.inputs : c.outputs;
+// The inputs or outputs table of a model or compiled model; `kind` is the caller's raw enum.
+template <class Object>
+const IoTable& io_table(const Object& object, int kind) {
+  if (kind != OCTET_INPUTS && kind != OCTET_OUTPUTS)
+    invalid_argument("kind " + std::to_string(kind) + " is neither OCTET_INPUTS nor OCTET_OUTPUTS");
+  return kind == OCTET_INPUTS ? object.inputs : object.outputs;
 }
 
 template <class Handle>
-octet_status* io_count(const char* entry, const Handle* handle, octet_io_kind kind, size_t* count) {
+octet_status* io_count(const char* entry, const Handle* handle, int kind, size_t* count) {
   return c_guard(entry, [&] {
     auto object = lookup(handle, handle_kind_name(HandleTraits<Handle>::kind));
-    if (kind != OCTET_INPUTS && kind != OCTET_OUTPUTS) invalid_argument("kind is neither OCTET_INPUTS nor OCTET_OUTPUTS");
     require_out(count, "count");
     *count = io_table(*object, kind).size();
   });
 }
 
 template <class Handle>
-octet_status* io_info(const char* entry, const Handle* handle, octet_io_kind kind, size_t index, octet_value_info* out) {
+octet_status* io_info(const char* entry, const Handle* handle, int kind, size_t index, octet_value_info* out) {
   return c_guard(entry, [&] {
     auto object = lookup(handle, handle_kind_name(HandleTraits<Handle>::kind));
-    if (kind != OCTET_INPUTS && kind != OCTET_OUTPUTS) invalid_argument("kind is neither OCTET_INPUTS nor OCTET_OUTPUTS");
     require_out(out, "out");
     *out = io_table(*object, kind).c_info(index);
   });
@@ -216,10 +228,10 @@ octet_status* io_info(const char* entry, const Handle* handle, octet_io_kind kin
 }  // namespace
 
 octet_status* octet_model_io_count(const octet_model* model, octet_io_kind kind, size_t* count) {
-  return io_count(__func__, model, kind, count);
+  return io_count(__func__, model, c_enum_value(kind), count);
 }
 octet_status* octet_model_io_info(const octet_model* model, octet_io_kind kind, size_t index, octet_value_info* out) {
-  return io_info(__func__, model, kind, index, out);
+  return io_info(__func__, model, c_enum_value(kind), index, out);
 }
 
 // ---- compile options --------------------------------------------------------------------
@@ -249,10 +261,11 @@ octet_status* octet_compile_options_free(octet_compile_options* options) {
   return c_guard(__func__, [&] { release(options, "options"); });
 }
 
-octet_status* octet_compile_options_set_precision(octet_compile_options* options, octet_precision precision) {
+octet_status* octet_compile_options_set_precision(octet_compile_options* options, octet_precision precision_enum) {
+  const int precision = c_enum_value(precision_enum);
   return edit_options(__func__, options, [&](CompileOptions& o) {
     if (precision != OCTET_PRECISION_FP32 && precision != OCTET_PRECISION_INT8)
-      invalid_argument("precision " + std::to_string(static_cast<int>(precision)) + " is neither FP32 nor INT8");
+      invalid_argument("precision " + std::to_string(precision) + " is neither FP32 nor INT8");
     o.precision = precision == OCTET_PRECISION_INT8 ? Precision::int8 : Precision::fp32;
   });
 }
@@ -272,7 +285,8 @@ octet_status* octet_compile_options_set_threads(octet_compile_options* options, 
 }
 
 octet_status* octet_compile_options_set_calibration_method(octet_compile_options* options,
-                                                           octet_calibration_method method) {
+                                                           octet_calibration_method method_enum) {
+  const int method = c_enum_value(method_enum);
   return edit_options(__func__, options, [&](CompileOptions& o) {
     switch (method) {
       case OCTET_CALIBRATION_MINMAX: o.calibration_method = CalibrationMethod::minmax; return;
@@ -280,7 +294,7 @@ octet_status* octet_compile_options_set_calibration_method(octet_compile_options
       case OCTET_CALIBRATION_ENTROPY: o.calibration_method = CalibrationMethod::entropy; return;
       case OCTET_CALIBRATION_MSE: o.calibration_method = CalibrationMethod::mse; return;
     }
-    invalid_argument("calibration method " + std::to_string(static_cast<int>(method)) + " is unknown");
+    invalid_argument("calibration method " + std::to_string(method) + " is unknown");
   });
 }
 
@@ -348,11 +362,11 @@ octet_status* octet_compiled_model_free(octet_compiled_model* compiled) {
 }
 
 octet_status* octet_compiled_model_io_count(const octet_compiled_model* compiled, octet_io_kind kind, size_t* count) {
-  return io_count(__func__, compiled, kind, count);
+  return io_count(__func__, compiled, c_enum_value(kind), count);
 }
 octet_status* octet_compiled_model_io_info(const octet_compiled_model* compiled, octet_io_kind kind, size_t index,
                                            octet_value_info* out) {
-  return io_info(__func__, compiled, kind, index, out);
+  return io_info(__func__, compiled, c_enum_value(kind), index, out);
 }
 
 octet_status* octet_compiled_model_isa(const octet_compiled_model* compiled, const char** out) {
