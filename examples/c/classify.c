@@ -1,8 +1,8 @@
 /* Loads an ONNX model through the C API, compiles it, prints its inputs and outputs, runs it
  * once and prints the top-5 of the first output.
  *   classify model.onnx [input.raw]
- * input.raw: the first input's bytes, exactly (e.g. f32 NCHW); without it every input is
- * zero-filled. Symbolic dimensions are compiled as 1. */
+ * input.raw: the first input's bytes, exactly (e.g. f32 NCHW); without it f32 inputs get a
+ * fixed synthetic pattern and others zeros. Symbolic dimensions are compiled as 1. */
 #include <octet/octet_c.h>
 
 #include <stdio.h>
@@ -27,13 +27,34 @@ static void print_value(const char* role, const octet_value_info* info) {
   printf("]\n");
 }
 
+/* The tensor's data and byte size; NULL (the status reported) when they cannot be had. */
+static void* tensor_bytes(octet_tensor* tensor, size_t* bytes) {
+  void* data = NULL;
+  octet_status* status = octet_tensor_data(tensor, &data);
+  if (!status) status = octet_tensor_byte_size(tensor, bytes);
+  if (status) fprintf(stderr, "octet: %s\n", octet_status_message(status));
+  octet_status_free(status);
+  return status ? NULL : data;
+}
+
+/* A deterministic pattern in [-0.5, 0.5) for an f32 tensor (zeros would tell little). */
+static void fill_pattern(octet_tensor* tensor) {
+  size_t bytes = 0;
+  float* values = (float*)tensor_bytes(tensor, &bytes);
+  if (!values) return;
+  for (size_t i = 0; i < bytes / sizeof(float); ++i) values[i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
+}
+
 /* Fills `tensor` from a raw file holding exactly its bytes. */
 static int read_raw(const char* path, octet_tensor* tensor) {
-  void* data = NULL;
   size_t bytes = 0;
-  if (octet_tensor_data(tensor, &data) || octet_tensor_byte_size(tensor, &bytes)) return 0;
+  void* data = tensor_bytes(tensor, &bytes);
+  if (!data) return 0;
   FILE* f = fopen(path, "rb");
-  if (!f) return 0;
+  if (!f) {
+    perror(path);
+    return 0;
+  }
   const size_t got = fread(data, 1, bytes, f);
   const int extra = fgetc(f) != EOF;
   fclose(f);
@@ -73,6 +94,7 @@ int main(int argc, char** argv) {
     print_value("input", &info);
     input_names[i] = info.name;
     TRY(octet_tensor_create(info.dtype, info.dims, info.rank, &inputs[i]));  /* zero-filled */
+    if (info.dtype == OCTET_DTYPE_F32) fill_pattern(inputs[i]);
   }
   octet_value_info first_output;
   for (size_t i = 0; i < output_count; ++i) {
@@ -92,11 +114,9 @@ int main(int argc, char** argv) {
     rc = 0;
     goto done;
   }
-  void* data = NULL;
   size_t bytes = 0;
-  TRY(octet_tensor_data(output, &data));
-  TRY(octet_tensor_byte_size(output, &bytes));
-  const float* scores = (const float*)data;
+  const float* scores = (const float*)tensor_bytes(output, &bytes);
+  if (!scores) goto done;
   const size_t n = bytes / sizeof(float);
   int taken[kTop];
   printf("top-%d of %s:\n", kTop, first_output.name);
