@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The test command (README): installs the dependencies, builds from scratch and runs every
 # suite: the Release build with all tests, the frontend/engine/op tests again under
-# AddressSanitizer + UndefinedBehaviorSanitizer (with the op and quantization tests), the example built against the
-# installed CMake package, the Python examples on the installed Python package (its pytest suite
-# runs in the Release ctest), the fuzz targets for 60 s each (tests/fuzz/run_fuzz.sh), and the
+# AddressSanitizer + UndefinedBehaviorSanitizer (with the op, quantization and C API tests), the
+# examples built against the installed package (CMake; pkg-config for the C one; the Python
+# examples on the installed Python package, whose pytest suite runs in the Release ctest), the
+# fuzz targets for 60 s each (tests/fuzz/run_fuzz.sh), and the
 # reliability suite (concurrent sessions) under ThreadSanitizer; last, a check that every Debian
 # package the builds used is one that tools/setup.sh installs on a fresh machine.
 set -euo pipefail
@@ -25,12 +26,12 @@ cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$
 cmake --build build/release -j"$jobs"
 (cd build/release && OCTET_MODELS_DIR="$models" ctest --output-on-failure -j1)
 
-echo "== sanitizer build (address,undefined): frontend, engine, op and quantization tests"
+echo "== sanitizer build (address,undefined): frontend, engine, op, quantization and C API tests"
 rm -rf build/asan
 cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOCTET_SANITIZE=address,undefined \
   -DOCTET_BUILD_BENCH=OFF >/dev/null
-cmake --build build/asan -j"$jobs" --target test_frontend test_engine test_ops test_quant
-(cd build/asan && ctest --output-on-failure -L "frontend|engine|ops|quant")
+cmake --build build/asan -j"$jobs" --target test_frontend test_engine test_ops test_quant test_c_api test_c_api_c
+(cd build/asan && ctest --output-on-failure -L "frontend|engine|ops|quant|c_api")
 
 echo "== install + example consumer (find_package(octet))"
 rm -rf build/install build/example
@@ -38,6 +39,12 @@ cmake --install build/release >/dev/null
 cmake -S examples/embed -B build/example -DCMAKE_PREFIX_PATH="$root/build/install" >/dev/null
 cmake --build build/example -j"$jobs"
 build/example/octet_embed_example "$models/squeezenet1.1.onnx"
+
+echo "== C example consumer (pkg-config octet)"
+rm -rf build/example_c
+mkdir -p build/example_c
+PKG_CONFIG_PATH="$root/build/install/lib/pkgconfig" make -C examples/c BUILD="$root/build/example_c"
+build/example_c/classify "$models/squeezenet1.1.onnx"
 
 echo "== installed Python package: examples/python (serve.py --self-test; classify.py with the zoo)"
 site="$root/build/install/lib/python3/dist-packages"

@@ -1,14 +1,12 @@
 // Exactness across ISAs: in exact mode an INT8 model gives the same bits on ref, avx2, avx512
 // and vnni (whatever the machine has), on synthetic nets and on the zoo models. Calibration
 // runs on the reference FP32 kernels, so each ISA also builds the very same quantization.
-#include <filesystem>
 
 #include "quant_test_util.h"
+#include "zoo_models.h"
 
 namespace octet::testing {
 namespace {
-
-namespace fs = std::filesystem;
 
 void expect_identical_across_isas(const Model& m, const std::vector<Sample>& calibration,
                                   const std::vector<Sample>& samples, const std::string& what,
@@ -75,13 +73,8 @@ TEST(Exactness, FastVariantRunsAndStaysClose) {
 }
 
 // The samples of a zoo model: its test_data_set_0 inputs, and a perturbed copy.
-std::vector<Sample> zoo_samples(const std::string& dir, const std::vector<TensorInfo>& infos) {
-  Sample s;
-  for (size_t i = 0; i < infos.size(); ++i) {
-    std::string name;
-    Tensor t = load_tensor_pb(dir + "/test_data_set_0/input_" + std::to_string(i) + ".pb", &name);
-    s[name.empty() ? infos[i].name : name] = t;
-  }
+std::vector<Sample> zoo_samples(const ZooModel& model, const std::vector<TensorInfo>& infos) {
+  const Sample s = zoo_test_inputs(model, infos);
   Sample noisy;
   std::mt19937 rng(5);
   std::normal_distribution<float> d(0.0f, 0.05f);
@@ -95,17 +88,12 @@ std::vector<Sample> zoo_samples(const std::string& dir, const std::vector<Tensor
 }
 
 TEST(Exactness, ZooModels) {
-  const std::string zoo = zoo_dir();
-  if (zoo.empty()) GTEST_SKIP() << "../shared/zoo is absent";
+  if (zoo_dir().empty()) GTEST_SKIP() << "../shared/zoo is absent";
   int models = 0;
-  for (const auto& entry : fs::directory_iterator(zoo + "/models")) {
-    if (entry.path().extension() != ".onnx") continue;
-    const std::string name = entry.path().stem().string();
-    const std::string dir = zoo + "/models/" + name;
-    if (!fs::exists(dir + "/test_data_set_0")) continue;
-    Model m = Model::load(entry.path().string());
-    const auto samples = zoo_samples(dir, m.inputs());
-    expect_identical_across_isas(m, samples, samples, name);
+  for (const ZooModel& zoo_model : zoo_models_with_test_data()) {
+    Model m = Model::load(zoo_model.path);
+    const auto samples = zoo_samples(zoo_model, m.inputs());
+    expect_identical_across_isas(m, samples, samples, zoo_model.name);
     ++models;
   }
   EXPECT_GT(models, 0);
