@@ -26,22 +26,22 @@ namespace {
 
 // ------------------------------------------------------------------ dtypes
 
-py::dtype numpy_dtype(DType t) {
-  switch (t) {
-    case DType::f32: return py::dtype("float32");
-    case DType::f64: return py::dtype("float64");
-    case DType::f16: return py::dtype("float16");
-    case DType::u8: return py::dtype("uint8");
-    case DType::s8: return py::dtype("int8");
-    case DType::u16: return py::dtype("uint16");
-    case DType::s16: return py::dtype("int16");
-    case DType::u32: return py::dtype("uint32");
-    case DType::s32: return py::dtype("int32");
-    case DType::u64: return py::dtype("uint64");
-    case DType::s64: return py::dtype("int64");
-    case DType::boolean: return py::dtype("bool");
-    default: throw Error(std::string("octet tensors of dtype ") + dtype_name(t) + " have no numpy equivalent");
-  }
+// numpy's dtype object for t. Made once per dtype and kept: parsing a dtype name costs
+// microseconds on every output otherwise, more right after a large model has run (cold caches).
+const py::dtype& numpy_dtype(DType t) {
+  static const auto* table = [] {
+    auto* m = new std::map<DType, py::dtype>();  // never destroyed: the interpreter may be gone by then
+    const std::pair<DType, const char*> names[] = {
+        {DType::f32, "float32"}, {DType::f64, "float64"}, {DType::f16, "float16"}, {DType::u8, "uint8"},
+        {DType::s8, "int8"},     {DType::u16, "uint16"},  {DType::s16, "int16"},   {DType::u32, "uint32"},
+        {DType::s32, "int32"},   {DType::u64, "uint64"},  {DType::s64, "int64"},   {DType::boolean, "bool"}};
+    for (const auto& [dtype, name] : names) m->emplace(dtype, py::dtype(name));
+    return m;
+  }();
+  auto it = table->find(t);
+  if (it == table->end())
+    throw Error(std::string("octet tensors of dtype ") + dtype_name(t) + " have no numpy equivalent");
+  return it->second;
 }
 
 // The octet dtype of a numpy dtype in native byte order; undefined when there is none.
@@ -74,7 +74,12 @@ py::array to_numpy(const Tensor& t) {
 // An input array as the engine reads it: C-contiguous in the expected dtype. Arrays that
 // already are (the usual case) are used in place; `holder` keeps each array alive.
 Tensor input_tensor(const std::string& name, const py::handle& value, DType expected, std::vector<py::object>& holder) {
-  py::array array = py::array::ensure(value, py::array::c_style);
+  // A C-contiguous ndarray (the usual feed) is taken as it is; anything else goes through
+  // numpy's conversion, which costs more (and copies where the layout needs it).
+  py::array array = py::isinstance<py::array>(value) &&
+                            (py::reinterpret_borrow<py::array>(value).flags() & py::array::c_style)
+                        ? py::reinterpret_borrow<py::array>(value)
+                        : py::array::ensure(value, py::array::c_style);
   if (!array) {
     PyErr_Clear();
     throw Error("input '" + name + "' is not convertible to a numpy array");
@@ -83,7 +88,7 @@ Tensor input_tensor(const std::string& name, const py::handle& value, DType expe
   if (got != expected)
     throw Error("input '" + name + "' has numpy dtype " + std::string(py::str(array.dtype())) +
                 " but the model expects " + dtype_name(expected) + " (numpy " +
-                std::string(py::str(numpy_dtype(expected))) + ")");
+                py::cast<std::string>(numpy_dtype(expected).attr("name")) + ")");
   Shape shape(array.shape(), array.shape() + array.ndim());
   // Kernels never write their inputs (octet.h), so a read-only array may be wrapped.
   Tensor t = Tensor::wrap(got, std::move(shape), const_cast<void*>(array.data()));
@@ -91,7 +96,17 @@ Tensor input_tensor(const std::string& name, const py::handle& value, DType expe
   return t;
 }
 
+// A feed dict's key as a name: a str, else whatever str() makes of it.
+std::string feed_name(const py::handle& key) {
+  return py::isinstance<py::str>(key) ? key.cast<std::string>() : py::cast<std::string>(py::str(key));
+}
+
 // ------------------------------------------------------------------ compiled model + sessions
+
+// How long this thread's last Session::run took inside SessionPool::run (microseconds):
+// bench/python_overhead.py subtracts it from the Python call's own time, which gives what the
+// binding adds to that very call, free of the run-to-run noise of the model itself.
+thread_local double last_engine_run_us = 0;
 
 // A compiled model and the sessions that run it. A Session serves one thread at a time, so
 // each run takes an idle session (or makes one) and gives it back: any number of Python
@@ -107,15 +122,13 @@ class SessionPool {
     std::vector<py::object> holder;  // keeps converted arrays alive while the GIL is released
     std::map<std::string, Tensor> inputs;
     for (const auto& item : feeds) {
-      const std::string name = py::cast<std::string>(py::str(item.first));
+      const std::string name = feed_name(item.first);
       const TensorInfo* info = find(inputs_, name);
       if (!info) throw Error("'" + name + "' is not an input of the model (inputs: " + list_names(inputs_) + ")");
       inputs[name] = input_tensor(name, item.second, info->dtype, holder);
     }
     std::vector<std::string> wanted;
-    if (names.is_none()) {
-      for (const TensorInfo& o : outputs_) wanted.push_back(o.name);
-    } else {
+    if (!names.is_none()) {
       for (const py::handle& n : names) {
         std::string name = py::cast<std::string>(n);
         if (!find(outputs_, name))
@@ -128,7 +141,9 @@ class SessionPool {
       py::gil_scoped_release unlocked;
       std::unique_ptr<Session> session = take();
       try {
+        const auto t0 = std::chrono::steady_clock::now();
         outputs = session->run(inputs);
+        last_engine_run_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
       } catch (...) {
         give_back(std::move(session));
         throw;
@@ -136,7 +151,11 @@ class SessionPool {
       give_back(std::move(session));
     }
     py::list result;
-    for (const std::string& name : wanted) result.append(to_numpy(outputs.at(name)));
+    if (names.is_none()) {
+      for (const TensorInfo& o : outputs_) result.append(to_numpy(outputs.at(o.name)));
+    } else {
+      for (const std::string& name : wanted) result.append(to_numpy(outputs.at(name)));
+    }
     return result;
   }
 
@@ -146,7 +165,7 @@ class SessionPool {
     std::vector<py::object> holder;
     std::map<std::string, Tensor> inputs;
     for (const auto& item : feeds) {
-      const std::string name = py::cast<std::string>(py::str(item.first));
+      const std::string name = feed_name(item.first);
       const TensorInfo* info = find(inputs_, name);
       if (!info) throw Error("'" + name + "' is not an input of the model");
       inputs[name] = input_tensor(name, item.second, info->dtype, holder);
@@ -287,6 +306,8 @@ PYBIND11_MODULE(_octet, m) {
   using namespace octet::python;
   m.doc() = "octet's C++ API, bound for the octet Python package (use octet.InferenceSession)";
   py::register_exception<Error>(m, "Error", PyExc_RuntimeError);
+  m.def("last_engine_run_us", [] { return last_engine_run_us; },
+        "Microseconds this thread's last run spent in Session::run (for bench/python_overhead.py)");
 
   py::class_<Model>(m, "Model")
       .def_static("load", &Model::load, py::arg("path"), py::call_guard<py::gil_scoped_release>())

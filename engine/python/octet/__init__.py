@@ -193,7 +193,8 @@ class InferenceSession:
         in output_names (every output, in model order, when None or empty) as a list of arrays."""
         if run_options is not None:
             raise ValueError("octet takes no RunOptions")
-        return self._compiled_for(input_feed).run(output_names or None, input_feed)
+        compiled = self._compiled_for(input_feed) if self._symbolic else self._default
+        return compiled.run(output_names or None, input_feed)
 
     def get_inputs(self):
         return list(self._inputs)
