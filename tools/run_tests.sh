@@ -46,8 +46,10 @@ mkdir -p build/example_c
 PKG_CONFIG_PATH="$root/build/install/lib/pkgconfig" make -C examples/c BUILD="$root/build/example_c"
 build/example_c/classify "$models/squeezenet1.1.onnx"
 
-echo "== installed Python package: examples/python (serve.py --self-test; classify.py with the zoo)"
+echo "== installed Python package: its pytest suite, then examples/python (serve.py --self-test; classify.py with the zoo)"
 site="$root/build/install/lib/python3/dist-packages"
+(cd "$root/build" && PYTHONPATH="$site" OCTET_RUN="$root/build/release/tools/octet_run" \
+  /usr/bin/python3 -m pytest -v -p no:cacheprovider "$root/tests/python")
 PYTHONPATH="$site" /usr/bin/python3 examples/python/serve.py "$models/squeezenet1.1.onnx" --self-test
 zoo="${OCTET_ZOO:-$root/../shared/zoo}"
 if [ -f "$zoo/manifest.json" ]; then

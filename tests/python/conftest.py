@@ -98,3 +98,8 @@ def conv_model(tmp_path):
 def random_feeds(count, shape=(1, 3, 12, 12), seed=1):
     rng = np.random.default_rng(seed)
     return [{"x": rng.uniform(-1, 1, shape).astype(np.float32)} for _ in range(count)]
+
+
+def pytest_report_header(config):
+    import octet
+    return "octet package under test: " + os.path.dirname(octet.__file__)
