@@ -2,7 +2,7 @@
 # Builds octet from this checkout and installs it: the library, its C and C++ headers, the CMake
 # package (find_package(octet)), the pkg-config file, octet_run, and the Python package `octet`.
 # With the default prefix /usr/local, Debian's /usr/bin/python3 imports octet with no PYTHONPATH
-# (/usr/local/lib/python3/dist-packages is on its path).
+# (/usr/local/lib/python3.X/dist-packages is on its path).
 #   tools/install.sh [PREFIX [BUILD_DIR]]      default: /usr/local build/install-release
 # Installs the Debian packages it needs first (tools/setup.sh); runs the C++ and Python checks
 # of the installed package last.
@@ -20,9 +20,13 @@ if [ ! -w "$(dirname "$prefix")" ] && [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 $SUDO cmake --install "$build" >/dev/null
 if [ "$(id -u)" = 0 ] && [ "$prefix" = /usr/local ]; then ldconfig; fi
 
-site="$prefix/lib/python3/dist-packages"
-PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}" /usr/bin/python3 -c \
-  "import octet, sys; print('octet installed in $prefix; Python package', octet.__file__)"
-if [ "$prefix" != /usr/local ]; then
+python_version=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+site="$prefix/lib/python$python_version/dist-packages"
+# The check runs outside the checkout, so that only the installed package can be imported.
+if [ "$prefix" = /usr/local ]; then
+  (cd / && /usr/bin/python3 -c "import octet; print('octet installed in $prefix; Python package', octet.__file__)")
+else
+  (cd / && PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}" /usr/bin/python3 -c \
+    "import octet; print('octet installed in $prefix; Python package', octet.__file__)")
   echo "Python: add $site to PYTHONPATH (export PYTHONPATH=$site)"
 fi

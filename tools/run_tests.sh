@@ -47,7 +47,8 @@ PKG_CONFIG_PATH="$root/build/install/lib/pkgconfig" make -C examples/c BUILD="$r
 build/example_c/classify "$models/squeezenet1.1.onnx"
 
 echo "== installed Python package: its pytest suite, then examples/python (serve.py --self-test; classify.py with the zoo)"
-site="$root/build/install/lib/python3/dist-packages"
+python_version=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+site="$root/build/install/lib/python$python_version/dist-packages"
 (cd "$root/build" && PYTHONPATH="$site" OCTET_RUN="$root/build/release/tools/octet_run" \
   /usr/bin/python3 -m pytest -v -p no:cacheprovider "$root/tests/python")
 PYTHONPATH="$site" /usr/bin/python3 examples/python/serve.py "$models/squeezenet1.1.onnx" --self-test
