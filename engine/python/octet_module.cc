@@ -101,6 +101,32 @@ std::string feed_name(const py::handle& key) {
   return py::isinstance<py::str>(key) ? key.cast<std::string>() : py::cast<std::string>(py::str(key));
 }
 
+const TensorInfo* find_info(const std::vector<TensorInfo>& infos, const std::string& name) {
+  for (const TensorInfo& i : infos)
+    if (i.name == name) return &i;
+  return nullptr;
+}
+
+std::string list_names(const std::vector<TensorInfo>& infos) {
+  std::string s;
+  for (const TensorInfo& i : infos) s += (s.empty() ? "'" : ", '") + i.name + "'";
+  return s;
+}
+
+// A feed dict (input name -> array) as the engine's inputs, each array read in place
+// (input_tensor); `holder` keeps them alive. `what` prefixes the errors ("" for a run).
+std::map<std::string, Tensor> wrap_feeds(const py::dict& feeds, const std::vector<TensorInfo>& inputs,
+                                         std::vector<py::object>& holder, const std::string& what = "") {
+  std::map<std::string, Tensor> wrapped;
+  for (const auto& item : feeds) {
+    const std::string name = feed_name(item.first);
+    const TensorInfo* info = find_info(inputs, name);
+    if (!info) throw Error(what + "'" + name + "' is not an input of the model (inputs: " + list_names(inputs) + ")");
+    wrapped[name] = input_tensor(name, item.second, info->dtype, holder);
+  }
+  return wrapped;
+}
+
 // ------------------------------------------------------------------ compiled model + sessions
 
 // How long this thread's last Session::run took inside SessionPool::run (microseconds):
@@ -120,18 +146,12 @@ class SessionPool {
   // model order, when names is None), as arrays.
   py::list run(const py::object& names, const py::dict& feeds) {
     std::vector<py::object> holder;  // keeps converted arrays alive while the GIL is released
-    std::map<std::string, Tensor> inputs;
-    for (const auto& item : feeds) {
-      const std::string name = feed_name(item.first);
-      const TensorInfo* info = find(inputs_, name);
-      if (!info) throw Error("'" + name + "' is not an input of the model (inputs: " + list_names(inputs_) + ")");
-      inputs[name] = input_tensor(name, item.second, info->dtype, holder);
-    }
+    const std::map<std::string, Tensor> inputs = wrap_feeds(feeds, inputs_, holder);
     std::vector<std::string> wanted;
     if (!names.is_none()) {
       for (const py::handle& n : names) {
         std::string name = py::cast<std::string>(n);
-        if (!find(outputs_, name))
+        if (!find_info(outputs_, name))
           throw Error("'" + name + "' is not an output of the model (outputs: " + list_names(outputs_) + ")");
         wanted.push_back(std::move(name));
       }
@@ -163,13 +183,7 @@ class SessionPool {
   // microseconds: the baseline that bench/python_overhead.py compares run() against.
   std::vector<double> time_cpp_run(const py::dict& feeds, int calls) {
     std::vector<py::object> holder;
-    std::map<std::string, Tensor> inputs;
-    for (const auto& item : feeds) {
-      const std::string name = feed_name(item.first);
-      const TensorInfo* info = find(inputs_, name);
-      if (!info) throw Error("'" + name + "' is not an input of the model");
-      inputs[name] = input_tensor(name, item.second, info->dtype, holder);
-    }
+    const std::map<std::string, Tensor> inputs = wrap_feeds(feeds, inputs_, holder);
     std::vector<double> us;
     us.reserve(static_cast<size_t>(std::max(calls, 0)));
     py::gil_scoped_release unlocked;
@@ -198,16 +212,6 @@ class SessionPool {
   const std::vector<TensorInfo>& outputs() const { return outputs_; }
 
  private:
-  static const TensorInfo* find(const std::vector<TensorInfo>& infos, const std::string& name) {
-    for (const TensorInfo& i : infos)
-      if (i.name == name) return &i;
-    return nullptr;
-  }
-  static std::string list_names(const std::vector<TensorInfo>& infos) {
-    std::string s;
-    for (const TensorInfo& i : infos) s += (s.empty() ? "'" : ", '") + i.name + "'";
-    return s;
-  }
   std::unique_ptr<Session> take() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -240,20 +244,6 @@ CalibrationMethod calibration_method(const std::string& name) {
   throw Error("calibration method '" + name + "' is not one of minmax, percentile, entropy, mse");
 }
 
-std::map<std::string, Tensor> feed_tensors(const py::dict& feed, const std::vector<TensorInfo>& inputs,
-                                           std::vector<py::object>& holder) {
-  std::map<std::string, Tensor> out;
-  for (const auto& item : feed) {
-    const std::string name = py::cast<std::string>(py::str(item.first));
-    DType expected = DType::undefined;
-    for (const TensorInfo& i : inputs) expected = i.name == name ? i.dtype : expected;
-    if (expected == DType::undefined) throw Error("calibration sample: '" + name + "' is not an input of the model");
-    // Calibration samples outlive this call (the compile reads them), so they are owned copies.
-    out[name] = input_tensor(name, item.second, expected, holder).clone();
-  }
-  return out;
-}
-
 // Compiles `model`. The keyword arguments are InferenceSession's (octet/__init__.py checks them).
 std::shared_ptr<SessionPool> compile(const Model& model, const std::string& precision, const std::string& isa,
                                      int threads, const std::map<std::string, int64_t>& dim_values,
@@ -274,7 +264,11 @@ std::shared_ptr<SessionPool> compile(const Model& model, const std::string& prec
   std::vector<py::object> holder;
   for (const py::handle& sample : calibration) {
     if (!py::isinstance<py::dict>(sample)) throw Error("each calibration sample must be a dict of input name -> array");
-    o.calibration_data.push_back(feed_tensors(py::reinterpret_borrow<py::dict>(sample), inputs, holder));
+    std::map<std::string, Tensor> wrapped =
+        wrap_feeds(py::reinterpret_borrow<py::dict>(sample), inputs, holder, "calibration sample: ");
+    // Copies: the compile runs with the GIL released, while other threads may write these arrays.
+    for (auto& kv : wrapped) kv.second = kv.second.clone();
+    o.calibration_data.push_back(std::move(wrapped));
   }
   CompiledModel compiled = [&] {
     py::gil_scoped_release unlocked;
