@@ -7,7 +7,8 @@
 //             [--calibration-dir DIR] [--calibration-samples N]
 //             [--calibration-method minmax|percentile|entropy|mse] [--percentile P]
 //             [--weight-bits 8|7] [--report] [--export-qdq FILE] [--profile[=RUNS]]
-//             [--save-outputs DIR]
+//             [--save-outputs DIR] [--save-compiled FILE] [--timing] [--hold SECONDS]
+//   octet_run --compiled FILE --test-data DIR [--threads N] [...]
 //
 // --profile: after the check, RUNS more runs (default 20, after 3 warm-up runs) give the
 // median latency, then RUNS runs with per-node timing give a table sorted by cost.
@@ -20,6 +21,10 @@
 // one-input model; without it, on the --test-data inputs (one sample, said on stdout).
 // --report prints the per-tensor SQNR of the quantization; --export-qdq writes it as QDQ ONNX.
 // --save-outputs writes what the model computed as DIR/output_N.pb, in graph output order.
+// --save-compiled writes the compiled model (CompiledModel::save); --compiled runs such a file
+// instead of --model (its precision and ISA level are the file's). --timing prints load_ms,
+// compile_ms, ready_ms (load + compile + session) and first_run_ms; --hold keeps the process
+// alive that long after the run (to inspect its memory or CPU use from outside).
 // Exit status: 0 every output within tolerance, 1 some output is not, 2 bad usage or input
 // (one line "octet_run: error: ..." on stderr).
 #include <dirent.h>
@@ -30,7 +35,9 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "octet/octet.h"
@@ -53,6 +60,9 @@ struct Args {
   long calibration_samples = 300;
   bool report = false;
   int profile_runs = 0;  // --profile: timed runs (0 = off)
+  std::string save_compiled, compiled;
+  bool timing = false;
+  double hold_seconds = 0;
 };
 
 const char kUsage[] =
@@ -62,7 +72,9 @@ const char kUsage[] =
     "                 [--calibration-dir DIR] [--calibration-samples N]\n"
     "                 [--calibration-method minmax|percentile|entropy|mse] [--percentile P]\n"
     "                 [--weight-bits 8|7] [--report] [--export-qdq FILE] [--profile[=RUNS]]\n"
-    "                 [--save-outputs DIR]\n";
+    "                 [--save-outputs DIR] [--save-compiled FILE] [--timing] [--hold SECONDS]\n"
+    "       octet_run --compiled FILE --test-data DIR [--threads N] [--rtol R] [--atol A] [--verbose]\n"
+    "                 [--profile[=RUNS]] [--save-outputs DIR] [--timing] [--hold SECONDS]\n";
 
 double parse_double(const std::string& flag, const std::string& s) {
   char* end = nullptr;
@@ -114,6 +126,14 @@ Args parse_args(int argc, char** argv) {
     } else if (arg == "--report" && !has_inline_value) a.report = true;
     else if (arg == "--export-qdq") a.export_qdq = next();
     else if (arg == "--save-outputs") a.save_outputs = next();
+    else if (arg == "--save-compiled") a.save_compiled = next();
+    else if (arg == "--compiled") a.compiled = next();
+    else if (arg == "--timing" && !has_inline_value) a.timing = true;
+    else if (arg == "--hold") {
+      const std::string v = next();
+      a.hold_seconds = parse_double(arg, v);
+      if (!(a.hold_seconds >= 0 && a.hold_seconds <= 3600)) throw UsageError("--hold needs seconds in [0, 3600]");
+    }
     else if (arg == "--weight-bits") {
       const std::string v = next();
       if (v != "7" && v != "8") throw UsageError("--weight-bits must be 7 or 8, got '" + v + "'");
@@ -134,7 +154,11 @@ Args parse_args(int argc, char** argv) {
       std::exit(0);
     } else throw UsageError("unknown argument '" + std::string(argv[i]) + "'");
   }
-  if (a.model.empty()) throw UsageError("--model is required");
+  if (a.model.empty() == a.compiled.empty()) throw UsageError("give one of --model and --compiled");
+  if (!a.compiled.empty() && (a.precision != "fp32" || a.isa != "auto" || !a.calibration_dir.empty() ||
+                              a.report || !a.export_qdq.empty() || !a.save_compiled.empty() || a.weight_bits != 8))
+    throw UsageError("--compiled takes its precision, ISA and quantization from the file: drop --precision, --isa, "
+                     "--calibration-*, --report, --export-qdq, --save-compiled and --weight-bits");
   if (a.test_data.empty()) throw UsageError("--test-data is required");
   if (a.precision != "fp32" && a.precision != "int8")
     throw UsageError("--precision must be fp32 or int8, got '" + a.precision + "'");
@@ -294,19 +318,13 @@ void print_profile(octet::Session& session, const std::map<std::string, octet::T
 
 std::string describe(const octet::Tensor& t) { return std::string(octet::dtype_name(t.dtype())) + octet::shape_str(t.shape()); }
 
-int run(const Args& args) {
-  octet::Model model = octet::Model::load(args.model);
-  const auto model_inputs = model.inputs();
-  const auto model_outputs = model.outputs();
+using Clock = std::chrono::steady_clock;
+double ms_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
 
+// Feeds for the model's inputs from the test data; binds symbolic dims into opt when given.
+std::map<std::string, octet::Tensor> make_feeds(const Args& args, const std::vector<octet::TensorInfo>& model_inputs,
+                                                octet::CompileOptions* opt) {
   auto inputs = load_matched(numbered_files(args.test_data, "input_"), model_inputs, "input");
-  auto expected = load_matched(numbered_files(args.test_data, "output_"), model_outputs, "output");
-  if (expected.empty()) throw octet::Error(args.test_data + ": no output_N.pb files");
-
-  octet::CompileOptions opt;
-  opt.precision = args.precision == "int8" ? octet::Precision::int8 : octet::Precision::fp32;
-  opt.isa = args.isa;
-  opt.threads = args.threads;
   std::map<std::string, octet::Tensor> feeds;
   for (const auto& in : inputs) {
     feeds[in.name] = in.tensor;
@@ -316,19 +334,36 @@ int run(const Args& args) {
       if (info.shape.size() != in.tensor.rank())
         throw octet::Error(in.file + ": shape " + octet::shape_str(in.tensor.shape()) + " does not match input '" +
                            info.name + "' " + octet::shape_str(info.shape));
-      for (size_t d = 0; d < info.shape.size(); ++d) {
+      for (size_t d = 0; d < info.shape.size() && opt; ++d) {
         const std::string dn = d < info.dim_names.size() ? info.dim_names[d] : std::string();
         if (info.shape[d] >= 0 || dn.empty()) continue;
-        auto it = opt.dim_values.find(dn);
-        if (it != opt.dim_values.end() && it->second != in.tensor.shape()[d])
+        auto it = opt->dim_values.find(dn);
+        if (it != opt->dim_values.end() && it->second != in.tensor.shape()[d])
           throw octet::Error(in.file + ": dimension '" + dn + "' is " + std::to_string(it->second) +
                              " in another input but " + std::to_string(in.tensor.shape()[d]) + " here");
-        opt.dim_values[dn] = in.tensor.shape()[d];
+        opt->dim_values[dn] = in.tensor.shape()[d];
       }
     }
   }
   for (const auto& info : model_inputs)
     if (!feeds.count(info.name)) throw octet::Error(args.test_data + ": no input_N.pb for model input '" + info.name + "'");
+  return feeds;
+}
+
+// Compiles --model as the flags say (calibrating when INT8 from FP32); fills feeds and the
+// load / compile times.
+octet::CompiledModel compile_from_onnx(const Args& args, std::map<std::string, octet::Tensor>* feeds, double* load_ms,
+                                       double* compile_ms) {
+  const auto t_load = Clock::now();
+  octet::Model model = octet::Model::load(args.model);
+  *load_ms = ms_between(t_load, Clock::now());
+  const auto model_inputs = model.inputs();
+
+  octet::CompileOptions opt;
+  opt.precision = args.precision == "int8" ? octet::Precision::int8 : octet::Precision::fp32;
+  opt.isa = args.isa;
+  opt.threads = args.threads;
+  *feeds = make_feeds(args, model_inputs, &opt);
 
   if (args.precision == "int8") {
     if (args.calibration_method == "percentile") opt.calibration_method = octet::CalibrationMethod::percentile;
@@ -341,12 +376,13 @@ int run(const Args& args) {
       std::printf("calibration: %zu samples from %s (%s)\n", opt.calibration_data.size(), args.calibration_dir.c_str(),
                   args.calibration_method.c_str());
     } else {
-      opt.calibration_data = {feeds};  // used only when the model is FP32
+      opt.calibration_data = {*feeds};  // used only when the model is FP32
     }
   }
 
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   octet::CompiledModel compiled = octet::CompiledModel::compile(model, opt);
+  *compile_ms = ms_between(t0, Clock::now());
   if (args.precision == "int8" && args.calibration_dir.empty() && !compiled.quantization_report().empty())
     std::printf("calibration: the --test-data inputs (1 sample; --calibration-dir gives more)\n");
   if (args.report) print_report(compiled);
@@ -354,17 +390,46 @@ int run(const Args& args) {
     compiled.export_qdq(args.export_qdq);
     std::printf("QDQ model written to %s\n", args.export_qdq.c_str());
   }
-  const auto t1 = std::chrono::steady_clock::now();
-  octet::Session session = compiled.create_session();
-  std::map<std::string, octet::Tensor> results = session.run(feeds);
-  const auto t2 = std::chrono::steady_clock::now();
+  if (!args.save_compiled.empty()) {
+    compiled.save(args.save_compiled);
+    std::printf("compiled model written to %s\n", args.save_compiled.c_str());
+  }
+  return compiled;
+}
 
-  std::printf("model %s: isa %s, arena %s (%zu bytes), weights %s (%zu bytes)\n", args.model.c_str(),
+int run(const Args& args) {
+  std::map<std::string, octet::Tensor> feeds;
+  double load_ms = 0, compile_ms = 0;
+  const auto t_start = Clock::now();
+  std::optional<octet::CompiledModel> loaded;
+  if (!args.compiled.empty()) {
+    loaded.emplace(octet::CompiledModel::load(args.compiled, args.threads));
+    load_ms = ms_between(t_start, Clock::now());
+    feeds = make_feeds(args, loaded->inputs(), nullptr);
+  } else {
+    loaded.emplace(compile_from_onnx(args, &feeds, &load_ms, &compile_ms));
+  }
+  const octet::CompiledModel& compiled = *loaded;
+  const std::string model_name = args.compiled.empty() ? args.model : args.compiled;
+  auto expected = load_matched(numbered_files(args.test_data, "output_"), compiled.outputs(), "output");
+  if (expected.empty()) throw octet::Error(args.test_data + ": no output_N.pb files");
+
+  const auto t1 = Clock::now();
+  octet::Session session = compiled.create_session();
+  const auto t_ready = Clock::now();
+  std::map<std::string, octet::Tensor> results = session.run(feeds);
+  const auto t2 = Clock::now();
+  if (args.timing) {
+    // ready: what it takes before the first inference can start, file reading included.
+    std::printf("load_ms %.3f\ncompile_ms %.3f\nready_ms %.3f\nfirst_run_ms %.3f\n", load_ms, compile_ms,
+                load_ms + compile_ms + ms_between(t1, t_ready), ms_between(t_ready, t2));
+  }
+
+  std::printf("model %s: isa %s, arena %s (%zu bytes), weights %s (%zu bytes)\n", model_name.c_str(),
               compiled.isa().c_str(), mb(compiled.arena_bytes()).c_str(), compiled.arena_bytes(),
               mb(compiled.weights_bytes()).c_str(), compiled.weights_bytes());
   if (args.verbose) {
-    std::printf("compile %.1f ms, first run %.1f ms\n", std::chrono::duration<double, std::milli>(t1 - t0).count(),
-                std::chrono::duration<double, std::milli>(t2 - t1).count());
+    std::printf("load %.1f ms, compile %.1f ms, first run %.1f ms\n", load_ms, compile_ms, ms_between(t_ready, t2));
     std::printf("%s", compiled.describe().c_str());
   }
 
@@ -392,6 +457,10 @@ int run(const Args& args) {
   }
   std::printf("%s (rtol %g, atol %g)\n", all_ok ? "PASS" : "FAIL", args.rtol, args.atol);
   if (args.profile_runs > 0) print_profile(session, feeds, args.profile_runs);
+  if (args.hold_seconds > 0) {
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::duration<double>(args.hold_seconds));
+  }
   return all_ok ? 0 : 1;
 }
 

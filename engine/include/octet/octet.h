@@ -69,6 +69,8 @@ class Tensor {
   Tensor(DType dtype, Shape shape);
   // A view over memory owned by someone else (must outlive every use of the view).
   static Tensor wrap(DType dtype, Shape shape, void* data);
+  // A view over memory that `owner` keeps alive (e.g. a mapped file); copies share the owner.
+  static Tensor share(DType dtype, Shape shape, void* data, std::shared_ptr<const void> owner);
 
   DType dtype() const { return dtype_; }
   const Shape& shape() const { return shape_; }
@@ -190,6 +192,16 @@ struct LayerError {
 class CompiledModel {
  public:
   static CompiledModel compile(const Model& model, const CompileOptions& options = {});
+  // A compiled-model file (save): the program, memory plan, quantization parameters and packed
+  // weights. load maps it read-only and runs the packed weights in place, so processes loading
+  // one file share its pages; it gives bit-identical outputs to the model it was saved from.
+  // The file is tagged with its ISA level: one this CPU lacks (or above OCTET_MAX_ISA), a
+  // damaged or truncated file, another format version, or a file whose graph, kernel choices
+  // or memory plan differ from what this build derives is refused with an Error.
+  // threads: intra-op threads of its sessions (0 = one per core). export_qdq is not available
+  // on a loaded model (the file holds the packed program, not the QDQ graph).
+  static CompiledModel load(const std::string& path, int threads = 0);
+  void save(const std::string& path) const;
 
   Session create_session() const;
   std::vector<TensorInfo> inputs() const;

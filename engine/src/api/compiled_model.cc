@@ -4,6 +4,7 @@
 #include "octet/frontend/onnx_writer.h"
 #include "octet/octet.h"
 #include "quant/quantize.h"
+#include "runtime/compiled_file/compiled_file.h"
 #include "runtime/compiler.h"
 #include "runtime/session_state.h"
 
@@ -26,6 +27,17 @@ std::shared_ptr<const Program> compile_program(const Graph& model, const Compile
 CompiledModel CompiledModel::compile(const Model& model, const CompileOptions& options) {
   if (!model.graph()) throw Error("compile: the model is empty");
   return detail::api_guard("compile", [&] { return CompiledModel(detail::compile_program(*model.graph(), options)); });
+}
+
+CompiledModel CompiledModel::load(const std::string& path, int threads) {
+  return detail::api_guard("load", [&] { return CompiledModel(detail::load_compiled(path, threads)); });
+}
+
+void CompiledModel::save(const std::string& path) const {
+  detail::api_guard("save", [&] {
+    detail::save_compiled(*program_, path);
+    return 0;
+  });
 }
 
 Session CompiledModel::create_session() const {
@@ -52,7 +64,10 @@ std::string CompiledModel::describe() const {
 
 void CompiledModel::export_qdq(const std::string& path) const {
   detail::api_guard("export_qdq", [&] {
-    if (!program_->qdq_graph) throw Error("export_qdq(" + path + "): the model was not compiled for INT8");
+    if (!program_->qdq_graph)
+      throw Error("export_qdq(" + path + "): " +
+                  (program_->precision == Precision::int8 ? "a model loaded from a compiled file has no QDQ graph"
+                                                          : "the model was not compiled for INT8"));
     frontend::save_onnx(*program_->qdq_graph, path);
     return 0;
   });

@@ -83,6 +83,12 @@ Tensor Tensor::wrap(DType dtype, Shape shape, void* data) {
   return t;
 }
 
+Tensor Tensor::share(DType dtype, Shape shape, void* data, std::shared_ptr<const void> owner) {
+  Tensor t = wrap(dtype, std::move(shape), data);
+  t.storage_ = std::shared_ptr<void>(std::move(owner), data);  // aliasing: keeps owner alive
+  return t;
+}
+
 Tensor Tensor::clone() const {
   if (empty()) return Tensor();
   Tensor t(dtype_, shape_);

@@ -23,14 +23,20 @@
 
 namespace octet::detail {
 
+class PackedWeightStore;
+
 // Compile-time view of one node. Used for inference (set_output*) and kernel creation
 // (output shapes are known then).
 class NodeContext {
  public:
-  NodeContext(Graph& g, int node_index, kernels::IsaChoice isa = {})
-      : g_(g), node_(g.nodes[node_index]), isa_(isa) {}
+  // store: where kernels record (compiling) or find (loading a compiled file) their packed
+  // weights (ops/packed_weights.h); null when the kernel is temporary (constant folding).
+  NodeContext(Graph& g, int node_index, kernels::IsaChoice isa = {}, PackedWeightStore* store = nullptr)
+      : g_(g), node_(g.nodes[node_index]), node_index_(node_index), isa_(isa), store_(store) {}
 
   const Node& node() const { return node_; }
+  int node_index() const { return node_index_; }
+  PackedWeightStore* packed_store() const { return store_; }
   int64_t opset() const;  // the opset of the node's domain
   kernels::IsaChoice isa() const { return isa_; }
 
@@ -63,7 +69,9 @@ class NodeContext {
  private:
   Graph& g_;
   const Node& node_;
+  int node_index_ = -1;
   kernels::IsaChoice isa_;
+  PackedWeightStore* store_ = nullptr;
   // Written during the (const) kernel creation: a record of the choice, not of the node.
   mutable std::vector<std::pair<std::string, std::string>> declined_;
 };

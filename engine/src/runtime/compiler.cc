@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <set>
 #include <thread>
 
 #include "passes/pipeline.h"
@@ -81,9 +82,13 @@ Graph prepare_graph(const Graph& model, const CompileOptions& options, const ker
   return g;
 }
 
-std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& options, const kernels::IsaChoice& isa) {
+std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& options, const kernels::IsaChoice& isa,
+                                       std::shared_ptr<PackedWeightStore> store) {
   auto program = std::make_shared<Program>();
   Program& p = *program;
+  p.packed = store ? std::move(store) : std::make_shared<PackedWeightStore>();
+  p.precision = options.precision;
+  p.weight_bits = options.weight_bits;
   p.graph = std::move(graph);
   Graph& g = p.graph;
   p.isa = isa;
@@ -97,7 +102,7 @@ std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& option
     const Node& node = g.nodes[n];
     const OpDef* def = registry.find(node.domain, node.op_type);
     if (!def) throw Error(g.where() + node.label() + ": unsupported op");
-    NodeContext ctx(g, static_cast<int>(n), p.isa);
+    NodeContext ctx(g, static_cast<int>(n), p.isa, p.packed.get());
     Step step;
     step.node = static_cast<int>(n);
     step.kernel = def->create(ctx);
@@ -122,8 +127,21 @@ std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& option
     for (size_t i = 0; i < node.inputs.size(); ++i)
       if (node.inputs[i] >= 0 && !step.kernel->owns_copy_of_input(i)) still_read[node.inputs[i]] = 1;
   }
-  for (size_t v = 0; v < g.values.size(); ++v)
-    if (g.values[v].is_const && !still_read[v]) g.values[v].data = Tensor();
+  p.packed->check_all_taken();
+  std::set<std::pair<int, int>> packed_inputs;  // (node, input) a kernel took from a packed record
+  for (const PackedWeightRecord& r : p.packed->records()) packed_inputs.insert({r.node, r.input});
+  std::vector<char> read_when_loading(g.values.size(), 0);
+  for (const Step& step : p.steps) {
+    const Node& node = g.nodes[step.node];
+    for (size_t i = 0; i < node.inputs.size(); ++i)
+      if (node.inputs[i] >= 0 && !packed_inputs.count({step.node, static_cast<int>(i)}))
+        read_when_loading[node.inputs[i]] = 1;
+  }
+  for (size_t v = 0; v < g.values.size(); ++v) {
+    if (!g.values[v].is_const || still_read[v]) continue;
+    if (read_when_loading[v] && !g.values[v].data.empty()) p.constants_for_save[static_cast<int>(v)] = g.values[v].data;
+    g.values[v].data = Tensor();
+  }
 
   // Memory plan over the intermediate values.
   std::vector<char> external(g.values.size(), 0);  // not in the arena
@@ -135,6 +153,7 @@ std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& option
       p.weights_bytes += g.values[v].data.nbytes();
     }
   }
+  for (const auto& [v, t] : p.constants_for_save) p.weights_bytes += t.nbytes();
   std::vector<int> first(g.values.size(), -1), last(g.values.size(), -1);
   for (size_t s = 0; s < g.nodes.size(); ++s) {
     for (int o : g.nodes[s].outputs)

@@ -16,6 +16,9 @@ namespace octet::detail {
 Graph prepare_graph(const Graph& model, const CompileOptions& options, const kernels::IsaChoice& isa,
                     PassStage stage = PassStage::fp32);
 // Chooses a kernel per node and plans memory for an already prepared graph.
-std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& options, const kernels::IsaChoice& isa);
+// store: null when compiling (the kernels' packing is recorded in a new store); a restoring
+// store when loading a compiled-model file (the kernels take their packed weights from it).
+std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& options, const kernels::IsaChoice& isa,
+                                       std::shared_ptr<PackedWeightStore> store = nullptr);
 
 }  // namespace octet::detail

@@ -1,6 +1,7 @@
 // A compiled model: the optimised graph, one kernel per node, and the memory plan.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "octet/graph/graph.h"
 #include "octet/kernels/isa.h"
 #include "ops/op_registry.h"
+#include "ops/packed_weights.h"
 
 namespace octet::detail {
 
@@ -31,6 +33,15 @@ struct Program {
   // per-tensor quantization report.
   std::shared_ptr<const Graph> qdq_graph;
   std::vector<LayerError> quant_report;
+
+  // For CompiledModel::save: the packed weights the kernels recorded (or, for a loaded
+  // program, were given), and the constants the graph no longer holds that some kernel reads
+  // again when the file is loaded (a constant every consumer took from a packed record is
+  // not kept: the file stores its packed form only).
+  std::shared_ptr<PackedWeightStore> packed;
+  std::map<int, Tensor> constants_for_save;
+  Precision precision = Precision::fp32;
+  int weight_bits = 8;
 };
 
 }  // namespace octet::detail

@@ -16,6 +16,7 @@
 #include "octet/kernels/registry.h"
 #include "octet/kernels/dwconv.h"
 #include "ops/conv/conv_fast.h"
+#include "ops/packed_weights.h"
 
 namespace octet::detail {
 namespace {
@@ -63,8 +64,8 @@ void infer_conv_nhwc(NodeContext& ctx) {
 
 class ConvNhwcGemmKernel : public OpKernel {
  public:
-  ConvNhwcGemmKernel(const kernels::GemmF32Ops* ops, const ConvNhwcShape& s, const Tensor& w, const Tensor* b,
-                     ConvFusion fusion)
+  ConvNhwcGemmKernel(const NodeContext& ctx, const kernels::GemmF32Ops* ops, const ConvNhwcShape& s, const Tensor& w,
+                     const Tensor* b, ConvFusion fusion)
       : ops_(ops), s_(s), fusion_(fusion) {
     const WindowGeometry& g = s_.g;
     cg_ = s_.x[1] / s_.group;
@@ -75,15 +76,17 @@ class ConvNhwcGemmKernel : public OpKernel {
     // Per group, B[k, m] with k = (kh, kw, c): the weights [m][c][tap] as [m][tap][c], packed
     // as the transposed matrix.
     const int64_t taps = g.kernel_size();
-    const float* wd = w.data_as<float>();
-    std::vector<float> wr(static_cast<size_t>(mg_ * k_));
     packed_.resize(static_cast<size_t>(s_.group));
     for (int64_t grp = 0; grp < s_.group; ++grp) {
-      const float* src = wd + grp * mg_ * k_;
-      for (int64_t m = 0; m < mg_; ++m)
-        for (int64_t c = 0; c < cg_; ++c)
-          for (int64_t t = 0; t < taps; ++t) wr[m * k_ + t * cg_ + c] = src[(m * cg_ + c) * taps + t];
-      ops_->pack_b(wr.data(), k_, mg_, k_, /*trans_b=*/true, &packed_[static_cast<size_t>(grp)]);
+      packed_b_f32(ctx, FusedConvIn::kW, ops_, k_, mg_, &packed_[static_cast<size_t>(grp)],
+                   [&](kernels::PackedBF32* out) {
+                     const float* src = w.data_as<float>() + grp * mg_ * k_;
+                     std::vector<float> wr(static_cast<size_t>(mg_ * k_));
+                     for (int64_t m = 0; m < mg_; ++m)
+                       for (int64_t c = 0; c < cg_; ++c)
+                         for (int64_t t = 0; t < taps; ++t) wr[m * k_ + t * cg_ + c] = src[(m * cg_ + c) * taps + t];
+                     ops_->pack_b(wr.data(), k_, mg_, k_, /*trans_b=*/true, out);
+                   });
     }
     if (b) bias_.assign(b->data_as<float>(), b->data_as<float>() + s_.m);
     // Implicit GEMM (one group, 2-D, kw taps contiguous, K in one block): the GEMM reads a
@@ -296,7 +299,7 @@ std::unique_ptr<OpKernel> create_conv_nhwc(const NodeContext& ctx) {
   if (s.x[1] / s.group == 1) return std::make_unique<ConvNhwcDepthwiseKernel>(ctx.isa(), s, w, b, fusion);
   const kernels::GemmF32Ops* ops = kernels::kernel_registry(ctx.isa()).gemm_f32;
   ctx.check(ops && ops->nr > 1, "octet.ConvNhwc: no FP32 GEMM kernel on this ISA");
-  return std::make_unique<ConvNhwcGemmKernel>(ops, s, w, b, fusion);
+  return std::make_unique<ConvNhwcGemmKernel>(ctx, ops, s, w, b, fusion);
 }
 
 }  // namespace

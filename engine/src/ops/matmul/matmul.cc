@@ -13,6 +13,7 @@
 #include "ops/impl_list.h"
 #include "ops/matmul/matmul_gemm.h"
 #include "ops/op_util.h"
+#include "ops/packed_weights.h"
 
 namespace octet::detail {
 
@@ -224,7 +225,9 @@ std::string matmul_packed_conditions(const MatMulDesc& d) {
 std::unique_ptr<OpKernel> create_matmul_packed(const MatMulDesc& d, const NodeContext& ctx) {
   const kernels::GemmF32Ops* ops = f32_table(ctx);
   kernels::PackedBF32 packed;
-  ops->pack_b(ctx.input_const(1)->data_as<float>(), d.shapes.K, d.shapes.N, d.shapes.N, false, &packed);
+  packed_b_f32(ctx, 1, ops, d.shapes.K, d.shapes.N, &packed, [&](kernels::PackedBF32* out) {
+    ops->pack_b(ctx.input_const(1)->data_as<float>(), d.shapes.K, d.shapes.N, d.shapes.N, false, out);
+  });
   return std::make_unique<PackedGemmKernel>(ops, std::move(packed), std::vector<float>(), false);
 }
 
@@ -392,15 +395,17 @@ std::unique_ptr<OpKernel> create_gemm_packed(const GemmParams& p, const NodeCont
       c_residual = true;
     }
   }
-  std::vector<float> scaled;
-  const float* bd = b->data_as<float>();
-  if (p.alpha != 1) {
-    scaled.assign(bd, bd + b->numel());
-    for (float& v : scaled) v *= p.alpha;
-    bd = scaled.data();
-  }
   kernels::PackedBF32 packed;
-  ops->pack_b(bd, p.K, p.N, p.trans_b ? p.K : p.N, p.trans_b, &packed);
+  packed_b_f32(ctx, 1, ops, p.K, p.N, &packed, [&](kernels::PackedBF32* out) {
+    std::vector<float> scaled;
+    const float* bd = b->data_as<float>();
+    if (p.alpha != 1) {
+      scaled.assign(bd, bd + b->numel());
+      for (float& v : scaled) v *= p.alpha;
+      bd = scaled.data();
+    }
+    ops->pack_b(bd, p.K, p.N, p.trans_b ? p.K : p.N, p.trans_b, out);
+  });
   return std::make_unique<PackedGemmKernel>(ops, std::move(packed), std::move(bias), c_residual);
 }
 

@@ -35,15 +35,18 @@ std::vector<std::unique_ptr<PackedQGemm>>& QConvDesc::gemms() const {
   const int64_t cg = s.in_per_group(), mg = s.out_per_group(), k = s.k_size(), taps = s.win.kernel_size();
   std::vector<int32_t> bias(static_cast<size_t>(s.out_channels), 0);
   if (c.has_input(QLinearConvNhwcIn::kB)) bias = tensor_to_int32s(*c.input_const(QLinearConvNhwcIn::kB));
-  const int8_t* wd = c.input_const(QLinearConvNhwcIn::kW)->data_as<int8_t>();
-  std::vector<int8_t> repacked(static_cast<size_t>(mg * k));
+  const Tensor* w = c.input_const(QLinearConvNhwcIn::kW);
+  std::vector<int8_t> repacked;
   for (int64_t grp = 0; grp < s.group; ++grp) {
-    // [m][c][tap] -> [m][tap][c]
-    const int8_t* src = wd + grp * mg * k;
-    for (int64_t m = 0; m < mg; ++m)
-      for (int64_t ch = 0; ch < cg; ++ch)
-        for (int64_t t = 0; t < taps; ++t) repacked[m * k + t * cg + ch] = src[(m * cg + ch) * taps + t];
-    gemms_.push_back(std::make_unique<PackedQGemm>(c.isa(), repacked.data(), k, mg, k, /*trans_b=*/true,
+    auto group_weights = [&] {  // [m][c][tap] -> [m][tap][c]
+      const int8_t* src = w->data_as<int8_t>() + grp * mg * k;
+      repacked.resize(static_cast<size_t>(mg * k));
+      for (int64_t m = 0; m < mg; ++m)
+        for (int64_t ch = 0; ch < cg; ++ch)
+          for (int64_t t = 0; t < taps; ++t) repacked[m * k + t * cg + ch] = src[(m * cg + ch) * taps + t];
+      return static_cast<const int8_t*>(repacked.data());
+    };
+    gemms_.push_back(std::make_unique<PackedQGemm>(c, QLinearConvNhwcIn::kW, group_weights, k, mg, k, /*trans_b=*/true,
                                                    bias.data() + grp * mg, u8_zero(params),
                                                    requant_scales(params, grp * mg, mg), out_type_of(params.y_type),
                                                    params.y_zero));

@@ -3,17 +3,23 @@
 #include <cstring>
 
 #include "octet/kernels/registry.h"
+#include "ops/packed_weights.h"
 
 namespace octet::detail {
 
-PackedQGemm::PackedQGemm(const kernels::IsaChoice& isa, const int8_t* b, int64_t K, int64_t N, int64_t ldb,
-                         bool trans_b, const int32_t* bias, int32_t a_zero_point, std::vector<float> scale,
-                         kernels::QOutType out_type, int32_t out_zero_point)
+PackedQGemm::PackedQGemm(const NodeContext& ctx, size_t b_input, const std::function<const int8_t*()>& b, int64_t K,
+                         int64_t N, int64_t ldb, bool trans_b, const int32_t* bias, int32_t a_zero_point,
+                         std::vector<float> scale, kernels::QOutType out_type, int32_t out_zero_point)
     : scale_(std::move(scale)) {
-  // Exact mode may still take the saturating kernels where no pair of these weights can
-  // saturate: the results are then the exact ones.
-  ops_ = kernels::gemm_u8s8_for_weights(kernels::kernel_registry(isa), b, K, N, ldb, trans_b);
-  ops_->pack_b(b, K, N, ldb, trans_b, bias, a_zero_point, &packed_);
+  const kernels::KernelRegistry& reg = kernels::kernel_registry(ctx.isa());
+  ops_ = packed_b_u8s8(ctx, b_input, reg, K, N, &packed_, [&](kernels::PackedBU8S8* out) {
+    // Exact mode may still take the saturating kernels where no pair of these weights can
+    // saturate: the results are then the exact ones.
+    const int8_t* w = b();
+    const kernels::GemmU8S8Ops* ops = kernels::gemm_u8s8_for_weights(reg, w, K, N, ldb, trans_b);
+    ops->pack_b(w, K, N, ldb, trans_b, bias, a_zero_point, out);
+    return ops;
+  });
   ep_.scale = scale_.data();
   ep_.out_type = out_type;
   ep_.out_zero_point = out_zero_point;

@@ -10,6 +10,7 @@
 // 128 * colsum, which the folded zero point removes exactly).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,9 +26,11 @@ class PackedQGemm {
   // int32 values or null; a_zero_point in the u8 domain; scale: N multipliers; out_type u8 /
   // s8 / f32 with out_zero_point for 8-bit outputs. In exact mode the saturating kernels are
   // taken only where kernels::u8s8_fast_is_exact proves them exact for these weights.
-  PackedQGemm(const kernels::IsaChoice& isa, const int8_t* b, int64_t K, int64_t N, int64_t ldb, bool trans_b,
-              const int32_t* bias, int32_t a_zero_point, std::vector<float> scale, kernels::QOutType out_type,
-              int32_t out_zero_point);
+  // b() gives the weights; it is called only when they are packed (not when a compiled-model
+  // file supplies them: ops/packed_weights.h), with b_input the node's input they come from.
+  PackedQGemm(const NodeContext& ctx, size_t b_input, const std::function<const int8_t*()>& b, int64_t K, int64_t N,
+              int64_t ldb, bool trans_b, const int32_t* bias, int32_t a_zero_point, std::vector<float> scale,
+              kernels::QOutType out_type, int32_t out_zero_point);
 
   // out[M, N] (rows ldc elements apart) from a[M, K] (u8, rows lda apart). With add_rows
   // (8-bit output, after set_fused_add): out = QLinearAdd(the GEMM's output, add_rows[M, N]),

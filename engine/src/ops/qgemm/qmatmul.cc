@@ -171,7 +171,8 @@ class PackedQLinearMatMul : public OpKernel {
   PackedQLinearMatMul(const NodeContext& ctx, ConstQParams p) : p_(std::move(p)) {
     const Tensor& b = *ctx.input_const(3);
     const int64_t K = b.shape()[0], N = b.shape()[1];
-    gemm_ = std::make_unique<PackedQGemm>(ctx.isa(), b.data_as<int8_t>(), K, N, N, false, nullptr, u8_zero(p_),
+    gemm_ = std::make_unique<PackedQGemm>(ctx, 3, [&b] { return b.data_as<int8_t>(); }, K, N, N, false, nullptr,
+                                          u8_zero(p_),
                                           requant_scales(p_, 0, N), out_type_of(p_.y_type), p_.y_zero);
   }
   std::string name() const override { return gemm_->kernel_name(); }

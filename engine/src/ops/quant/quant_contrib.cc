@@ -222,8 +222,8 @@ std::unique_ptr<OpKernel> create_packed_gemm(const QGemmDesc& d, const NodeConte
   const kernels::QOutType out = g.out == DType::f32 ? kernels::QOutType::f32
                                 : g.out == DType::s8 ? kernels::QOutType::s8
                                                      : kernels::QOutType::u8;
-  auto packed = std::make_unique<PackedQGemm>(ctx.isa(), b->data_as<int8_t>(), g.K, g.N, g.trans_b ? g.K : g.N,
-                                              g.trans_b, bias.data(), a_zero, std::move(scale), out, y_zero);
+  auto packed = std::make_unique<PackedQGemm>(ctx, kB, [b] { return b->data_as<int8_t>(); }, g.K, g.N,
+                                              g.trans_b ? g.K : g.N, g.trans_b, bias.data(), a_zero, std::move(scale), out, y_zero);
   return std::make_unique<QGemmFast>(std::move(packed), a_type);
 }
 
