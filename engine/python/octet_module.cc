@@ -320,6 +320,18 @@ PYBIND11_MODULE(_octet, m) {
       .def_static("compile", &compile, py::arg("model"), py::arg("precision"), py::arg("isa"), py::arg("threads"),
                   py::arg("dim_values"), py::arg("calibration"), py::arg("calibration_method"),
                   py::arg("percentile"), py::arg("weight_bits"), py::arg("optimize"))
+      .def_static(
+          "load",
+          [](const std::string& path, int threads) {
+            CompiledModel compiled = [&] {
+              py::gil_scoped_release unlocked;
+              return CompiledModel::load(path, threads);
+            }();
+            return std::make_shared<SessionPool>(std::move(compiled));
+          },
+          py::arg("path"), py::arg("threads"))
+      .def("save", [](const SessionPool& p, const std::string& path) { p.model().save(path); }, py::arg("path"),
+           py::call_guard<py::gil_scoped_release>())
       .def("run", &SessionPool::run, py::arg("output_names"), py::arg("feeds"))
       .def("time_cpp_run", &SessionPool::time_cpp_run, py::arg("feeds"), py::arg("calls"))
       .def("forget_sessions_after_fork", &SessionPool::forget_sessions_after_fork)

@@ -21,7 +21,7 @@ root="$(cd "$here/../.." && pwd)"
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_model_load fuzz_tensor_proto fuzz_datasets fuzz_manifest)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_model_load fuzz_compiled_load fuzz_tensor_proto fuzz_datasets fuzz_manifest)
 build="${OCTET_FUZZ_BUILD:-$root/build/fuzz}"
 jobs="${OCTET_FUZZ_JOBS:-$(nproc)}"
 zoo="${OCTET_ZOO:-$(dirname "$root")/shared/zoo}"
@@ -42,10 +42,19 @@ if [ ! -d "$seeds" ]; then
   mv "$seeds.tmp" "$seeds"
 fi
 
+# Compiled-model seeds come from this build: the fuzz binary compiles the ONNX seeds itself.
+for t in "${targets[@]}"; do
+  if [ "$t" = fuzz_compiled_load ] && [ ! -d "$seeds/$t" ]; then
+    OCTET_FUZZ_ONNX_SEEDS="$seeds/fuzz_model_load" OCTET_FUZZ_COMPILED_SEEDS="$seeds/$t.tmp" \
+      "$build/tests/fuzz/$t" -runs=0 "$seeds/fuzz_model_load" >/dev/null 2>"$build/compiled_seeds.log" ||
+      { echo "!! fuzz_compiled_load: writing seeds failed"; tail -n 20 "$build/compiled_seeds.log"; exit 1; }
+    mv "$seeds/$t.tmp" "$seeds/$t"
+  fi
+done
 # Per-target input size cap: models and tensors up to 128 KB / 64 KB keep executions fast.
 max_len() {
   case "$1" in
-    fuzz_model_load) echo 131072 ;;
+    fuzz_model_load|fuzz_compiled_load) echo 131072 ;;
     *) echo 65536 ;;
   esac
 }

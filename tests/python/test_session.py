@@ -112,3 +112,27 @@ def test_isa_cap_and_describe(add_relu_model):
     assert "Relu" in sess.describe()
     with pytest.raises(ValueError, match="threads"):
         octet.InferenceSession(add_relu_model, threads=0)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_compiled_file_round_trip_is_bit_identical(conv_model, tmp_path, precision):
+    calibration = random_feeds(4) if precision == "int8" else None
+    sess = octet.InferenceSession(conv_model, precision=precision, calibration=calibration, threads=2)
+    path = tmp_path / "conv.ocm"
+    sess.save_compiled(path)
+    loaded = octet.InferenceSession.load_compiled(path, threads=1)
+    assert [(a.name, a.shape) for a in loaded.get_inputs()] == [(a.name, a.shape) for a in sess.get_inputs()]
+    assert loaded.isa == sess.isa
+    for feeds in random_feeds(3, seed=7):
+        for a, b in zip(sess.run(None, feeds), loaded.run(None, feeds)):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_damaged_compiled_file_is_an_octet_error(conv_model, tmp_path):
+    path = tmp_path / "conv.ocm"
+    octet.InferenceSession(conv_model).save_compiled(path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(octet.Error, match="checksum"):
+        octet.InferenceSession.load_compiled(path)

@@ -201,6 +201,8 @@ class CompiledModel {
   // threads: intra-op threads of its sessions (0 = one per core). export_qdq is not available
   // on a loaded model (the file holds the packed program, not the QDQ graph).
   static CompiledModel load(const std::string& path, int threads = 0);
+  // The same from bytes in memory (copied: the weights are then private to this process).
+  static CompiledModel load_from_buffer(const void* data, size_t size, int threads = 0);
   void save(const std::string& path) const;
 
   Session create_session() const;

@@ -157,6 +157,33 @@ class InferenceSession:
         self._default = self._compile(self._dim_values)
         _live_sessions.add(self)
 
+    @classmethod
+    def load_compiled(cls, path, *, threads=None):
+        """A session over a compiled-model file (save_compiled; C++ CompiledModel::load): the
+        packed weights are mapped read-only and used in place, so it is ready in milliseconds and
+        processes running one file share its memory. Its shapes, precision and ISA are the file's."""
+        if threads is not None and (not isinstance(threads, int) or threads < 1):
+            raise ValueError("threads must be a positive int or None, got %r" % (threads,))
+        self = cls.__new__(cls)
+        compiled = _CompiledModel.load(os.fspath(path), threads or 0)
+        self._model = None
+        self._inputs = [NodeArg(i) for i in compiled.inputs()]
+        self._outputs = [NodeArg(o) for o in compiled.outputs()]
+        self._options = None
+        self._dim_values = {}
+        self._symbolic = []  # a compiled file has every dimension fixed
+        self._calibrated = False
+        self._lock = threading.Lock()
+        self._compiled = {(): compiled}
+        self._default = compiled
+        _live_sessions.add(self)
+        return self
+
+    def save_compiled(self, path):
+        """Writes the compiled model (for the shapes of the first compile) as a compiled-model
+        file that InferenceSession.load_compiled maps back in milliseconds."""
+        self._default.save(os.fspath(path))
+
     def _compile(self, dim_values):
         key = tuple(sorted(dim_values.items()))
         with self._lock:

@@ -33,6 +33,10 @@ CompiledModel CompiledModel::load(const std::string& path, int threads) {
   return detail::api_guard("load", [&] { return CompiledModel(detail::load_compiled(path, threads)); });
 }
 
+CompiledModel CompiledModel::load_from_buffer(const void* data, size_t size, int threads) {
+  return detail::api_guard("load", [&] { return CompiledModel(detail::load_compiled_from_buffer(data, size, threads)); });
+}
+
 void CompiledModel::save(const std::string& path) const {
   detail::api_guard("save", [&] {
     detail::save_compiled(*program_, path);
