@@ -493,6 +493,35 @@ static void test_int8(const char* path, const char* scratch_dir) {
   OK(octet_compiled_model_free(int8));
 }
 
+/* Save, load, and the same outputs bit for bit; a damaged file is an engine error. */
+static void test_compiled_file(const char* path, const char* scratch_dir) {
+  octet_compiled_model* compiled = compile_fp32(path);
+  char file[4096];
+  snprintf(file, sizeof file, "%s/c_api_tiny.ocm", scratch_dir);
+  OK(octet_compiled_model_save(compiled, file));
+  octet_compiled_model* loaded = NULL;
+  OK(octet_compiled_model_load(file, 1, &loaded));
+  float y_compiled[kBatch * kOut], y_loaded[kBatch * kOut];
+  run_y(compiled, y_compiled);
+  run_y(loaded, y_loaded);
+  CHECK(memcmp(y_compiled, y_loaded, sizeof y_loaded) == 0);
+  OK(octet_compiled_model_free(loaded));
+
+  FILE* f = fopen(file, "r+b");
+  CHECK(f != NULL);
+  if (f) {
+    fseek(f, 100, SEEK_SET);
+    fputc(0x5a, f);
+    fclose(f);
+  }
+  FAILS(octet_compiled_model_load(file, 1, &loaded), OCTET_ENGINE_ERROR, "checksum");
+  FAILS(octet_compiled_model_load(NULL, 1, &loaded), OCTET_INVALID_ARGUMENT, "path");
+  FAILS(octet_compiled_model_load(file, -1, &loaded), OCTET_INVALID_ARGUMENT, "threads");
+  FAILS(octet_compiled_model_save(compiled, NULL), OCTET_INVALID_ARGUMENT, "path");
+  remove(file);
+  OK(octet_compiled_model_free(compiled));
+}
+
 int main(int argc, char** argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s FIXTURE.onnx SCRATCH_DIR\n", argv[0]);
@@ -506,6 +535,7 @@ int main(int argc, char** argv) {
   test_run_hostile(argv[1]);
   test_compile_options_hostile(argv[1]);
   test_int8(argv[1], argv[2]);
+  test_compiled_file(argv[1], argv[2]);
   if (failures) {
     fprintf(stderr, "%d check(s) failed\n", failures);
     return 1;

@@ -198,6 +198,12 @@ OCTET_C_API octet_status* octet_compiled_model_isa(const octet_compiled_model* c
 OCTET_C_API octet_status* octet_compiled_model_describe(const octet_compiled_model* compiled, const char** out);
 /* INT8 models: writes the quantized graph as a QDQ ONNX file. An FP32 model is an error. */
 OCTET_C_API octet_status* octet_compiled_model_export_qdq(const octet_compiled_model* compiled, const char* path);
+/* The compiled-model file (octet::CompiledModel::save / load): the program with its packed
+ * weights, mapped read-only by a load and used in place (processes loading one file share its
+ * pages). A damaged file, another format version or an ISA level this CPU lacks is an error.
+ * threads: intra-op threads of its sessions (0 = one per core). */
+OCTET_C_API octet_status* octet_compiled_model_save(const octet_compiled_model* compiled, const char* path);
+OCTET_C_API octet_status* octet_compiled_model_load(const char* path, int threads, octet_compiled_model** out);
 
 /* One row of an INT8 model's quantization report (see octet::LayerError). Strings belong
  * to the compiled model handle. */

@@ -393,6 +393,23 @@ octet_status* octet_compiled_model_export_qdq(const octet_compiled_model* compil
   });
 }
 
+octet_status* octet_compiled_model_save(const octet_compiled_model* compiled, const char* path) {
+  return c_guard(__func__, [&] {
+    auto c = lookup(compiled, "compiled");
+    require_string(path, "path");
+    c->compiled.save(path);
+  });
+}
+
+octet_status* octet_compiled_model_load(const char* path, int threads, octet_compiled_model** out) {
+  return c_guard(__func__, [&] {
+    require_string(path, "path");
+    require_out(out, "out");
+    if (threads < 0) invalid_argument("threads must be >= 0, got " + std::to_string(threads));
+    *out = issue<octet_compiled_model>(std::make_shared<CompiledModelObject>(CompiledModel::load(path, threads)));
+  });
+}
+
 octet_status* octet_compiled_model_report_count(const octet_compiled_model* compiled, size_t* count) {
   return c_guard(__func__, [&] {
     auto c = lookup(compiled, "compiled");
