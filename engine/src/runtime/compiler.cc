@@ -76,6 +76,7 @@ std::string shapes_of(const Graph& g, const std::vector<int>& ids) {
 Graph prepare_graph(const Graph& model, const CompileOptions& options, const kernels::IsaChoice& isa,
                     PassStage stage) {
   Graph g = model;
+  g.load_file_constants();  // this compile's own copies: passes rewrite them, kernels pack them
   bind_inputs(g, options);
   run_pass_pipeline(g, stage, options, isa);
   return g;
