@@ -7,7 +7,7 @@
 //             [--calibration-dir DIR] [--calibration-samples N]
 //             [--calibration-method minmax|percentile|entropy|mse] [--percentile P]
 //             [--weight-bits 8|7] [--report] [--export-qdq FILE] [--profile[=RUNS]]
-//             [--save-outputs DIR]
+//             [--save-outputs DIR] [--memory]
 //
 // --profile: after the check, RUNS more runs (default 20, after 3 warm-up runs) give the
 // median latency, then RUNS runs with per-node timing give a table sorted by cost.
@@ -20,6 +20,8 @@
 // one-input model; without it, on the --test-data inputs (one sample, said on stdout).
 // --report prints the per-tensor SQNR of the quantization; --export-qdq writes it as QDQ ONNX.
 // --save-outputs writes what the model computed as DIR/output_N.pb, in graph output order.
+// --memory prints, after the check, the process's peak and current resident memory (VmHWM,
+// VmRSS) beside what the engine itself holds (weights, one session's arena).
 // Exit status: 0 every output within tolerance, 1 some output is not, 2 bad usage or input
 // (one line "octet_run: error: ..." on stderr).
 #include <dirent.h>
@@ -34,6 +36,7 @@
 #include <vector>
 
 #include "octet/octet.h"
+#include "process_memory.h"
 #include "tensor_compare.h"
 
 namespace {
@@ -52,6 +55,7 @@ struct Args {
   double percentile = 99.99;
   long calibration_samples = 300;
   bool report = false;
+  bool memory = false;
   int profile_runs = 0;  // --profile: timed runs (0 = off)
 };
 
@@ -62,7 +66,7 @@ const char kUsage[] =
     "                 [--calibration-dir DIR] [--calibration-samples N]\n"
     "                 [--calibration-method minmax|percentile|entropy|mse] [--percentile P]\n"
     "                 [--weight-bits 8|7] [--report] [--export-qdq FILE] [--profile[=RUNS]]\n"
-    "                 [--save-outputs DIR]\n";
+    "                 [--save-outputs DIR] [--memory]\n";
 
 double parse_double(const std::string& flag, const std::string& s) {
   char* end = nullptr;
@@ -112,6 +116,7 @@ Args parse_args(int argc, char** argv) {
       if (v.empty() || *end != '\0' || a.calibration_samples < 1 || a.calibration_samples > 1000000)
         throw UsageError("--calibration-samples needs a count, got '" + v + "'");
     } else if (arg == "--report" && !has_inline_value) a.report = true;
+    else if (arg == "--memory" && !has_inline_value) a.memory = true;
     else if (arg == "--export-qdq") a.export_qdq = next();
     else if (arg == "--save-outputs") a.save_outputs = next();
     else if (arg == "--weight-bits") {
@@ -292,6 +297,23 @@ void print_profile(octet::Session& session, const std::map<std::string, octet::T
   }
 }
 
+// One block: the process (what the OS counts) and the engine (what octet allocated itself).
+// Measured after the check, with the model, the compiled model and one session alive.
+void print_memory(const octet::CompiledModel& compiled) {
+  const octet::tools::ProcessMemory m = octet::tools::read_process_memory();
+  std::printf("memory:\n");
+  if (m.known) {
+    std::printf("  process peak RSS (VmHWM)    %s\n", mb(m.peak_bytes).c_str());
+    std::printf("  process RSS now (VmRSS)     %s  (model, compiled model, one session alive)\n",
+                mb(m.current_bytes).c_str());
+  } else {
+    std::printf("  process RSS                 unknown (no VmHWM/VmRSS in /proc/self/status)\n");
+  }
+  std::printf("  engine weights              %s  (constants and packed weights)\n", mb(compiled.weights_bytes()).c_str());
+  std::printf("  engine arena per session    %s  (planned activations)\n", mb(compiled.arena_bytes()).c_str());
+  std::printf("  engine scratch per session  not counted (kernels' own buffers show only in RSS)\n");
+}
+
 std::string describe(const octet::Tensor& t) { return std::string(octet::dtype_name(t.dtype())) + octet::shape_str(t.shape()); }
 
 int run(const Args& args) {
@@ -391,6 +413,7 @@ int run(const Args& args) {
     all_ok = all_ok && c.ok();
   }
   std::printf("%s (rtol %g, atol %g)\n", all_ok ? "PASS" : "FAIL", args.rtol, args.atol);
+  if (args.memory) print_memory(compiled);
   if (args.profile_runs > 0) print_profile(session, feeds, args.profile_runs);
   return all_ok ? 0 : 1;
 }
