@@ -297,15 +297,25 @@ void print_profile(octet::Session& session, const std::map<std::string, octet::T
   }
 }
 
-// One block: the process (what the OS counts) and the engine (what octet allocated itself).
-// Measured after the check, with the model, the compiled model and one session alive.
-void print_memory(const octet::CompiledModel& compiled) {
+// Resident memory after each stage of the run, for --memory.
+struct MemoryTrace {
+  octet::tools::ProcessMemory load, compile, run;
+};
+
+// One block: the process (what the OS counts, peak and now, and after each stage) and the
+// engine (what octet allocated itself). "now" is after the check, with the model, the compiled
+// model and one session alive.
+void print_memory(const octet::CompiledModel& compiled, const MemoryTrace& trace) {
   const octet::tools::ProcessMemory m = octet::tools::read_process_memory();
   std::printf("memory:\n");
   if (m.known) {
     std::printf("  process peak RSS (VmHWM)    %s\n", mb(m.peak_bytes).c_str());
     std::printf("  process RSS now (VmRSS)     %s  (model, compiled model, one session alive)\n",
                 mb(m.current_bytes).c_str());
+    std::printf("  RSS after load / compile / first run  %s / %s / %s  (peak so far %s / %s / %s)\n",
+                mb(trace.load.current_bytes).c_str(), mb(trace.compile.current_bytes).c_str(),
+                mb(trace.run.current_bytes).c_str(), mb(trace.load.peak_bytes).c_str(),
+                mb(trace.compile.peak_bytes).c_str(), mb(trace.run.peak_bytes).c_str());
   } else {
     std::printf("  process RSS                 unknown (no VmHWM/VmRSS in /proc/self/status)\n");
   }
@@ -317,7 +327,9 @@ void print_memory(const octet::CompiledModel& compiled) {
 std::string describe(const octet::Tensor& t) { return std::string(octet::dtype_name(t.dtype())) + octet::shape_str(t.shape()); }
 
 int run(const Args& args) {
+  MemoryTrace trace;
   octet::Model model = octet::Model::load(args.model);
+  trace.load = octet::tools::read_process_memory();
   const auto model_inputs = model.inputs();
   const auto model_outputs = model.outputs();
 
@@ -369,6 +381,7 @@ int run(const Args& args) {
 
   const auto t0 = std::chrono::steady_clock::now();
   octet::CompiledModel compiled = octet::CompiledModel::compile(model, opt);
+  trace.compile = octet::tools::read_process_memory();
   if (args.precision == "int8" && args.calibration_dir.empty() && !compiled.quantization_report().empty())
     std::printf("calibration: the --test-data inputs (1 sample; --calibration-dir gives more)\n");
   if (args.report) print_report(compiled);
@@ -379,6 +392,7 @@ int run(const Args& args) {
   const auto t1 = std::chrono::steady_clock::now();
   octet::Session session = compiled.create_session();
   std::map<std::string, octet::Tensor> results = session.run(feeds);
+  trace.run = octet::tools::read_process_memory();
   const auto t2 = std::chrono::steady_clock::now();
 
   std::printf("model %s: isa %s, arena %s (%zu bytes), weights %s (%zu bytes)\n", args.model.c_str(),
@@ -413,7 +427,7 @@ int run(const Args& args) {
     all_ok = all_ok && c.ok();
   }
   std::printf("%s (rtol %g, atol %g)\n", all_ok ? "PASS" : "FAIL", args.rtol, args.atol);
-  if (args.memory) print_memory(compiled);
+  if (args.memory) print_memory(compiled, trace);
   if (args.profile_runs > 0) print_profile(session, feeds, args.profile_runs);
   return all_ok ? 0 : 1;
 }
