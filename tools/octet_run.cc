@@ -7,7 +7,7 @@
 //             [--calibration-dir DIR] [--calibration-samples N]
 //             [--calibration-method minmax|percentile|entropy|mse] [--percentile P]
 //             [--weight-bits 8|7] [--report] [--export-qdq FILE] [--profile[=RUNS]]
-//             [--save-outputs DIR] [--save-compiled FILE] [--timing] [--hold SECONDS]
+//             [--save-outputs DIR] [--save-compiled FILE] [--timing] [--hold SECONDS] [--memory]
 //   octet_run --compiled FILE --test-data DIR [--threads N] [...]
 //
 // --profile: after the check, RUNS more runs (default 20, after 3 warm-up runs) give the
@@ -25,6 +25,9 @@
 // instead of --model (its precision and ISA level are the file's). --timing prints load_ms,
 // compile_ms, ready_ms (load + compile + session) and first_run_ms; --hold keeps the process
 // alive that long after the run (to inspect its memory or CPU use from outside).
+// --memory prints, after the check, the process's peak and current resident memory (VmHWM,
+// VmRSS) beside what the engine itself holds (weights, one session's arena), plus the lines
+// peak_rss_kb / steady_rss_kb for scripts.
 // Exit status: 0 every output within tolerance, 1 some output is not, 2 bad usage or input
 // (one line "octet_run: error: ..." on stderr).
 #include <dirent.h>
@@ -41,6 +44,7 @@
 #include <vector>
 
 #include "octet/octet.h"
+#include "process_memory.h"
 #include "tensor_compare.h"
 
 namespace {
@@ -59,6 +63,7 @@ struct Args {
   double percentile = 99.99;
   long calibration_samples = 300;
   bool report = false;
+  bool memory = false;
   int profile_runs = 0;  // --profile: timed runs (0 = off)
   std::string save_compiled, compiled;
   bool timing = false;
@@ -72,9 +77,9 @@ const char kUsage[] =
     "                 [--calibration-dir DIR] [--calibration-samples N]\n"
     "                 [--calibration-method minmax|percentile|entropy|mse] [--percentile P]\n"
     "                 [--weight-bits 8|7] [--report] [--export-qdq FILE] [--profile[=RUNS]]\n"
-    "                 [--save-outputs DIR] [--save-compiled FILE] [--timing] [--hold SECONDS]\n"
+    "                 [--save-outputs DIR] [--save-compiled FILE] [--timing] [--hold SECONDS] [--memory]\n"
     "       octet_run --compiled FILE --test-data DIR [--threads N] [--rtol R] [--atol A] [--verbose]\n"
-    "                 [--profile[=RUNS]] [--save-outputs DIR] [--timing] [--hold SECONDS]\n";
+    "                 [--profile[=RUNS]] [--save-outputs DIR] [--timing] [--hold SECONDS] [--memory]\n";
 
 double parse_double(const std::string& flag, const std::string& s) {
   char* end = nullptr;
@@ -124,6 +129,7 @@ Args parse_args(int argc, char** argv) {
       if (v.empty() || *end != '\0' || a.calibration_samples < 1 || a.calibration_samples > 1000000)
         throw UsageError("--calibration-samples needs a count, got '" + v + "'");
     } else if (arg == "--report" && !has_inline_value) a.report = true;
+    else if (arg == "--memory" && !has_inline_value) a.memory = true;
     else if (arg == "--export-qdq") a.export_qdq = next();
     else if (arg == "--save-outputs") a.save_outputs = next();
     else if (arg == "--save-compiled") a.save_compiled = next();
@@ -316,6 +322,35 @@ void print_profile(octet::Session& session, const std::map<std::string, octet::T
   }
 }
 
+// Resident memory after each stage of the run, for --memory.
+struct MemoryTrace {
+  octet::tools::ProcessMemory load, compile, run;
+};
+
+// One block: the process (what the OS counts, peak and now, and after each stage) and the
+// engine (what octet allocated itself). "now" is after the check, with the model, the compiled
+// model and one session alive.
+void print_memory(const octet::CompiledModel& compiled, const MemoryTrace& trace) {
+  const octet::tools::ProcessMemory m = octet::tools::read_process_memory();
+  std::printf("memory:\n");
+  if (m.known) {
+    std::printf("  process peak RSS (VmHWM)    %s\n", mb(m.peak_bytes).c_str());
+    std::printf("  process RSS now (VmRSS)     %s  (model, compiled model, one session alive)\n",
+                mb(m.current_bytes).c_str());
+    std::printf("  RSS after load / compile / first run  %s / %s / %s  (peak so far %s / %s / %s)\n",
+                mb(trace.load.current_bytes).c_str(), mb(trace.compile.current_bytes).c_str(),
+                mb(trace.run.current_bytes).c_str(), mb(trace.load.peak_bytes).c_str(),
+                mb(trace.compile.peak_bytes).c_str(), mb(trace.run.peak_bytes).c_str());
+  } else {
+    std::printf("  process RSS                 unknown (no VmHWM/VmRSS in /proc/self/status)\n");
+  }
+  std::printf("  engine weights              %s  (constants and packed weights)\n", mb(compiled.weights_bytes()).c_str());
+  std::printf("  engine arena per session    %s  (planned activations)\n", mb(compiled.arena_bytes()).c_str());
+  std::printf("  engine scratch per session  not counted (kernels' own buffers show only in RSS)\n");
+  if (m.known) std::printf("peak_rss_kb %llu\nsteady_rss_kb %llu\n", static_cast<unsigned long long>(m.peak_bytes / 1024),
+                           static_cast<unsigned long long>(m.current_bytes / 1024));
+}
+
 std::string describe(const octet::Tensor& t) { return std::string(octet::dtype_name(t.dtype())) + octet::shape_str(t.shape()); }
 
 using Clock = std::chrono::steady_clock;
@@ -353,10 +388,11 @@ std::map<std::string, octet::Tensor> make_feeds(const Args& args, const std::vec
 // Compiles --model as the flags say (calibrating when INT8 from FP32); fills feeds and the
 // load / compile times.
 octet::CompiledModel compile_from_onnx(const Args& args, std::map<std::string, octet::Tensor>* feeds, double* load_ms,
-                                       double* compile_ms) {
+                                       double* compile_ms, MemoryTrace* trace) {
   const auto t_load = Clock::now();
   octet::Model model = octet::Model::load(args.model);
   *load_ms = ms_between(t_load, Clock::now());
+  trace->load = octet::tools::read_process_memory();
   const auto model_inputs = model.inputs();
 
   octet::CompileOptions opt;
@@ -383,6 +419,7 @@ octet::CompiledModel compile_from_onnx(const Args& args, std::map<std::string, o
   const auto t0 = Clock::now();
   octet::CompiledModel compiled = octet::CompiledModel::compile(model, opt);
   *compile_ms = ms_between(t0, Clock::now());
+  trace->compile = octet::tools::read_process_memory();
   if (args.precision == "int8" && args.calibration_dir.empty() && !compiled.quantization_report().empty())
     std::printf("calibration: the --test-data inputs (1 sample; --calibration-dir gives more)\n");
   if (args.report) print_report(compiled);
@@ -402,12 +439,14 @@ int run(const Args& args) {
   double load_ms = 0, compile_ms = 0;
   const auto t_start = Clock::now();
   std::optional<octet::CompiledModel> loaded;
+  MemoryTrace trace;
   if (!args.compiled.empty()) {
     loaded.emplace(octet::CompiledModel::load(args.compiled, args.threads));
     load_ms = ms_between(t_start, Clock::now());
+    trace.load = trace.compile = octet::tools::read_process_memory();
     feeds = make_feeds(args, loaded->inputs(), nullptr);
   } else {
-    loaded.emplace(compile_from_onnx(args, &feeds, &load_ms, &compile_ms));
+    loaded.emplace(compile_from_onnx(args, &feeds, &load_ms, &compile_ms, &trace));
   }
   const octet::CompiledModel& compiled = *loaded;
   const std::string model_name = args.compiled.empty() ? args.model : args.compiled;
@@ -419,6 +458,7 @@ int run(const Args& args) {
   const auto t_ready = Clock::now();
   std::map<std::string, octet::Tensor> results = session.run(feeds);
   const auto t2 = Clock::now();
+  trace.run = octet::tools::read_process_memory();
   if (args.timing) {
     // ready: what it takes before the first inference can start, file reading included.
     std::printf("load_ms %.3f\ncompile_ms %.3f\nready_ms %.3f\nfirst_run_ms %.3f\n", load_ms, compile_ms,
@@ -457,6 +497,7 @@ int run(const Args& args) {
   }
   std::printf("%s (rtol %g, atol %g)\n", all_ok ? "PASS" : "FAIL", args.rtol, args.atol);
   if (args.profile_runs > 0) print_profile(session, feeds, args.profile_runs);
+  if (args.memory) print_memory(compiled, trace);
   if (args.hold_seconds > 0) {
     std::fflush(stdout);
     std::this_thread::sleep_for(std::chrono::duration<double>(args.hold_seconds));

@@ -5,11 +5,7 @@
 // own folder: absolute paths and ".." components are refused outright, and the path is then
 // canonicalised (realpath, which follows symlinks) and must still lie under the canonical
 // model folder. offset and length are checked against the file's real size before the tensor
-// is allocated.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
+// is allocated (or, for initializers, recorded to be read at compile).
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -43,8 +39,10 @@ std::string canonical(const std::string& path, bool* ok) {
 
 }  // namespace
 
-Tensor read_external_data(const onnx::TensorProto& tp, DType dtype, const Shape& shape, size_t bytes,
-                          const TensorSource& src, const std::string& what) {
+std::shared_ptr<const detail::FileBytes> locate_external_data(const onnx::TensorProto& tp, DType dtype,
+                                                              const Shape& shape, size_t bytes,
+                                                              const TensorSource& src, const std::string& what,
+                                                              uint64_t* out_offset) {
   const std::string where = src.display + ": " + what;
   std::string location;
   uint64_t offset = 0, length = 0;
@@ -96,45 +94,32 @@ Tensor read_external_data(const onnx::TensorProto& tp, DType dtype, const Shape&
     throw Error(where + ": external data file '" + location + "' resolves to '" + file +
                 "', outside the model's folder '" + base + "' (symlink?)");
 
-  // O_NONBLOCK: a FIFO (or a device) must not block open(); fstat below refuses it.
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) throw Error(where + ": cannot open external data file '" + file + "': " + std::strerror(errno));
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw Error(where + ": external data file '" + file + "' is not a regular file");
+  std::shared_ptr<const detail::FileBytes> fb;
+  if (src.external_files) {
+    auto it = src.external_files->find(file);
+    if (it != src.external_files->end()) fb = it->second;
   }
-  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  if (!fb) {
+    std::string error;
+    fb = detail::FileBytes::open(file, &error);
+    if (!fb) {
+      if (error == detail::FileBytes::kNotRegularFile)
+        throw Error(where + ": external data file '" + file + "' is not a regular file");
+      throw Error(where + ": cannot open external data file '" + file + "': " + error);
+    }
+    if (src.external_files) (*src.external_files)[file] = fb;
+  }
+  const uint64_t file_size = fb->size();
   const std::string shape_desc = std::string(dtype_name(dtype)) + " " + shape_str(shape);
-  auto fail = [&](const std::string& msg) {
-    ::close(fd);
-    throw Error(where + ": external data file '" + file + "': " + msg);
-  };
+  auto fail = [&](const std::string& msg) { throw Error(where + ": external data file '" + file + "': " + msg); };
   if (has_length && length != bytes)
     fail("length " + std::to_string(length) + " does not match the " + std::to_string(bytes) + " bytes of " +
          shape_desc);
   if (offset > file_size || bytes > file_size - offset)
     fail("too short: " + shape_desc + " needs " + std::to_string(bytes) + " bytes at offset " +
          std::to_string(offset) + " but the file has " + std::to_string(file_size) + " bytes");
-
-  Tensor t;
-  try {
-    t = Tensor(dtype, shape);
-  } catch (const Error& e) {
-    fail(e.what());
-  }
-  char* out = static_cast<char*>(t.data());
-  size_t done = 0;
-  while (done < bytes) {
-    size_t chunk = bytes - done;
-    if (chunk > (size_t(1) << 30)) chunk = size_t(1) << 30;
-    ssize_t n = ::pread(fd, out + done, chunk, static_cast<off_t>(offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail(n < 0 ? std::string("read failed: ") + std::strerror(errno) : "unexpected end of file");
-    done += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  return t;
+  *out_offset = offset;
+  return fb;
 }
 
 }  // namespace octet::frontend

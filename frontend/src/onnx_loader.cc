@@ -3,7 +3,11 @@
 // opset_upgrade.cc, tensor decoding in tensor_proto.cc and external_data.cc.
 #include "octet/frontend/onnx_loader.h"
 
+#include <sys/mman.h>
+
+#include <cerrno>
 #include <climits>
+#include <cstring>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -29,12 +33,15 @@ std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
 class ModelConverter {
  public:
-  ModelConverter(const onnx::ModelProto& model, std::string display, std::string base_dir, std::string model_path,
-                 const OpSupported& op_supported)
+  ModelConverter(const onnx::ModelProto& model, const std::vector<RawDataSpan>& raw_data, TensorSource src,
+                 std::string model_path, const OpSupported& op_supported)
       : model_(model),
-        src_{std::move(display), std::move(base_dir)},
+        raw_data_(raw_data),
+        src_(std::move(src)),
         model_path_(std::move(model_path)),
-        op_supported_(op_supported) {}
+        op_supported_(op_supported) {
+    src_.external_files = &external_files_;
+  }
 
   std::shared_ptr<Graph> convert() {
     if (!model_.has_graph()) fail("not an ONNX model (no graph)");
@@ -126,12 +133,21 @@ class ModelConverter {
   // --- values ------------------------------------------------------------------------------
 
   void read_initializers(const onnx::GraphProto& gp) {
-    for (const auto& init : gp.initializer()) {
+    // The scanner and protobuf agree on the initializers; a mismatch is a bug, not bad input.
+    if (static_cast<size_t>(gp.initializer_size()) != raw_data_.size())
+      fail("internal error: " + std::to_string(raw_data_.size()) + " initializers scanned, " +
+           std::to_string(gp.initializer_size()) + " parsed");
+    for (int i = 0; i < gp.initializer_size(); ++i) {
+      const onnx::TensorProto& init = gp.initializer(i);
       const std::string& name = init.name();
       if (name.empty()) fail("an initializer has no name");
       if (g_->find_value(name) >= 0) fail("initializer " + quoted(name) + " is defined twice");
-      Tensor t = tensor_from_proto(init, src_, "initializer " + quoted(name));
-      g_->add_const(name, std::move(t));
+      LoadedConst c = initializer_from_proto(init, raw_data_[i], src_, "initializer " + quoted(name));
+      Value& v = g_->values[g_->add_const(name, std::move(c.data))];
+      v.dtype = c.dtype;  // the same as data's, or, for bytes left in a file, the only record
+      v.shape = c.shape;
+      v.file = std::move(c.file);
+      v.file_offset = c.file_offset;
     }
   }
 
@@ -414,36 +430,85 @@ class ModelConverter {
   }
 
   const onnx::ModelProto& model_;
+  const std::vector<RawDataSpan>& raw_data_;
+  std::map<std::string, std::shared_ptr<const detail::FileBytes>> external_files_;
   TensorSource src_;
   std::string model_path_;
   const OpSupported& op_supported_;
   std::shared_ptr<Graph> g_;
 };
 
-std::shared_ptr<detail::Graph> load_model_bytes(const void* data, size_t size, const std::string& base_dir,
-                                                const std::string& display, const std::string& model_path,
-                                                const OpSupported& op_supported) {
-  if (size > static_cast<size_t>(INT_MAX))
+void check_model_size(uint64_t size, const std::string& display) {
+  if (size > static_cast<uint64_t>(INT_MAX))
     throw Error(display + ": the model is " + std::to_string(size) +
                 " bytes; a protobuf model must be under 2 GB (store large weights as external data)");
   if (size == 0) throw Error(display + ": the model is empty (0 bytes)");
-  onnx::ModelProto model;
-  if (!parse_message(data, size, &model))
-    throw Error(display + ": not a valid ONNX model (protobuf parsing failed: truncated or corrupt file)");
-  return ModelConverter(model, display, base_dir, model_path, op_supported).convert();
 }
+
+// Parses the scanned model (protobuf sees only the pruned bytes, without the weights) and
+// converts it; the initializers' bytes come from src (see TensorSource).
+std::shared_ptr<detail::Graph> convert_scanned(const ScannedModel& scanned, const TensorSource& src,
+                                               const std::string& model_path, const OpSupported& op_supported) {
+  onnx::ModelProto model;
+  if (!parse_message(scanned.pruned.data(), scanned.pruned.size(), &model))
+    throw Error(src.display + ": not a valid ONNX model (protobuf parsing failed: truncated or corrupt file)");
+  return ModelConverter(model, scanned.raw_data, src, model_path, op_supported).convert();
+}
+
+// A read-only private mapping of a whole file, unmapped on scope exit.
+class FileMapping {
+ public:
+  FileMapping(const detail::FileBytes& file, const std::string& display) : size_(file.size()) {
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, file.fd(), 0);
+    if (p == MAP_FAILED) throw Error(display + ": cannot map model: " + std::strerror(errno));
+    data_ = static_cast<const uint8_t*>(p);
+  }
+  ~FileMapping() { ::munmap(const_cast<uint8_t*>(data_), size_); }
+  FileMapping(const FileMapping&) = delete;
+  FileMapping& operator=(const FileMapping&) = delete;
+  const uint8_t* data() const { return data_; }
+
+ private:
+  const uint8_t* data_ = nullptr;
+  size_t size_;
+};
 
 }  // namespace
 
 std::shared_ptr<detail::Graph> load_onnx_file(const std::string& path, const OpSupported& op_supported) {
-  const std::string bytes = read_file_bytes(path, INT_MAX, "model");
-  return load_model_bytes(bytes.data(), bytes.size(), parent_dir(path), path, path, op_supported);
+  std::string error;
+  std::shared_ptr<const detail::FileBytes> file = detail::FileBytes::open(path, &error);
+  if (!file) {
+    if (error == detail::FileBytes::kNotRegularFile) throw Error(path + ": model is not a regular file");
+    throw Error(path + ": cannot open model: " + error);
+  }
+  check_model_size(file->size(), path);
+  // The scan reads the file through a mapping: only the pages holding protobuf structure are
+  // touched, the weights are skipped (read later, at compile, from `file`), and the mapping is
+  // gone before protobuf parses the pruned copy.
+  ScannedModel scanned;
+  {
+    FileMapping map(*file, path);
+    scanned = scan_initializers(map.data(), file->size(), path);
+  }
+  TensorSource src;
+  src.display = path;
+  src.base_dir = parent_dir(path);
+  src.model_file = file;
+  return convert_scanned(scanned, src, path, op_supported);
 }
 
 std::shared_ptr<detail::Graph> load_onnx_buffer(const void* data, size_t size, const std::string& base_dir,
                                                 const OpSupported& op_supported, const std::string& display_name) {
   if (!data && size) throw Error(display_name + ": null model buffer");
-  return load_model_bytes(data, size, base_dir, display_name, "", op_supported);
+  check_model_size(size, display_name);
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  const ScannedModel scanned = scan_initializers(bytes, size, display_name);
+  TensorSource src;
+  src.display = display_name;
+  src.base_dir = base_dir;
+  src.model_bytes = bytes;  // the caller's buffer may go after the load: initializers are copied
+  return convert_scanned(scanned, src, "", op_supported);
 }
 
 }  // namespace octet::frontend

@@ -79,7 +79,7 @@ std::string serialize_onnx(const detail::Graph& g, const std::string& producer) 
   }
   for (int id : g.outputs) used[id] = 1;
   for (size_t v = 0; v < g.values.size(); ++v)
-    if (g.values[v].is_const && used[v]) tensor_to_proto(g.values[v].data, g.values[v].name, gp->add_initializer());
+    if (g.values[v].is_const && used[v]) tensor_to_proto(detail::constant_data(g.values[v]), g.values[v].name, gp->add_initializer());
   for (const detail::Node& n : g.nodes) {
     if (n.dead) continue;
     onnx::NodeProto* np = gp->add_node();

@@ -162,7 +162,7 @@ class Upgrader {
     n.inputs = {x, -1, scales};
     set_string(n, "coordinate_transformation_mode", "asymmetric");
     std::string nearest = "floor";
-    const Value& s = g_.values[scales];
+    const Value& s = loaded(scales);
     if (s.is_const && s.data.dtype() == DType::f32 && s.data.numel() > 0) {
       bool all_le1 = true, some_lt1 = false;
       for (int64_t i = 0; i < s.data.numel(); ++i) {
@@ -187,7 +187,7 @@ class Upgrader {
     std::optional<Attribute> spatial = take(n, "spatial");
     if (!spatial || spatial->i != 0) return;
     const int scale = input(n, 1);
-    if (scale >= 0 && g_.values[scale].is_const && g_.values[scale].data.rank() == 1) return;
+    if (scale >= 0 && g_.values[scale].is_const && g_.values[scale].shape.size() == 1) return;
     fail(n, "BatchNormalization with spatial=0 (per-element statistics) is not supported");
   }
 
@@ -248,14 +248,14 @@ class Upgrader {
     const int x = input(n, 0), slope = input(n, 1);
     const int rx = rank_of(x);
     if (slope < 0 || rx < 3 || !g_.values[slope].is_const) return;
-    const Tensor& s = g_.values[slope].data;
-    if (s.rank() != 1 || s.numel() <= 1) return;
+    const Shape& s = g_.values[slope].shape;
+    if (s.size() != 1 || s[0] <= 1) return;
     n.inputs[1] = append_unit_dims(n, slope, rx - 2);
   }
 
   // A value equal to `id` with `count` trailing 1-dims: a reshaped constant, or an Unsqueeze.
   int append_unit_dims(Node& n, int id, int count) {
-    const Value& v = g_.values[id];
+    const Value& v = loaded(id);
     if (v.is_const) {
       Shape s = v.data.shape();
       s.insert(s.end(), static_cast<size_t>(count), 1);
@@ -353,8 +353,16 @@ class Upgrader {
   int rank_of(int id) const {
     if (id < 0) return -1;
     const Value& v = g_.values[id];
-    if (v.is_const) return static_cast<int>(v.data.rank());
+    if (v.is_const) return static_cast<int>(v.shape.size());
     return v.shape_known ? static_cast<int>(v.shape.size()) : -1;
+  }
+
+  // The value, with its data read in when it is a constant still in the model file (the few
+  // rewrites that look at a constant's elements).
+  const Value& loaded(int id) {
+    Value& v = g_.values[id];
+    if (v.only_in_file()) v.data = constant_data(v);
+    return v;
   }
 
   std::string unique_name(const std::string& base) const {

@@ -99,36 +99,104 @@ DType dtype_from_onnx(int32_t code, const std::string& what, const std::string& 
   return t;
 }
 
-Tensor tensor_from_proto(const onnx::TensorProto& tp, const TensorSource& src, const std::string& what) {
-  const std::string where = src.display + ": " + what;
-  if (tp.has_segment()) throw Error(where + ": segmented tensors are not supported");
-  const DType dtype = dtype_from_onnx(tp.data_type(), what, src.display);
+namespace {
 
-  Shape shape(tp.dims().begin(), tp.dims().end());
-  for (int64_t d : shape)
-    if (d < 0) throw Error(where + ": negative dimension in shape " + shape_str(shape));
+// What a TensorProto says about itself, checked: dims non-negative, byte size addressable.
+struct TensorHeader {
+  std::string where;  // "<display>: <what>"
+  DType dtype = DType::undefined;
+  Shape shape;
   int64_t numel = 0;
-  try {
-    numel = shape_numel(shape);
-  } catch (const Error& e) {
-    throw Error(where + ": " + e.what());
-  }
-  const size_t esize = dtype_size(dtype);
-  if (static_cast<uint64_t>(numel) > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / esize)
-    throw Error(where + ": shape " + shape_str(shape) + " is too large to address");
-  const uint64_t bytes = static_cast<uint64_t>(numel) * esize;
-  const std::string shape_desc = std::string(dtype_name(dtype)) + " " + shape_str(shape);
+  uint64_t bytes = 0;
+  std::string shape_desc;  // "f32 [2,3]"
+};
 
-  if (tp.data_location() == onnx::TensorProto::EXTERNAL)
-    return read_external_data(tp, dtype, shape, static_cast<size_t>(bytes), src, what);
+TensorHeader read_header(const onnx::TensorProto& tp, const TensorSource& src, const std::string& what) {
+  TensorHeader h;
+  h.where = src.display + ": " + what;
+  if (tp.has_segment()) throw Error(h.where + ": segmented tensors are not supported");
+  h.dtype = dtype_from_onnx(tp.data_type(), what, src.display);
+  h.shape.assign(tp.dims().begin(), tp.dims().end());
+  for (int64_t d : h.shape)
+    if (d < 0) throw Error(h.where + ": negative dimension in shape " + shape_str(h.shape));
+  try {
+    h.numel = shape_numel(h.shape);
+  } catch (const Error& e) {
+    throw Error(h.where + ": " + e.what());
+  }
+  const size_t esize = dtype_size(h.dtype);
+  if (static_cast<uint64_t>(h.numel) > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / esize)
+    throw Error(h.where + ": shape " + shape_str(h.shape) + " is too large to address");
+  h.bytes = static_cast<uint64_t>(h.numel) * esize;
+  h.shape_desc = std::string(dtype_name(h.dtype)) + " " + shape_str(h.shape);
+  return h;
+}
+
+void check_raw_size(const TensorHeader& h, uint64_t raw_bytes) {
+  if (raw_bytes != h.bytes)
+    throw Error(h.where + ": raw_data holds " + std::to_string(raw_bytes) + " bytes but " + h.shape_desc + " needs " +
+                std::to_string(h.bytes));
+}
+
+Tensor tensor_from_bytes(const TensorHeader& h, const void* bytes) {
+  Tensor t(h.dtype, h.shape);
+  if (h.bytes) std::memcpy(t.data(), bytes, h.bytes);  // little-endian on x86
+  return t;
+}
+
+Tensor read_external_tensor(const onnx::TensorProto& tp, const TensorHeader& h, const TensorSource& src,
+                            const std::string& what) {
+  uint64_t offset = 0;
+  auto file = locate_external_data(tp, h.dtype, h.shape, static_cast<size_t>(h.bytes), src, what, &offset);
+  Tensor t;
+  try {
+    t = Tensor(h.dtype, h.shape);
+  } catch (const Error& e) {
+    throw Error(h.where + ": external data file '" + file->path() + "': " + e.what());
+  }
+  file->read(offset, t.data(), h.bytes);
+  return t;
+}
+
+}  // namespace
+
+LoadedConst initializer_from_proto(const onnx::TensorProto& tp, const RawDataSpan& raw, const TensorSource& src,
+                                   const std::string& what) {
+  const TensorHeader h = read_header(tp, src, what);
+  LoadedConst c;
+  c.dtype = h.dtype;
+  c.shape = h.shape;
+  if (tp.data_location() == onnx::TensorProto::EXTERNAL) {
+    c.file = locate_external_data(tp, h.dtype, h.shape, static_cast<size_t>(h.bytes), src, what, &c.file_offset);
+    return c;
+  }
+  if (raw.present) {
+    check_raw_size(h, raw.size);
+    if (src.model_file) {
+      c.file = src.model_file;
+      c.file_offset = raw.offset;
+    } else {
+      c.data = tensor_from_bytes(h, src.model_bytes + raw.offset);
+    }
+    return c;
+  }
+  c.data = tensor_from_proto(tp, src, what);  // typed fields (or raw_data the scanner did not see)
+  return c;
+}
+
+Tensor tensor_from_proto(const onnx::TensorProto& tp, const TensorSource& src, const std::string& what) {
+  const TensorHeader h = read_header(tp, src, what);
+  const std::string& where = h.where;
+  const DType dtype = h.dtype;
+  const Shape& shape = h.shape;
+  const int64_t numel = h.numel;
+  const std::string& shape_desc = h.shape_desc;
+
+  if (tp.data_location() == onnx::TensorProto::EXTERNAL) return read_external_tensor(tp, h, src, what);
 
   if (tp.has_raw_data()) {
-    if (tp.raw_data().size() != bytes)
-      throw Error(where + ": raw_data holds " + std::to_string(tp.raw_data().size()) + " bytes but " +
-                  shape_desc + " needs " + std::to_string(bytes));
-    Tensor t(dtype, shape);
-    if (bytes) std::memcpy(t.data(), tp.raw_data().data(), bytes);  // little-endian on x86
-    return t;
+    check_raw_size(h, tp.raw_data().size());
+    return tensor_from_bytes(h, tp.raw_data().data());
   }
 
   // Typed fields: the count must match before the tensor is allocated.
@@ -267,7 +335,9 @@ Tensor load_tensor_pb(const std::string& path, std::string* name) {
   onnx::TensorProto tp;
   if (!frontend::parse_message(bytes.data(), bytes.size(), &tp))
     throw Error(path + ": not a valid onnx.TensorProto (truncated or corrupt)");
-  frontend::TensorSource src{path, frontend::parent_dir(path)};
+  frontend::TensorSource src;
+  src.display = path;
+  src.base_dir = frontend::parent_dir(path);
   Tensor t = frontend::tensor_from_proto(tp, src, "tensor '" + tp.name() + "'");
   if (name) *name = tp.name();
   return t;

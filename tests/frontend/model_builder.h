@@ -218,8 +218,9 @@ template <class T>
 std::vector<T> const_values(const detail::Graph& g, int id) {
   const detail::Value& v = g.values.at(id);
   if (!v.is_const) throw std::runtime_error("value " + v.name + " is not a constant");
-  const T* p = v.data.data_as<T>();
-  return std::vector<T>(p, p + v.data.numel());
+  const Tensor t = detail::constant_data(v);  // initializers may still be in their file
+  const T* p = t.data_as<T>();
+  return std::vector<T>(p, p + t.numel());
 }
 
 }  // namespace octet::testing

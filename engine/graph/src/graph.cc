@@ -1,6 +1,7 @@
 #include "octet/graph/graph.h"
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 
 namespace octet::detail {
@@ -217,6 +218,40 @@ std::vector<std::vector<int>> Graph::consumers() const {
       if (i >= 0) c[i].push_back(static_cast<int>(n));
   }
   return c;
+}
+
+Tensor constant_data(const Value& v) {
+  if (!v.only_in_file()) return v.data;
+  Tensor t(v.dtype, v.shape);
+  v.file->read(v.file_offset, t.data(), t.nbytes());
+  return t;
+}
+
+void Graph::load_file_constants() {
+  for (Value& v : values)
+    if (v.only_in_file()) v.data = constant_data(v);
+}
+
+namespace {
+bool equals_file_bytes(const Value& v) {
+  const Tensor& t = v.data;
+  if (t.dtype() != v.dtype || t.shape() != v.shape) return false;
+  if (v.file_offset > v.file->size() || t.nbytes() > v.file->size() - v.file_offset) return false;
+  char buf[1 << 16];
+  const char* p = static_cast<const char*>(t.data());
+  for (size_t done = 0; done < t.nbytes();) {
+    const size_t n = std::min(sizeof(buf), t.nbytes() - done);
+    v.file->read(v.file_offset + done, buf, n);
+    if (std::memcmp(buf, p + done, n) != 0) return false;
+    done += n;
+  }
+  return true;
+}
+}  // namespace
+
+void Graph::release_constants_equal_to_file() {
+  for (Value& v : values)
+    if (v.is_const && v.file && !v.data.empty() && equals_file_bytes(v)) v.data = Tensor();
 }
 
 }  // namespace octet::detail

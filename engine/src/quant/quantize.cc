@@ -22,13 +22,17 @@ namespace {
 // QDQ graph (shapes inferred) -> INT8 program; the QDQ graph stays in the program for export.
 // fuse_into_conv: convs take the adds and lookups after them (every quantized value of the QDQ
 // graph is then no longer a value of the program; the SQNR report runs a program without).
-std::shared_ptr<Program> lower_qdq(const Graph& qdq, const CompileOptions& options, const kernels::IsaChoice& isa,
+std::shared_ptr<Program> lower_qdq(Graph qdq, const CompileOptions& options, const kernels::IsaChoice& isa,
                                    bool fuse_into_conv = true) {
   Graph int8 = qdq;
+  // The kept QDQ graph is only written out (export_qdq): weights it has unchanged from a model
+  // file go back to the file, so that int8 holds the only copy and packing frees it.
+  auto kept = std::make_shared<Graph>(std::move(qdq));
+  kept->release_constants_equal_to_file();
   fuse_qdq(int8);
   run_pass_pipeline(int8, fuse_into_conv ? PassStage::int8 : PassStage::int8_unfused, options, isa);
   std::shared_ptr<Program> program = build_program(std::move(int8), options, isa);
-  program->qdq_graph = std::make_shared<const Graph>(qdq);
+  program->qdq_graph = std::move(kept);
   return program;
 }
 
@@ -74,7 +78,7 @@ std::shared_ptr<const Program> compile_int8(const Graph& model, const CompileOpt
     // A model quantized by another tool (QDQ or QOperator), or an octet QDQ export: keep the
     // DequantizeLinear of constant weights as nodes so that fusion sees the 8-bit weights.
     Graph qdq = prepare_graph(model, fp32_options, isa, PassStage::qdq_import);
-    return lower_qdq(qdq, options, isa);
+    return lower_qdq(std::move(qdq), options, isa);
   }
 
   if (options.calibration_method == CalibrationMethod::percentile &&

@@ -72,11 +72,58 @@ std::string shapes_of(const Graph& g, const std::vector<int>& ids) {
   return s;
 }
 
+// Frees the graph's copy of a constant as soon as every kernel that reads it exists and each
+// took its own (packed) copy, not after all kernels: the sources and the packed weights are
+// then never all alive together. Values a kernel reads at run time, and graph outputs, stay.
+class ConstantReleaser {
+ public:
+  explicit ConstantReleaser(const Graph& g) : readers_(g.values.size(), 0), kept_(g.values.size(), 0) {
+    for (int id : g.outputs) kept_[id] = 1;
+    for (const Node& n : g.nodes)
+      for (int i : n.inputs)
+        if (i >= 0) ++readers_[i];
+  }
+
+  // packed: the (node, input) pairs this node's kernel took from packed-weight records. A
+  // constant some kernel copied otherwise is read again when a compiled file is loaded: it
+  // moves to for_save instead of being dropped.
+  void kernel_created(Graph& g, int node_index, const Node& node, const OpKernel& kernel,
+                      const PackedWeightStore& packed, std::map<int, Tensor>* for_save) {
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const int v = node.inputs[i];
+      if (v < 0) continue;
+      if (!kernel.owns_copy_of_input(i)) kept_[v] = 1;
+      bool from_record = false;
+      for (const PackedWeightRecord& r : packed.records())
+        from_record = from_record || (r.node == node_index && r.input == static_cast<int>(i));
+      if (!from_record) read_when_loading_.insert(v);
+      if (--readers_[v] == 0) release_if_unused(g, v, for_save);
+    }
+  }
+
+  // Constants no node reads at all.
+  void finish(Graph& g, std::map<int, Tensor>* for_save) {
+    for (size_t v = 0; v < g.values.size(); ++v)
+      if (readers_[v] == 0) release_if_unused(g, static_cast<int>(v), for_save);
+  }
+
+ private:
+  void release_if_unused(Graph& g, int v, std::map<int, Tensor>* for_save) {
+    if (!g.values[v].is_const || kept_[v]) return;
+    if (read_when_loading_.count(v) && !g.values[v].data.empty()) (*for_save)[v] = g.values[v].data;
+    g.values[v].data = Tensor();
+  }
+  std::set<int> read_when_loading_;
+  std::vector<int> readers_;  // kernels not yet created that read the value (per input slot)
+  std::vector<char> kept_;
+};
+
 }  // namespace
 
 Graph prepare_graph(const Graph& model, const CompileOptions& options, const kernels::IsaChoice& isa,
                     PassStage stage) {
   Graph g = model;
+  g.load_file_constants();  // this compile's own copies: passes rewrite them, kernels pack them
   bind_inputs(g, options);
   run_pass_pipeline(g, stage, options, isa);
   return g;
@@ -98,6 +145,7 @@ std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& option
   const OpRegistry& registry = OpRegistry::instance();
   if (kernels::verbose())
     std::fprintf(stderr, "octet: program of %zu nodes, isa %s\n", g.nodes.size(), p.isa.name().c_str());
+  ConstantReleaser releaser(g);
   for (size_t n = 0; n < g.nodes.size(); ++n) {
     const Node& node = g.nodes[n];
     const OpDef* def = registry.find(node.domain, node.op_type);
@@ -115,33 +163,13 @@ std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& option
       for (const auto& [impl, why] : ctx.declined())
         std::fprintf(stderr, "octet:   declined %s: %s\n", impl.c_str(), why.c_str());
     }
+    releaser.kernel_created(g, static_cast<int>(n), node, *step.kernel, *p.packed, &p.constants_for_save);
     p.steps.push_back(std::move(step));
   }
-
-  // Constants every consumer has copied (packed weights) are not kept twice: the graph's copy
-  // is freed, so weights_bytes() is what the model really holds.
-  std::vector<char> still_read(g.values.size(), 0);
-  for (int id : g.outputs) still_read[id] = 1;
-  for (const Step& step : p.steps) {
-    const Node& node = g.nodes[step.node];
-    for (size_t i = 0; i < node.inputs.size(); ++i)
-      if (node.inputs[i] >= 0 && !step.kernel->owns_copy_of_input(i)) still_read[node.inputs[i]] = 1;
-  }
   p.packed->check_all_taken();
-  std::set<std::pair<int, int>> packed_inputs;  // (node, input) a kernel took from a packed record
-  for (const PackedWeightRecord& r : p.packed->records()) packed_inputs.insert({r.node, r.input});
-  std::vector<char> read_when_loading(g.values.size(), 0);
-  for (const Step& step : p.steps) {
-    const Node& node = g.nodes[step.node];
-    for (size_t i = 0; i < node.inputs.size(); ++i)
-      if (node.inputs[i] >= 0 && !packed_inputs.count({step.node, static_cast<int>(i)}))
-        read_when_loading[node.inputs[i]] = 1;
-  }
-  for (size_t v = 0; v < g.values.size(); ++v) {
-    if (!g.values[v].is_const || still_read[v]) continue;
-    if (read_when_loading[v] && !g.values[v].data.empty()) p.constants_for_save[static_cast<int>(v)] = g.values[v].data;
-    g.values[v].data = Tensor();
-  }
+  // Constants every consumer has copied (packed weights) are not kept twice, so
+  // weights_bytes() is what the model really holds.
+  releaser.finish(g, &p.constants_for_save);
 
   // Memory plan over the intermediate values.
   std::vector<char> external(g.values.size(), 0);  // not in the arena

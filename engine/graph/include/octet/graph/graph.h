@@ -2,11 +2,13 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "octet/graph/file_bytes.h"
 #include "octet/octet.h"
 
 namespace octet::detail {
@@ -33,6 +35,11 @@ struct Value {
   std::vector<std::string> dim_names;  // symbolic dims declared by the model ("" = fixed)
   bool is_const = false;               // initializer, Constant node, or folded
   Tensor data;                         // the constant's value when is_const
+  // A constant loaded from a file: its bytes are at file_offset in `file`. While data is
+  // empty they are only there (Graph::load_file_constants reads them, constant_data too).
+  std::shared_ptr<const FileBytes> file;
+  uint64_t file_offset = 0;
+  bool only_in_file() const { return file && data.empty(); }
   int producer = -1;                   // node index, -1 for graph inputs and constants
   // Set by the layout pass on a channels-last twin: the name of the [N, C, H, W] value whose
   // elements this one holds as [N, H, W, C] (reports compare it under that name).
@@ -83,6 +90,16 @@ struct Graph {
   // Consumers of each value (node indices), computed on demand.
   std::vector<std::vector<int>> consumers() const;
   std::string where() const;  // "model.onnx: " or "" for error prefixes
+  // Reads every constant still in a file into its own aligned tensor (Value::data), so that
+  // what a compile rewrites and packs is its own copy and the Model keeps none.
+  void load_file_constants();
+  // The reverse, for a graph kept only to be written out again (the QDQ graph of an INT8
+  // program): drops Value::data where it still holds exactly its bytes in the file (compared,
+  // so no pass's rewrite is lost) and the value's dtype and shape.
+  void release_constants_equal_to_file();
 };
+
+// A constant's value: Value::data, or its bytes read from the file when still there.
+Tensor constant_data(const Value& v);
 
 }  // namespace octet::detail
