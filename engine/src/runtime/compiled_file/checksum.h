@@ -23,9 +23,28 @@ class Checksum64 {
   size_t tail_n_ = 0;
 };
 
-// The file checksum: XXH64 over each kChecksumBlock bytes, then XXH64 over those digests (and
-// the length), so that a load verifies the blocks on several threads at once.
+// The file checksum. Each kChecksumBlock bytes are hashed by StripeHash (XXH3's accumulation
+// step: eight 64-bit lanes, each adding its neighbour's input word and the product of the two
+// halves of its own word xor a key, finished by XXH64 over the lanes, the tail and the
+// length), which runs at memory speed with AVX2 and gives the same digest in portable code;
+// then XXH64 over the blocks' digests and the length. Blocks are verified on several threads.
 constexpr size_t kChecksumBlock = size_t(4) << 20;
+
+class StripeHash {
+ public:
+  StripeHash();
+  void update(const void* data, size_t n);
+  uint64_t digest() const;
+  static bool simd_available();
+  // Testing: the portable stripe loop even where AVX2 exists.
+  static void force_portable(bool on);
+
+ private:
+  uint64_t acc_[8];
+  unsigned char tail_[64];
+  size_t tail_n_ = 0;
+  uint64_t total_ = 0;
+};
 
 class BlockChecksum {
  public:
@@ -33,7 +52,7 @@ class BlockChecksum {
   uint64_t digest() const;
 
  private:
-  Checksum64 block_;
+  StripeHash block_;
   size_t in_block_ = 0;
   uint64_t total_ = 0;
   std::vector<uint64_t> digests_;

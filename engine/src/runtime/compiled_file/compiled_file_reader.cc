@@ -57,7 +57,7 @@ std::shared_ptr<Region> map_file(const std::string& path) {
     close(fd);
     throw Error("load(" + path + "): " + std::to_string(size) + " bytes is too short for a compiled model (truncated?)");
   }
-  void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);  // one pass, not a fault per 64 KB
+  void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   const int map_errno = errno;
   close(fd);
   if (p == MAP_FAILED) throw Error("load(" + path + "): cannot map the file: " + std::strerror(map_errno));
