@@ -213,9 +213,9 @@ struct SessionOptions {
   // Intra-op threads of octet's own pool: 0 = CompileOptions::threads; 1 = everything on the
   // thread calling Session::run (no threads started). Ignored when thread_pool is set.
   int threads = 0;
-  // After each parallel step, how long (microseconds, 0..1000000) octet's pool threads and
-  // the calling thread busy-wait for the next step before sleeping. Spinning saves the
-  // wake-up (tens of microseconds) between steps at the cost of CPU time other work could
+  // How long (microseconds, 0..1000000) octet's pool threads busy-wait for the next parallel
+  // step, and the calling thread for the others to finish one, before sleeping. Spinning
+  // saves a wake-up (tens of microseconds) per step at the cost of CPU time other work could
   // use. 0 = sleep at once: an idle Session uses no CPU.
   int spin_us = 0;
   // The caller's executor instead of octet's pool (threads and spin_us then do not apply).
