@@ -3,7 +3,7 @@
 //
 //   octet_run --model M.onnx --test-data DIR [--precision fp32|int8]
 //             [--isa auto|ref|avx2|avx2_fast|avx512|avx512_fast|vnni]
-//             [--rtol R] [--atol A] [--threads N] [--verbose]
+//             [--rtol R] [--atol A] [--threads N] [--spin-us N] [--verbose]
 //             [--calibration-dir DIR] [--calibration-samples N]
 //             [--calibration-method minmax|percentile|entropy|mse] [--percentile P]
 //             [--weight-bits 8|7] [--report] [--export-qdq FILE] [--profile[=RUNS]]
@@ -57,6 +57,7 @@ struct Args {
   std::string model, test_data, precision = "fp32", isa = "auto";
   double rtol = 1e-3, atol = 1e-4;
   int threads = 0;
+  int spin_us = -1;  // -1: SessionOptions' default
   bool verbose = false;
   std::string calibration_dir, calibration_method = "minmax", export_qdq, save_outputs;
   int weight_bits = 8;
@@ -73,7 +74,7 @@ struct Args {
 const char kUsage[] =
     "usage: octet_run --model M.onnx --test-data DIR [--precision fp32|int8]\n"
     "                 [--isa auto|ref|avx2|avx2_fast|avx512|avx512_fast|vnni]\n"
-    "                 [--rtol R] [--atol A] [--threads N] [--verbose]\n"
+    "                 [--rtol R] [--atol A] [--threads N] [--spin-us N] [--verbose]\n"
     "                 [--calibration-dir DIR] [--calibration-samples N]\n"
     "                 [--calibration-method minmax|percentile|entropy|mse] [--percentile P]\n"
     "                 [--weight-bits 8|7] [--report] [--export-qdq FILE] [--profile[=RUNS]]\n"
@@ -116,6 +117,13 @@ Args parse_args(int argc, char** argv) {
       const long t = std::strtol(v.c_str(), &end, 10);
       if (v.empty() || *end != '\0' || t < 0 || t > 1024) throw UsageError("--threads needs a count, got '" + v + "'");
       a.threads = static_cast<int>(t);
+    } else if (arg == "--spin-us") {
+      const std::string v = next();
+      char* end = nullptr;
+      const long us = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || us < 0 || us > 1000000)
+        throw UsageError("--spin-us needs microseconds in [0, 1000000], got '" + v + "'");
+      a.spin_us = static_cast<int>(us);
     } else if (arg == "--verbose" && !has_inline_value) a.verbose = true;
     else if (arg == "--calibration-dir") a.calibration_dir = next();
     else if (arg == "--calibration-method") a.calibration_method = next();
@@ -454,7 +462,9 @@ int run(const Args& args) {
   if (expected.empty()) throw octet::Error(args.test_data + ": no output_N.pb files");
 
   const auto t1 = Clock::now();
-  octet::Session session = compiled.create_session();
+  octet::SessionOptions session_options;
+  if (args.spin_us >= 0) session_options.spin_us = args.spin_us;
+  octet::Session session = compiled.create_session(session_options);
   const auto t_ready = Clock::now();
   std::map<std::string, octet::Tensor> results = session.run(feeds);
   const auto t2 = Clock::now();
@@ -469,6 +479,7 @@ int run(const Args& args) {
               compiled.isa().c_str(), mb(compiled.arena_bytes()).c_str(), compiled.arena_bytes(),
               mb(compiled.weights_bytes()).c_str(), compiled.weights_bytes());
   if (args.verbose) {
+    std::printf("session: %s\n", session.threading().c_str());
     std::printf("load %.1f ms, compile %.1f ms, first run %.1f ms\n", load_ms, compile_ms, ms_between(t_ready, t2));
     std::printf("%s", compiled.describe().c_str());
   }

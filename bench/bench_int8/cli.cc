@@ -79,7 +79,7 @@ const char* mode_name(Mode m) {
 std::string usage_text() {
   return "usage: bench_int8 [--isa=auto|ref|avx2|avx2_fast|avx512|avx512_fast|vnni|all]\n"
          "                  [--zoo=DIR] [--models=a,b,...] [--mode=accuracy|throughput|both]\n"
-         "                  [--threads=N] [--streams=N] [--batch=N] [--time=SECONDS] [--rounds=N] [--limit=N]\n"
+         "                  [--threads=N] [--spin-us=N] [--streams=N] [--batch=N] [--time=SECONDS] [--rounds=N] [--limit=N]\n"
          "                  [--calibration=minmax|percentile|entropy|mse|auto] [--calib-samples=N]\n"
          "                  [--weight-bits=8|7]\n"
          "                  [--peer=ort|none] [--format=md|csv|json] [--out=FILE] [--plot=FILE.svg]\n"
@@ -95,6 +95,8 @@ std::string usage_text() {
          "  --local-dir    nets of tools/train_fmnist.py (default build/fmnist)\n"
          "  --peers-dir    onnxruntime-node cache (default build/peers; installed when missing)\n"
          "  --threads      intra-op threads per stream (default: cores / streams)\n"
+         "  --spin-us      microseconds octet's pool threads busy-wait for work before sleeping\n"
+         "                 (SessionOptions::spin_us; default: the engine's)\n"
          "  --streams      sessions running in parallel threads (default 1)\n"
          "  --time         seconds measured per throughput figure (default 3)\n"
          "  --rounds       with --peer=ort: octet and ONNX Runtime timed in this many alternating\n"
@@ -119,6 +121,7 @@ Options parse_cli(const std::vector<std::string>& args) {
          o.mode = v == "accuracy" ? Mode::accuracy : v == "throughput" ? Mode::throughput : Mode::both;
        }},
       {"--threads", [&](auto& f, auto& v) { o.threads = static_cast<int>(parse_integer(f, v, 0, 1024)); }},
+      {"--spin-us", [&](auto& f, auto& v) { o.spin_us = static_cast<int>(parse_integer(f, v, 0, 1000000)); }},
       {"--streams", [&](auto& f, auto& v) { o.streams = static_cast<int>(parse_integer(f, v, 1, 256)); }},
       {"--batch", [&](auto& f, auto& v) { o.batch = static_cast<int>(parse_integer(f, v, 1, 4096)); }},
       {"--time", [&](auto& f, auto& v) { o.time_s = parse_seconds(f, v); }},

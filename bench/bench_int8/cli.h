@@ -26,6 +26,7 @@ struct Options {
   Mode mode = Mode::both;
   int threads = 0;           // intra-op threads per stream; 0 = cores / streams
   int streams = 1;           // sessions run in parallel threads
+  int spin_us = -1;          // SessionOptions::spin_us; -1 = the engine's default
   int batch = 1;
   double time_s = 3.0;       // measured duration per throughput figure
   int rounds = 5;            // with a peer: alternating octet / ORT rounds for the first ISA column

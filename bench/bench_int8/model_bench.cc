@@ -227,6 +227,7 @@ ThroughputResult timed(const std::string& label, const CompiledModel& compiled, 
                        const BenchContext& ctx, int batch) {
   ThroughputConfig config;
   config.streams = ctx.options.streams;
+  config.spin_us = ctx.options.spin_us;
   config.seconds = ctx.options.time_s;
   config.warmup_seconds = std::min(1.0, std::max(0.2, ctx.options.time_s / 5));
   config.batch = batch;

@@ -148,6 +148,7 @@ Report run_benchmark(const Options& options, bool* model_failed) {
       {"mode", mode_name(options.mode)},
       {"threads", ctx.threads},
       {"streams", options.streams},
+      {"spin_us", options.spin_us >= 0 ? options.spin_us : SessionOptions{}.spin_us},
       {"batch", options.batch},
       {"time_s", options.time_s},
       {"rounds", options.peer == "none" ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(options.rounds)},

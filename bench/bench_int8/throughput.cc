@@ -76,7 +76,9 @@ ThroughputResult measure_throughput(const CompiledModel& model, const std::map<s
 
   auto worker = [&](int s) {
     try {
-      Session session = model.create_session();
+      SessionOptions session_options;
+      if (config.spin_us >= 0) session_options.spin_us = config.spin_us;
+      Session session = model.create_session(session_options);
       const Clock::time_point warm_start = Clock::now();
       do {
         session.run(inputs);

@@ -15,6 +15,7 @@ namespace octet::bench {
 
 struct ThroughputConfig {
   int streams = 1;
+  int spin_us = -1;             // SessionOptions::spin_us; -1 = the engine's default
   double seconds = 3.0;
   double warmup_seconds = 0.5;  // at least one run per stream either way
   int windows = 5;              // repeated measurements inside the duration

@@ -5,17 +5,17 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <stdexcept>
+#include <string>
 
 namespace octet::kernels {
-namespace {
 
-constexpr int kSpinMicros = 100;
-
-// Spins until ready() or kSpinMicros have passed; returns ready().
+// Spins until ready() or spin_us_ have passed; returns ready(). spin_us_ == 0: one look.
 template <class Ready>
-bool spin_until(Ready ready) {
+bool ThreadPool::spin_until(Ready ready) const {
   if (ready()) return true;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
+  if (spin_us_ <= 0) return false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us_);
   for (;;) {
     for (int i = 0; i < 64; ++i) {
       if (ready()) return true;
@@ -25,12 +25,14 @@ bool spin_until(Ready ready) {
   }
 }
 
-}  // namespace
-
-ThreadPool::ThreadPool(int threads) {
+ThreadPool::ThreadPool(int threads, int spin_us) : spin_us_(std::max(0, spin_us)) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   size_ = threads;
   for (int i = 1; i < size_; ++i) threads_.emplace_back([this, i] { worker(i); });
+}
+
+ThreadPool::ThreadPool(Executor executor) : size_(executor.size), external_(std::move(executor)) {
+  if (size_ < 1 || !external_.run) throw std::invalid_argument("ThreadPool: an executor needs size >= 1 and a run function");
 }
 
 ThreadPool::~ThreadPool() {
@@ -74,13 +76,26 @@ void ThreadPool::run_tasks(int tasks, const std::function<void(int)>& fn) {
   // An exception in any task is caught where it happens and rethrown here, after every
   // task has finished (a worker must never let one escape: that would terminate).
   std::vector<std::exception_ptr> errors(tasks);
+  std::atomic<int> ran{0};
   std::function<void(int)> guarded = [&](int t) {
+    ran.fetch_add(1, std::memory_order_relaxed);
     try {
       fn(t);
     } catch (...) {
       errors[t] = std::current_exception();
     }
   };
+  if (external_.run) {
+    external_.run(tasks, guarded);
+    // An executor that skipped or repeated a task would leave a silently wrong result.
+    const int count = ran.load(std::memory_order_acquire);
+    if (count != tasks)
+      throw std::runtime_error("thread pool: the external executor ran " + std::to_string(count) + " calls for " +
+                               std::to_string(tasks) + " tasks");
+    for (const auto& e : errors)
+      if (e) std::rethrow_exception(e);
+    return;
+  }
   {
     // Under the lock so that a worker going to sleep either sees the new generation or is
     // already waiting when notify_all runs.

@@ -13,6 +13,9 @@
 //    CompiledModel in parallel; every Session of one CompiledModel gives bit-for-bit the
 //    same outputs for the same inputs, however many run at once.
 //    A Session keeps what it needs alive: it may outlive the CompiledModel it came from.
+//  - A caller's ThreadPoolInterface (SessionOptions::thread_pool) is called only from inside
+//    Session::run of the sessions given it; shared by sessions on several threads, its run()
+//    is called concurrently (see ThreadPoolInterface).
 //  - Tensor is a handle to shared storage with no locking: its copies may be read by many
 //    threads at once (Session::run only reads its inputs, so one input Tensor may feed
 //    sessions on several threads), but nobody may write the data while others read it.
@@ -186,6 +189,42 @@ struct LayerError {
   std::string note;            // ...and why
 };
 
+// A caller-supplied executor for a Session's intra-op parallel work (SessionOptions::
+// thread_pool), e.g. an adapter over the application's own pool, so that octet starts no
+// threads of its own. Contract:
+//  - size() is how many tasks may run at once (>= 1, the thread calling run() included); it
+//    must not change while a Session uses the pool. The work split depends only on the work
+//    and size(), so outputs are bit-for-bit those of octet's own pool of the same size.
+//  - run(tasks, fn), with 2 <= tasks <= size(), is called on the thread inside Session::run;
+//    it must call fn(t) exactly once for each t in [0, tasks), on any threads (the calling
+//    one too), and return only after every call has returned. The tasks are independent:
+//    running them one after another on one thread is correct, only slower. fn never throws:
+//    an exception inside a task is rethrown by Session::run after run() returns; an executor
+//    that skips or repeats a task makes Session::run throw Error.
+//  - Several Sessions (on several threads) may share one pool: run() must then be safe to
+//    call concurrently. octet never calls run() re-entrantly from inside fn.
+class ThreadPoolInterface {
+ public:
+  virtual ~ThreadPoolInterface() = default;
+  virtual int size() const = 0;
+  virtual void run(int tasks, const std::function<void(int task)>& fn) = 0;
+};
+
+// Per-session execution settings (CompiledModel::create_session).
+struct SessionOptions {
+  // Intra-op threads of octet's own pool: 0 = CompileOptions::threads; 1 = everything on the
+  // thread calling Session::run (no threads started). Ignored when thread_pool is set.
+  int threads = 0;
+  // How long (microseconds, 0..1000000) octet's pool threads busy-wait for the next parallel
+  // step, and the calling thread for the others to finish one, before sleeping. Spinning
+  // saves a wake-up (tens of microseconds) per step at the cost of CPU time other work could
+  // use. 0 = sleep at once: an idle Session uses no CPU.
+  int spin_us = 0;
+  // The caller's executor instead of octet's pool (threads and spin_us then do not apply).
+  // Shared: the Session keeps it alive.
+  std::shared_ptr<ThreadPoolInterface> thread_pool;
+};
+
 // A model specialised for shapes, precision and ISA, with packed weights. Immutable,
 // shareable across threads: every member is const and may be called from many threads at
 // once (create_session() included). Cheap to copy.
@@ -205,7 +244,8 @@ class CompiledModel {
   static CompiledModel load_from_buffer(const void* data, size_t size, int threads = 0);
   void save(const std::string& path) const;
 
-  Session create_session() const;
+  Session create_session() const;  // default SessionOptions
+  Session create_session(const SessionOptions& options) const;
   std::vector<TensorInfo> inputs() const;
   std::vector<TensorInfo> outputs() const;
   size_t arena_bytes() const;    // peak working memory of one session (liveness plan)
@@ -250,6 +290,8 @@ class Session {
 
   void enable_profiling(bool on);
   std::vector<NodeProfile> profile() const;  // sorted by total time, largest first
+  // How the session runs parallel work, e.g. "threads 2 (octet pool, spin 0 us)".
+  std::string threading() const;
 
   explicit Session(std::shared_ptr<detail::SessionState> s);
   Session(Session&&) noexcept;

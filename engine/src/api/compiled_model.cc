@@ -44,8 +44,10 @@ void CompiledModel::save(const std::string& path) const {
   });
 }
 
-Session CompiledModel::create_session() const {
-  return detail::api_guard("create_session", [&] { return Session(std::make_shared<detail::SessionState>(program_)); });
+Session CompiledModel::create_session() const { return create_session(SessionOptions{}); }
+Session CompiledModel::create_session(const SessionOptions& options) const {
+  return detail::api_guard("create_session",
+                           [&] { return Session(std::make_shared<detail::SessionState>(program_, options)); });
 }
 std::vector<TensorInfo> CompiledModel::inputs() const { return detail::graph_io_infos(program_->graph, true); }
 std::vector<TensorInfo> CompiledModel::outputs() const { return detail::graph_io_infos(program_->graph, false); }
@@ -92,6 +94,14 @@ std::map<std::string, Tensor> Session::run(const std::map<std::string, Tensor>& 
 void Session::run_into(const std::map<std::string, Tensor>& inputs, const std::map<std::string, Tensor>& outputs) {
   if (!state_) throw Error("Session::run_into on a moved-from session");
   detail::api_guard("Session::run_into", [&] { state_->run(inputs, &outputs); });
+}
+
+std::string Session::threading() const {
+  if (!state_) throw Error("Session::threading on a moved-from session");
+  const kernels::ThreadPool& pool = *state_->pool;
+  if (pool.external()) return "threads " + std::to_string(pool.size()) + " (caller's pool)";
+  if (pool.size() == 1) return "threads 1 (the calling thread)";
+  return "threads " + std::to_string(pool.size()) + " (octet pool, spin " + std::to_string(pool.spin_us()) + " us)";
 }
 
 void Session::enable_profiling(bool on) {

@@ -2,12 +2,28 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 namespace octet::detail {
 
-SessionState::SessionState(std::shared_ptr<const Program> p) : program(std::move(p)) {
+SessionState::SessionState(std::shared_ptr<const Program> p, const SessionOptions& options)
+    : program(std::move(p)), external_pool(options.thread_pool) {
+  if (options.threads < 0 || options.threads > 4096)
+    throw Error("SessionOptions::threads is " + std::to_string(options.threads) + ": must be in [0, 4096]");
+  if (options.spin_us < 0 || options.spin_us > 1000000)
+    throw Error("SessionOptions::spin_us is " + std::to_string(options.spin_us) + ": must be in [0, 1000000]");
   arena.resize(program->arena_bytes);
-  pool = std::make_unique<kernels::ThreadPool>(program->threads);
+  if (external_pool) {
+    const int size = external_pool->size();
+    if (size < 1) throw Error("SessionOptions::thread_pool: size() is " + std::to_string(size) + ", must be >= 1");
+    // Forwards through a plain function object: kernels/ knows nothing of the public API.
+    ThreadPoolInterface* ext = external_pool.get();
+    pool = std::make_unique<kernels::ThreadPool>(
+        kernels::Executor{size, [ext](int tasks, const std::function<void(int)>& fn) { ext->run(tasks, fn); }});
+  } else {
+    pool = std::make_unique<kernels::ThreadPool>(options.threads > 0 ? options.threads : program->threads,
+                                                 options.spin_us);
+  }
   step_ms.assign(program->steps.size(), 0.0);
   step_calls.assign(program->steps.size(), 0);
 }

@@ -15,7 +15,8 @@
 namespace octet::detail {
 
 struct SessionState {
-  explicit SessionState(std::shared_ptr<const Program> p);
+  // The compiler's own runs (calibration, reports) use the defaults.
+  explicit SessionState(std::shared_ptr<const Program> p, const SessionOptions& options = {});
 
   // Runs once. Outputs named in `into` are written to the caller's tensors (checked against
   // the compiled dtype and shape) and left out of the returned map; the others are returned.
@@ -25,6 +26,7 @@ struct SessionState {
   std::shared_ptr<const Program> program;
   kernels::AlignedBuffer arena;
   std::unique_ptr<kernels::ThreadPool> pool;
+  std::shared_ptr<ThreadPoolInterface> external_pool;  // kept alive while `pool` forwards to it
   // Called after each step with every value it wrote (calibration, per-layer error reports).
   std::function<void(int value_id, const Tensor& value)> observer;
   bool profiling = false;
