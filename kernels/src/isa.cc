@@ -29,6 +29,19 @@ const Detected& detected() {
   return d;
 }
 
+}  // namespace
+
+std::vector<std::string> isa_cpu_features(Isa isa) {
+  // The features detected() checks for each level, in its order.
+  std::vector<std::string> f;
+  if (isa >= Isa::avx2) f.insert(f.end(), {"avx2", "fma3"});
+  if (isa >= Isa::avx512) f.insert(f.end(), {"avx512f", "avx512bw", "avx512dq", "avx512vl"});
+  if (isa >= Isa::vnni) f.push_back("avx512vnni");
+  return f;
+}
+
+namespace {
+
 bool parse_level(const std::string& s, Isa* isa, bool* fast) {
   *fast = false;
   if (s == "ref") *isa = Isa::ref;

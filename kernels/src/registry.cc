@@ -35,6 +35,7 @@ KernelRegistry ref_level() {
   r.dequantize_q8_f32 = {"dequantize_q8_f32_ref", dequantize_q8_f32_ref};
   r.lookup_q8 = {"lookup_q8_ref", lookup_q8_ref};  // one portable kernel for every level
   r.transpose_u8 = {"transpose_u8_ref", transpose_u8_ref};
+  r.stripe_hash = {"stripe_hash_ref", stripe_hash_ref};
   return r;
 }
 
@@ -58,10 +59,11 @@ KernelRegistry avx2_level(bool fast) {
   r.quantize_f32_q8 = {"quantize_f32_q8_avx2", quantize_f32_q8_avx2};
   r.dequantize_q8_f32 = {"dequantize_q8_f32_avx2", dequantize_q8_f32_avx2};
   r.transpose_u8 = {"transpose_u8_avx2", transpose_u8_avx2};
+  r.stripe_hash = {"stripe_hash_avx2", stripe_hash_avx2};
   return r;
 }
 
-// Not here, so the avx2 kernels run: quantize / dequantize, max_u8, transpose_u8.
+// Not here, so the avx2 kernels run: quantize / dequantize, max_u8, transpose_u8, stripe_hash.
 KernelRegistry avx512_level(bool fast) {
   static const DwConvNhwcU8S8Ops dwconv_nhwc_u8s8{"dwconv_nhwc_u8s8_avx512", dwconv_nhwc_u8s8_avx512};
   KernelRegistry r = avx2_level(fast);
@@ -133,7 +135,8 @@ std::vector<std::pair<std::string, std::string>> registry_entries(const KernelRe
           {"quantize_f32_q8", r.quantize_f32_q8.name},
           {"dequantize_q8_f32", r.dequantize_q8_f32.name},
           {"lookup_q8", r.lookup_q8.name},
-          {"transpose_u8", r.transpose_u8.name}};
+          {"transpose_u8", r.transpose_u8.name},
+          {"stripe_hash", r.stripe_hash.name}};
 }
 
 const GemmU8S8Ops* gemm_u8s8_for_weights(const KernelRegistry& r, const int8_t* b, int64_t K, int64_t N, int64_t ldb,

@@ -344,22 +344,6 @@ TEST(Checksum, KnownAnswersOfXxh64) {
   EXPECT_EQ(abc.digest(), 0x44BC2CF5AD770999ULL);
 }
 
-TEST(Checksum, StripeHashIsTheSameWithAndWithoutAvx2) {
-  if (!detail::StripeHash::simd_available()) GTEST_SKIP() << "this CPU has no AVX2: only the portable loop runs";
-  std::mt19937 rng(5);
-  std::vector<unsigned char> data(64 * 1000 + 37);
-  for (unsigned char& c : data) c = static_cast<unsigned char>(rng());
-  for (size_t n : {size_t(0), size_t(63), size_t(64), size_t(65), size_t(640), data.size()}) {
-    detail::StripeHash simd;
-    simd.update(data.data(), n);
-    detail::StripeHash::force_portable(true);
-    detail::StripeHash portable;
-    portable.update(data.data(), n);
-    detail::StripeHash::force_portable(false);
-    EXPECT_EQ(simd.digest(), portable.digest()) << n << " bytes";
-  }
-}
-
 TEST(Checksum, StreamingAnyChunkingAndAnyThreadCountAgree) {
   std::mt19937 rng(3);
   std::vector<unsigned char> data(detail::kChecksumBlock * 2 + 12345);

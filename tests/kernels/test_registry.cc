@@ -519,6 +519,18 @@ void check_transpose_u8(const KernelRegistry& r, Rng& rng) {
     }
 }
 
+void check_stripe_hash(const KernelRegistry& r, Rng& rng) {
+  ASSERT_NE(r.stripe_hash.run, nullptr);
+  for (int64_t stripes : {0, 1, 2, 3, 7, 64, 1001}) {
+    const std::vector<uint8_t> data = rng.ints<uint8_t>(stripes * 64 + 1, 0, 255);
+    std::vector<uint64_t> want(8), got(8);
+    for (int j = 0; j < 8; ++j) want[j] = got[j] = 0x9e3779b97f4a7c15ULL * (j + 1);
+    ref_table().stripe_hash.run(want.data(), data.data() + 1, static_cast<size_t>(stripes));  // unaligned
+    r.stripe_hash.run(got.data(), data.data() + 1, static_cast<size_t>(stripes));
+    ASSERT_EQ(want, got) << r.stripe_hash.name << " " << stripes << " stripes";
+  }
+}
+
 // Every family this test knows, with its check. A family registry_entries lists that is not
 // here fails the walk.
 const std::map<std::string, void (*)(const KernelRegistry&, Rng&)>& known_families() {
@@ -540,6 +552,7 @@ const std::map<std::string, void (*)(const KernelRegistry&, Rng&)>& known_famili
       {"dequantize_q8_f32", check_dequantize_q8_f32},
       {"lookup_q8", check_lookup_q8},
       {"transpose_u8", check_transpose_u8},
+      {"stripe_hash", check_stripe_hash},
   };
   return m;
 }

@@ -1,3 +1,5 @@
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -5,6 +7,9 @@
 #include "octet/octet.h"
 
 namespace octet {
+namespace {
+constexpr size_t kMappedTensorBytes = size_t(1) << 20;
+}  // namespace
 
 size_t dtype_size(DType t) {
   switch (t) {
@@ -67,6 +72,17 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   size_t bytes = static_cast<size_t>(numel_) * esize;
   size_t rounded = (bytes + 63) / 64 * 64;
   if (rounded == 0) rounded = 64;  // a valid pointer even for empty tensors
+  if (rounded >= kMappedTensorBytes) {
+    // Large tensors get their own pages, returned to the system when freed. From the heap,
+    // glibc keeps freed blocks for reuse (its mmap threshold rises to the largest block freed),
+    // so a compile that frees each weight once it is packed would not lower the process's RSS.
+    void* p = mmap(nullptr, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);  // zeroed
+    if (p == MAP_FAILED)
+      throw Error("out of memory allocating " + std::to_string(bytes) + " bytes for tensor " + shape_str(shape_));
+    storage_ = std::shared_ptr<void>(p, [rounded](void* q) { munmap(q, rounded); });
+    data_ = p;
+    return;
+  }
   void* p = std::aligned_alloc(64, rounded);
   if (!p) throw Error("out of memory allocating " + std::to_string(bytes) + " bytes for tensor " + shape_str(shape_));
   std::memset(p, 0, rounded);

@@ -1,9 +1,8 @@
 #include "runtime/compiled_file/checksum.h"
 
-#include <immintrin.h>
+#include "octet/kernels/registry.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <thread>
 
@@ -27,52 +26,17 @@ inline uint32_t read32(const unsigned char* p) {
 inline uint64_t round(uint64_t acc, uint64_t in) { return rotl(acc + in * P2, 31) * P1; }
 inline uint64_t merge(uint64_t h, uint64_t acc) { return (h ^ round(0, acc)) * P1 + P4; }
 
-constexpr uint64_t kStripeKey[8] = {0xbe4ba423396cfeb8ULL, 0x1cad21f72c81017cULL, 0xdb979083e96dd4deULL,
-                                   0x1f67b3b7a4a44072ULL, 0x78e5c0cc4ee679cbULL, 0x2172ffcc7dd05a82ULL,
-                                   0x8e2443f7744608b8ULL, 0x4c263a81e69035e0ULL};
-std::atomic<bool> g_force_portable{false};
-
-// acc[j ^ 1] += x[j]; acc[j] += lo32(x[j] ^ key[j]) * hi32(x[j] ^ key[j]), per 64-byte stripe.
-void stripes_portable(uint64_t* acc, const unsigned char* p, size_t stripes) {
-  for (size_t s = 0; s < stripes; ++s, p += 64) {
-    for (int j = 0; j < 8; ++j) {
-      const uint64_t x = read64(p + 8 * j), k = x ^ kStripeKey[j];
-      acc[j ^ 1] += x;
-      acc[j] += (k & 0xffffffffULL) * (k >> 32);
-    }
-  }
-}
-
-__attribute__((target("avx2"))) void stripes_avx2(uint64_t* acc, const unsigned char* p, size_t stripes) {
-  __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc));
-  __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + 4));
-  const __m256i k0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kStripeKey));
-  const __m256i k1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kStripeKey + 4));
-  for (size_t s = 0; s < stripes; ++s, p += 64) {
-    const __m256i d0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-    const __m256i d1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
-    const __m256i x0 = _mm256_xor_si256(d0, k0), x1 = _mm256_xor_si256(d1, k1);
-    // vpmuludq multiplies the low 32 bits of each lane: lo32(k) * hi32(k).
-    const __m256i m0 = _mm256_mul_epu32(x0, _mm256_srli_epi64(x0, 32));
-    const __m256i m1 = _mm256_mul_epu32(x1, _mm256_srli_epi64(x1, 32));
-    // Swapping the 64-bit halves of each 128-bit lane gives lane j the word j ^ 1.
-    a0 = _mm256_add_epi64(a0, _mm256_add_epi64(m0, _mm256_shuffle_epi32(d0, _MM_SHUFFLE(1, 0, 3, 2))));
-    a1 = _mm256_add_epi64(a1, _mm256_add_epi64(m1, _mm256_shuffle_epi32(d1, _MM_SHUFFLE(1, 0, 3, 2))));
-  }
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc), a0);
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + 4), a1);
-}
-
+// The best accumulation loop this CPU has (every level gives the same digest).
 void stripes(uint64_t* acc, const unsigned char* p, size_t n) {
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2 && !g_force_portable.load(std::memory_order_relaxed)) stripes_avx2(acc, p, n);
-  else stripes_portable(acc, p, n);
+  static const kernels::StripeHashFn run =
+      kernels::kernel_registry(kernels::IsaChoice{kernels::cpu_max_isa(), false}).stripe_hash.run;
+  run(acc, p, n);
 }
 
 }  // namespace
 
 StripeHash::StripeHash() {
-  for (int j = 0; j < 8; ++j) acc_[j] = kStripeKey[j] ^ P5;
+  for (int j = 0; j < 8; ++j) acc_[j] = kernels::kStripeHashKey[j] ^ P5;
 }
 
 void StripeHash::update(const void* data, size_t n) {
@@ -101,8 +65,6 @@ uint64_t StripeHash::digest() const {
   return h.digest();
 }
 
-bool StripeHash::simd_available() { return __builtin_cpu_supports("avx2"); }
-void StripeHash::force_portable(bool on) { g_force_portable.store(on); }
 
 Checksum64::Checksum64(uint64_t seed) : acc_{seed + P1 + P2, seed + P2, seed, seed - P1}, seed_(seed) {}
 

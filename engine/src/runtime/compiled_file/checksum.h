@@ -25,8 +25,8 @@ class Checksum64 {
 
 // The file checksum. Each kChecksumBlock bytes are hashed by StripeHash (XXH3's accumulation
 // step: eight 64-bit lanes, each adding its neighbour's input word and the product of the two
-// halves of its own word xor a key, finished by XXH64 over the lanes, the tail and the
-// length), which runs at memory speed with AVX2 and gives the same digest in portable code;
+// halves of its own word xor a key: kernels/stripe_hash.h, at memory speed with AVX2 and the
+// same on every level), finished by XXH64 over the lanes, the tail and the length;
 // then XXH64 over the blocks' digests and the length. Blocks are verified on several threads.
 constexpr size_t kChecksumBlock = size_t(4) << 20;
 
@@ -35,9 +35,6 @@ class StripeHash {
   StripeHash();
   void update(const void* data, size_t n);
   uint64_t digest() const;
-  static bool simd_available();
-  // Testing: the portable stripe loop even where AVX2 exists.
-  static void force_portable(bool on);
 
  private:
   uint64_t acc_[8];

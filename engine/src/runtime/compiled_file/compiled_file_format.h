@@ -3,10 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
-#include <vector>
-
-#include "octet/kernels/isa.h"
 
 namespace octet::detail {
 
@@ -21,15 +17,6 @@ constexpr size_t kHdrVersion = 8, kHdrFileBytes = 16, kHdrManifestOffset = 24, k
 
 // A value's flags in the manifest.
 constexpr uint8_t kValueShapeKnown = 1, kValueConst = 2, kValueConstPacked = 4;
-
-// The CPU features (cpu_features names) a level's kernels execute.
-inline std::vector<std::string> isa_cpu_features(kernels::Isa isa) {
-  std::vector<std::string> f;
-  if (isa >= kernels::Isa::avx2) f.insert(f.end(), {"avx2", "fma3"});
-  if (isa >= kernels::Isa::avx512) f.insert(f.end(), {"avx512f", "avx512bw", "avx512dq", "avx512vl"});
-  if (isa >= kernels::Isa::vnni) f.push_back("avx512vnni");
-  return f;
-}
 
 inline uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 

@@ -358,7 +358,7 @@ std::shared_ptr<Program> parse(std::shared_ptr<Region> file, int threads, const 
   if (isa.name() != isa_name) throw Error(where + "unknown ISA level '" + isa_name + "'");
   std::vector<std::string> features(r.get_count(4));
   for (std::string& f : features) f = r.get_str();
-  if (features != isa_cpu_features(isa.isa))
+  if (features != kernels::isa_cpu_features(isa.isa))
     throw Error(where + "the CPU features recorded for level " + isa_name + " are not the ones this build needs for it");
   CompileOptions options;
   options.precision = r.get<uint8_t>() ? Precision::int8 : Precision::fp32;

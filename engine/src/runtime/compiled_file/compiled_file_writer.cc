@@ -121,7 +121,7 @@ void put_graph(ByteWriter& w, DataLayout& data, const Program& p) {
 
 void put_manifest(ByteWriter& w, DataLayout& data, const Program& p) {
   w.put_str(p.isa.name());
-  const std::vector<std::string> features = isa_cpu_features(p.isa.isa);
+  const std::vector<std::string> features = kernels::isa_cpu_features(p.isa.isa);
   w.put<uint32_t>(static_cast<uint32_t>(features.size()));
   for (const std::string& f : features) w.put_str(f);
   w.put<uint8_t>(p.precision == Precision::int8 ? 1 : 0);

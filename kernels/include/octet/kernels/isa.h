@@ -18,6 +18,8 @@ struct IsaChoice {
 };
 
 const char* isa_name(Isa isa);
+// The CPU features (cpu_features names) a level's kernels execute, as detection checks them.
+std::vector<std::string> isa_cpu_features(Isa isa);
 // Best level this CPU supports (detected once).
 Isa cpu_max_isa();
 bool cpu_supports(Isa isa);

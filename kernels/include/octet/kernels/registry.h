@@ -20,6 +20,7 @@
 #include "octet/kernels/isa.h"
 #include "octet/kernels/lookup_q8.h"
 #include "octet/kernels/max_u8.h"
+#include "octet/kernels/stripe_hash.h"
 #include "octet/kernels/maxpool_nhwc.h"
 #include "octet/kernels/qadd_q8.h"
 #include "octet/kernels/quantize_q8.h"
@@ -75,6 +76,8 @@ struct KernelRegistry {
   KernelEntry<DequantizeQ8F32Fn> dequantize_q8_f32;
   KernelEntry<LookupQ8Fn> lookup_q8;
   KernelEntry<TransposeU8Fn> transpose_u8;
+  // The compiled-model file checksum's accumulation.
+  KernelEntry<StripeHashFn> stripe_hash;
 };
 
 // The table of a resolved choice (resolve_isa). Built once, immutable afterwards.
