@@ -308,6 +308,7 @@ class Bench:
         self.octet = pathlib.Path(args.octet_run)
         self.models_dir = pathlib.Path(args.models_dir)
         self.cache = pathlib.Path(args.cache_dir)
+        self.weight_bits = args.weight_bits
         self.ort_script = REPO / "bench" / "peers" / "ort_startup.mjs"
         self.ort_problem = None  # why ONNX Runtime is not measured, or None
         self.ort_version = None
@@ -352,13 +353,14 @@ class Bench:
         if precision == "fp32":
             return onnx, data
         self.cache.mkdir(parents=True, exist_ok=True)
-        qdq = self.cache / (model + ".qdq.onnx")
+        qdq = self.cache / (model + (".w7" if self.weight_bits == 7 else "") + ".qdq.onnx")
         newest_input = max(onnx.stat().st_mtime, self.octet.stat().st_mtime)
         if not qdq.is_file() or qdq.stat().st_mtime < newest_input:
             log("exporting %s INT8 QDQ -> %s (calibration: %s/test_data_set_*)" % (model, qdq, calib))
             tmp = qdq.with_suffix(".tmp.onnx")
             proc = run([str(self.octet), "--model", str(onnx), "--test-data", str(data), "--precision", "int8",
-                        "--calibration-dir", str(calib), "--export-qdq", str(tmp)])
+                        "--calibration-dir", str(calib), "--weight-bits", str(self.weight_bits),
+                        "--export-qdq", str(tmp)])
             if proc.returncode not in (0, 1) or not tmp.is_file():
                 raise Failed("QDQ export failed: exit %d: %s" % (proc.returncode, short_error(proc.stderr)))
             tmp.replace(qdq)
@@ -682,7 +684,8 @@ def header(bench, args):
              "- date: %s UTC" % datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"),
              "- CPU: %s, ISA %s, %d cores; load average %s; %s" % (name, isa, os.cpu_count() or 0, load,
                                                                     platform.platform()),
-             "- octet_run: %s (script at commit %s)" % (bench.octet, commit),
+             "- octet_run: %s (script at commit %s); INT8 rows: octet's QDQ export with %d-bit weights" % (
+                 bench.octet, commit, bench.weight_bits),
              "- ONNX Runtime: %s" % ("onnxruntime-node %s (node %s)" % (
                  bench.ort_version, run(["node", "--version"]).stdout.strip())
                  if bench.ort_problem is None else "not measured: %s" % bench.ort_problem),
@@ -704,6 +707,8 @@ def main(argv=None):
     parser.add_argument("--hold", type=float, default=3.0, help="octet_run --hold seconds in (c) and (d)")
     parser.add_argument("--ort-dir", default=None, help="folder given to install_ort.sh (default: as ort_bench.mjs)")
     parser.add_argument("--skip-ort", action="store_true")
+    parser.add_argument("--weight-bits", type=int, choices=(7, 8), default=8,
+                        help="weights of the INT8 QDQ export: 8 (default) or 7 (octet's portable scheme)")
     parser.add_argument("--cache-dir", default=None, help="QDQ exports and compiled files (default build/memory_startup)")
     parser.add_argument("--python-path", default=None, help="octet Python package folder for the (d) fallback")
     parser.add_argument("--out", default=None, help="also write the Markdown to this file")

@@ -1,3 +1,5 @@
+#include <malloc.h>
+
 #include <algorithm>
 
 #include "api/api_guard.h"
@@ -26,7 +28,13 @@ std::shared_ptr<const Program> compile_program(const Graph& model, const Compile
 
 CompiledModel CompiledModel::compile(const Model& model, const CompileOptions& options) {
   if (!model.graph()) throw Error("compile: the model is empty");
-  return detail::api_guard("compile", [&] { return CompiledModel(detail::compile_program(*model.graph(), options)); });
+  return detail::api_guard("compile", [&] {
+    CompiledModel compiled(detail::compile_program(*model.graph(), options));
+    // The compile freed every source weight once packed, and the passes' intermediate copies;
+    // glibc keeps such freed heap pages mapped for reuse. Hand the whole free pages back.
+    malloc_trim(0);
+    return compiled;
+  });
 }
 
 CompiledModel CompiledModel::load(const std::string& path, int threads) {
