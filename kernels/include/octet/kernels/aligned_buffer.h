@@ -3,13 +3,25 @@
 // a memory-mapped compiled-model file). Move-only either way.
 #pragma once
 
+#include <sys/mman.h>
+
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <utility>
 
 namespace octet::kernels {
+
+// Frees an AlignedBuffer's bytes: munmap for its own pages, free for the heap.
+struct AlignedBufferFree {
+  size_t mapped = 0;  // bytes of an mmap, or 0 for the heap
+  void operator()(void* p) const {
+    if (mapped) munmap(p, mapped);
+    else std::free(p);
+  }
+};
 
 class AlignedBuffer {
  public:
@@ -42,12 +54,25 @@ class AlignedBuffer {
 
   void resize(size_t bytes) {
     size_t rounded = (bytes + 63) / 64 * 64;
-    void* p = rounded ? std::aligned_alloc(64, rounded) : nullptr;
-    if (rounded && !p) throw std::bad_alloc();
-    if (p) std::memset(p, 0, rounded);
-    owned_.reset(p);
+    owned_.reset();
     keeper_.reset();
-    ptr_ = p;
+    ptr_ = nullptr;
+    size_ = 0;
+    if (rounded >= kMappedBytes) {
+      // Pages of its own: zero and committed only when first touched (a session's arena costs
+      // nothing until a run writes it), and returned to the system when freed (glibc would
+      // keep a freed heap block mapped for reuse).
+      void* p = mmap(nullptr, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) throw std::bad_alloc();
+      owned_ = std::unique_ptr<void, AlignedBufferFree>(p, AlignedBufferFree{rounded});
+      ptr_ = p;
+    } else if (rounded) {
+      void* p = std::aligned_alloc(64, rounded);
+      if (!p) throw std::bad_alloc();
+      std::memset(p, 0, rounded);
+      owned_ = std::unique_ptr<void, AlignedBufferFree>(p, AlignedBufferFree{0});
+      ptr_ = p;
+    }
     size_ = bytes;
   }
   size_t size() const { return size_; }
@@ -57,8 +82,8 @@ class AlignedBuffer {
   template <class T> const T* as() const { return static_cast<const T*>(ptr_); }
 
  private:
-  struct Free { void operator()(void* p) const { std::free(p); } };
-  std::unique_ptr<void, Free> owned_;
+  static constexpr size_t kMappedBytes = size_t(1) << 20;
+  std::unique_ptr<void, AlignedBufferFree> owned_;
   std::shared_ptr<const void> keeper_;
   void* ptr_ = nullptr;
   size_t size_ = 0;
