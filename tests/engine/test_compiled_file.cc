@@ -47,30 +47,26 @@ void fix_checksum(std::string* bytes) {
   std::memcpy(&(*bytes)[detail::kHdrChecksum], &sum, 8);
 }
 
-TP random_f32(const std::string& name, const std::vector<int64_t>& dims, std::mt19937* rng, float scale) {
+TP random_f32(const std::string& name, const std::vector<int64_t>& dims, uint32_t seed, float scale) {
   int64_t n = 1;
   for (int64_t d : dims) n *= d;
-  std::uniform_real_distribution<float> dist(-scale, scale);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = dist(*rng);
-  return testing::tensor_f32(name, dims, v);
+  return testing::tensor_f32(name, dims, testing::random_floats(static_cast<size_t>(n), seed, scale));
 }
 
 // x[1,3,12,12] -> Conv 3x3 (8) -> Relu -> depthwise Conv 3x3 -> Add (residual) -> Relu
 //   -> Conv 1x1 (16) -> GlobalAveragePool -> Flatten -> Gemm (16 -> 10) -> MatMul (10 -> 6)
 // Covers the packed FP32 / INT8 GEMM convolutions, a depthwise conv, Gemm and MatMul.
 std::string small_cnn() {
-  std::mt19937 rng(7);
   ModelBuilder b;
   b.input("x", TP::FLOAT, {1, 3, 12, 12});
-  b.initializer(random_f32("w1", {8, 3, 3, 3}, &rng, 0.5f));
-  b.initializer(random_f32("b1", {8}, &rng, 0.1f));
-  b.initializer(random_f32("w2", {8, 1, 3, 3}, &rng, 0.5f));
-  b.initializer(random_f32("b2", {8}, &rng, 0.1f));
-  b.initializer(random_f32("w3", {16, 8, 1, 1}, &rng, 0.5f));
-  b.initializer(random_f32("wg", {10, 16}, &rng, 0.5f));
-  b.initializer(random_f32("bg", {10}, &rng, 0.1f));
-  b.initializer(random_f32("wm", {10, 6}, &rng, 0.5f));
+  b.initializer(random_f32("w1", {8, 3, 3, 3}, 7, 0.5f));
+  b.initializer(random_f32("b1", {8}, 8, 0.1f));
+  b.initializer(random_f32("w2", {8, 1, 3, 3}, 9, 0.5f));
+  b.initializer(random_f32("b2", {8}, 10, 0.1f));
+  b.initializer(random_f32("w3", {16, 8, 1, 1}, 11, 0.5f));
+  b.initializer(random_f32("wg", {10, 16}, 12, 0.5f));
+  b.initializer(random_f32("bg", {10}, 13, 0.1f));
+  b.initializer(random_f32("wm", {10, 6}, 14, 0.5f));
   auto* c1 = b.node("Conv", {"x", "w1", "b1"}, {"c1"}, "conv1");
   testing::attr_ints(c1, "pads", {1, 1, 1, 1});
   b.node("Relu", {"c1"}, {"r1"}, "relu1");

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <initializer_list>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,15 @@ inline void set_type(onnx::ValueInfoProto* vi, int elem_type, const std::vector<
     else if (d.value >= 0)
       dim->set_dim_value(d.value);
   }
+}
+
+// n floats uniform in [-scale, scale], the same for a seed on every machine (weights of test models).
+inline std::vector<float> random_floats(size_t n, uint32_t seed, float scale) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-scale, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
 }
 
 inline TP tensor_f32(const std::string& name, const std::vector<int64_t>& dims, const std::vector<float>& v,

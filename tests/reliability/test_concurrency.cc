@@ -74,14 +74,6 @@ void expect_clean(const StressResult& r, int expected_runs) {
   EXPECT_EQ(r.runs, expected_runs);
 }
 
-std::vector<float> random_floats(size_t n, uint32_t seed, float scale) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-scale, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
-
 // x [1,1,16,16] -> Conv 3x3 (8 ch, pad 1) -> Relu -> MaxPool 2x2 -> Flatten -> Gemm (10)
 // -> Softmax: a convolution, a GEMM and reductions, each with constant weights.
 ModelBuilder synthetic_model() {

@@ -67,14 +67,6 @@ bool same_bits(const Tensor& a, const Tensor& b) {
          (a.nbytes() == 0 || std::memcmp(a.data(), b.data(), a.nbytes()) == 0);
 }
 
-std::vector<float> random_floats(size_t n, uint32_t seed, float scale) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-scale, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
-
 // x [1,8,24,24] -> Conv 3x3 (32 ch) -> Relu -> Conv 3x3 (32 ch) -> GlobalAveragePool ->
 // Flatten -> Gemm (10): big enough that the convolutions split across threads.
 Model conv_model() {
