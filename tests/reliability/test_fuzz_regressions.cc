@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "fuzz/harness_compiled_load.h"
 #include "fuzz/harness_model_load.h"
 #include "fuzz/harness_tensor_proto.h"
 #include "reliability/reliability_util.h"
@@ -50,6 +51,10 @@ void replay(const std::string& target, Harness&& harness) {
 
 TEST(FuzzRegressions, ModelLoad) {
   replay("fuzz_model_load", [](const uint8_t* d, size_t n) { fuzz::fuzz_model_load_one(d, n); });
+}
+
+TEST(FuzzRegressions, CompiledLoad) {
+  replay("fuzz_compiled_load", [](const uint8_t* d, size_t n) { fuzz::fuzz_compiled_load_one(d, n); });
 }
 
 TEST(FuzzRegressions, TensorProto) {

@@ -527,7 +527,9 @@ class LrnKernel final : public OpKernel {
     const int64_t before = (size_ - 1) / 2, after = size_ - 1 - before;
     const double scale = alpha_ / static_cast<double>(size_);
     const int64_t planes = xt.shape()[0] * channels;
-    parallel_ranges(ctx.pool, planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(spatial * size_, 1)),
+    // Work per plane ~ spatial * size, capped before multiplying (both may be large).
+    const int64_t work = std::min<int64_t>(spatial, 4096) * std::min<int64_t>(size_, 4096);
+    parallel_ranges(ctx.pool, planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(work, 1)),
                     [&](int64_t begin, int64_t end) {
                       std::vector<double> sq(static_cast<size_t>(spatial));
                       for (int64_t p = begin; p < end; ++p) {
@@ -558,6 +560,8 @@ void infer_lrn(NodeContext& c) {
   c.check(x.size() >= 3, "X must have rank >= 3 (N, C, D1, ...), got " + shape_str(x));
   c.check(c.node().has_attr("size"), "attribute size is required");
   c.check(c.node().attr_i("size", 0) >= 1, "size must be >= 1");
+  // A window wider than any channel count; larger sizes only change alpha / size.
+  c.check(c.node().attr_i("size", 0) <= (int64_t(1) << 30), "size must be <= 2^30");
   c.set_output(0, c.input_dtype(0), x);
 }
 
