@@ -158,7 +158,8 @@ class ManifestReader {
     const uint8_t* p = data_ref(&bytes);
     const size_t esize = dtype_size(dtype);
     if (esize == 0) fail(what + " has element type " + dtype_name(dtype) + ", which a constant cannot have");
-    if (static_cast<uint64_t>(shape_numel(shape)) * esize != bytes)
+    const uint64_t numel = static_cast<uint64_t>(shape_numel(shape));
+    if (numel > bytes / esize || numel * esize != bytes)  // the first test keeps the product from wrapping
       fail(what + " " + dtype_name(dtype) + shape_str(shape) + " has " + std::to_string(bytes) + " bytes of data");
     return Tensor::share(dtype, shape, const_cast<uint8_t*>(p), file_);
   }
@@ -217,7 +218,7 @@ Attribute read_attribute(ManifestReader& m) {
 
 // The graph, with constants viewing the file; those stored only packed get zero pages of
 // their size (the kernels that consume them take the packed form and never read them).
-Graph read_graph(ManifestReader& m, std::shared_ptr<Region>* zeros) {
+Graph read_graph(ManifestReader& m, std::shared_ptr<Region>* zeros, std::vector<int>* packed_only_out) {
   ByteReader& r = m.r();
   Graph g;
   g.model_path = r.get_str();
@@ -249,7 +250,9 @@ Graph read_graph(ManifestReader& m, std::shared_ptr<Region>* zeros) {
       const size_t esize = dtype_size(v.dtype);
       if (esize == 0) m.fail("constant '" + name + "' has element type " + dtype_name(v.dtype));
       packed_only.push_back(static_cast<int>(id));
-      packed_only_bytes = std::max<uint64_t>(packed_only_bytes, static_cast<uint64_t>(shape_numel(v.shape)) * esize);
+      const uint64_t numel = static_cast<uint64_t>(shape_numel(v.shape));
+      if (numel > (uint64_t(1) << 40) / esize) m.fail("constant '" + name + "' stored packed is implausibly large");
+      packed_only_bytes = std::max<uint64_t>(packed_only_bytes, numel * esize);
     } else {
       v.data = m.tensor(v.dtype, v.shape, "constant '" + name + "'");
     }
@@ -279,6 +282,7 @@ Graph read_graph(ManifestReader& m, std::shared_ptr<Region>* zeros) {
   }
   g.inputs = m.ids(g.values.size(), false);
   g.outputs = m.ids(g.values.size(), false);
+  *packed_only_out = std::move(packed_only);
   return g;
 }
 
@@ -366,9 +370,8 @@ std::shared_ptr<Program> parse(std::shared_ptr<Region> file, int threads, const 
   options.threads = threads;
 
   std::shared_ptr<Region> zeros;
-  Graph g = read_graph(m, &zeros);
-  check_graph(g, isa, where);
-  const double graph_ms = ms_since(t0);
+  std::vector<int> packed_only;
+  Graph g = read_graph(m, &zeros, &packed_only);
 
   struct StoredStep {
     int node;
@@ -406,6 +409,19 @@ std::shared_ptr<Program> parse(std::shared_ptr<Region> file, int threads, const 
     e.note = r.get_str();
   }
   if (!r.at_end()) m.fail("trailing bytes after the manifest");
+
+  // A constant stored packed only must be an input some packed record was made from: anything
+  // else would read the zero stand-in.
+  for (int v : packed_only) {
+    bool packed = false;
+    for (const PackedWeightRecord& rec : records)
+      packed = packed || (rec.node >= 0 && static_cast<size_t>(rec.node) < g.nodes.size() && rec.input >= 0 &&
+                          static_cast<size_t>(rec.input) < g.nodes[rec.node].inputs.size() &&
+                          g.nodes[rec.node].inputs[rec.input] == v);
+    if (!packed) m.fail("constant '" + g.values[v].name + "' is stored packed only, but no packed weights come from it");
+  }
+  check_graph(g, isa, where);
+  const double graph_ms = ms_since(t0);
 
   auto store = std::make_shared<PackedWeightStore>(std::move(records), file);
   std::shared_ptr<Program> p;
