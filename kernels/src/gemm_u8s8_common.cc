@@ -318,6 +318,7 @@ void run_part(const U8S8Impl& impl, const Part& part, const uint8_t* a, int64_t 
           key.add = e.has_add;
         }
         t.b = bdata + (p * Kp + k0) * nr * eb;
+        key.b_bytes = static_cast<int>(eb);
         t.groups = groups;
         t.comp = comp + n0;
         t.n_valid = n_valid;

@@ -75,6 +75,7 @@ struct U8S8TileKey {
   int k_rem;
   int first, epilogue;
   int out_type, act, residual, add;  // epilogue only
+  int b_bytes;      // exact JIT cores: the layout's elem_bytes, 2 (s16) or 1 (s8, widened on load)
 };
 
 // JIT compute cores (gemm_u8s8_core_jit.cc): accumulators start from comp (first) or from
@@ -83,9 +84,9 @@ struct U8S8TileKey {
 // dense scratch tile that it copies out or runs the ISA's vectorised epilogue over.
 enum class U8S8Core {
   none,
-  avx2_exact,    // ymm, vpmaddwd on s16 pairs (packed A, kg = 2)
+  avx2_exact,    // ymm, vpmaddwd on s16 pairs (packed A, kg = 2; B s8, widened on load)
   avx2_fast,     // ymm, vpmaddubsw + vpmaddwd(ones) (A in place, kg = 4)
-  avx512_exact,  // zmm, as avx2_exact
+  avx512_exact,  // zmm, as avx2_exact but B stored as s16
   avx512_fast,   // zmm, as avx2_fast
 };
 U8S8TileFn u8s8_core_kernel(U8S8Core core, int mr, int nr, const U8S8TileKey& key);

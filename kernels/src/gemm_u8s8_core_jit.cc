@@ -7,7 +7,8 @@
 //
 // A core: accumulators = comp (first K block) or the dense s32 tile args->acc; then, per
 // group of k, B vectors from the packed panel, one broadcast of A per row, and
-//   exact: vpmaddwd t, a, b; vpaddd acc, acc, t             (s16 pairs, never saturates)
+//   exact: vpmaddwd t, a, b; vpaddd acc, acc, t             (s16 pairs, never saturates;
+//          B is s16, or s8 widened as it is loaded with vpmovsxbw)
 //   fast:  vpmaddubsw t, a, b; vpmaddwd t, t, ones; vpaddd   (u8 x s8 pairs, saturating s16)
 // and finally the accumulators are stored to args->acc (row i at acc + i * acc_ld). A core
 // runs args->tiles tiles, each MR rows below the previous (A, acc), with the same B.
@@ -34,6 +35,7 @@ struct CoreSpec {
   U8S8Core core;
   int MR, NR;  // the implementation's tile (A panel stride, dense tile stride)
   int mr, nv, k_rem, first;
+  int b_bytes;  // exact: bytes per packed B element (1: s8 widened on load, 2: s16)
 };
 
 class CoreGenerator : public Xbyak::CodeGenerator {
@@ -43,7 +45,8 @@ class CoreGenerator : public Xbyak::CodeGenerator {
     zmm_ = s.core == U8S8Core::avx512_exact || s.core == U8S8Core::avx512_fast;
     exact_ = s.core == U8S8Core::avx2_exact || s.core == U8S8Core::avx512_exact;
     vec_bytes_ = zmm_ ? 64 : 32;
-    group_bytes_ = s.NR * 4;  // NR columns x (2 s16 | 4 s8)
+    b8_ = exact_ && s.b_bytes == 1;
+    group_bytes_ = b8_ ? s.NR * 2 : s.NR * 4;  // NR columns x (2 s8 | 2 s16 | 4 s8)
     // Registers: accumulators, then B vectors, A broadcast, product, ones.
     const int n_acc = s.mr * s.nv;
     b0_ = n_acc;
@@ -223,8 +226,10 @@ class CoreGenerator : public Xbyak::CodeGenerator {
   }
 
   void step(int u, int k_rem) {
-    for (int j = 0; j < s_.nv; ++j)
-      vmovdqu(vec(b0_ + j), ptr[rB + u * group_bytes_ + j * vec_bytes_]);
+    for (int j = 0; j < s_.nv; ++j) {
+      if (b8_) vpmovsxbw(vec(b0_ + j), ptr[rB + u * group_bytes_ + j * vec_bytes_ / 2]);
+      else vmovdqu(vec(b0_ + j), ptr[rB + u * group_bytes_ + j * vec_bytes_]);
+    }
     const Xbyak::Xmm a = vec(a_), t = vec(tmp_), ones = vec(ones_);
     for (int i = 0; i < s_.mr; ++i) {
       broadcast_a(a, i, u, k_rem);
@@ -241,15 +246,16 @@ class CoreGenerator : public Xbyak::CodeGenerator {
   }
 
   CoreSpec s_;
-  bool zmm_ = false, exact_ = false;
+  bool zmm_ = false, exact_ = false, b8_ = false;
   int vec_bytes_ = 0, group_bytes_ = 0;
   int b0_ = 0, a_ = 0, tmp_ = 0, ones_ = 0;
 };
 
 #undef ARG
 
-// Slot: variant 3 bits, mr 3 bits (1..8), nv 2 bits (1..4), k_rem 2 bits, first 1 bit.
-constexpr int kSlots = 1 << 11;
+// Slot: variant 3 bits, mr 3 bits (1..8), nv 2 bits (1..4), k_rem 2 bits, first 1 bit,
+// s8 B 1 bit.
+constexpr int kSlots = 1 << 12;
 struct Cache {
   std::atomic<U8S8TileFn> slots[kSlots];  // zero-initialised (static storage)
   std::mutex mu;
@@ -260,11 +266,12 @@ Cache g_cache;
 }  // namespace
 
 U8S8TileFn u8s8_core_kernel(U8S8Core core, int MR, int NR, const U8S8TileKey& key) {
+  const int b_bytes = key.b_bytes;
   if (core == U8S8Core::none || key.mr < 1 || key.mr > 8 || key.mr > MR || key.nv < 1 ||
-      key.nv > 4 || key.k_rem < 0 || key.k_rem > 3)
+      key.nv > 4 || key.k_rem < 0 || key.k_rem > 3 || (b_bytes != 1 && b_bytes != 2))
     throw Error("gemm_u8s8 JIT core: no kernel for this tile");
   const int slot = static_cast<int>(core) | (key.mr - 1) << 3 | (key.nv - 1) << 6 |
-                   key.k_rem << 8 | key.first << 10;
+                   key.k_rem << 8 | key.first << 10 | (b_bytes == 1) << 11;
   U8S8TileFn fn = g_cache.slots[slot].load(std::memory_order_acquire);
   if (fn) return fn;
   std::lock_guard<std::mutex> lock(g_cache.mu);
@@ -272,7 +279,7 @@ U8S8TileFn u8s8_core_kernel(U8S8Core core, int MR, int NR, const U8S8TileKey& ke
   if (fn) return fn;
   try {
     auto gen = std::make_unique<CoreGenerator>(
-        CoreSpec{core, MR, NR, key.mr, key.nv, key.k_rem, key.first});
+        CoreSpec{core, MR, NR, key.mr, key.nv, key.k_rem, key.first, b_bytes});
     fn = gen->fn();
     g_cache.code.push_back(std::move(gen));
   } catch (const Xbyak::Error& e) {

@@ -617,6 +617,26 @@ INSTANTIATE_TEST_SUITE_P(All, GemmU8S8, ::testing::ValuesIn(kImpls),
                            return std::string(info.param.name);
                          });
 
+// Packed weights are what an INT8 model keeps in memory: every table stores B as s8 (the
+// AVX2 exact kernel widens it as it loads), so a weight costs one byte plus panel and k-group
+// padding. The AVX-512 exact table (AVX-512 CPUs without VNNI) still stores s16 pairs.
+// Packing runs on any CPU, so this checks every table.
+TEST(GemmU8S8Packing, OneBytePerWeight) {
+  const int64_t K = 259, N = 37;
+  std::vector<int8_t> b(size_t(K * N), 1);
+  for (const Impl& impl : kImpls) {
+    ASSERT_NE(impl.ops(), nullptr) << impl.name;
+    PackedBU8S8 packed;
+    impl.ops()->pack_b(b.data(), K, N, N, false, nullptr, 0, &packed);
+    const int64_t columns = (N + packed.nr - 1) / packed.nr * packed.nr;
+    const int64_t one_byte = columns * ((K + 3) / 4 * 4);  // k padded to the widest group
+    const bool s16 = impl.isa == Isa::avx512 && !impl.fast;
+    EXPECT_LE(int64_t(packed.data.size()), s16 ? 2 * one_byte : one_byte)
+        << impl.name << ": " << packed.data.size() << " bytes for " << K << " x " << N;
+    EXPECT_GE(int64_t(packed.data.size()), K * N) << impl.name;
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // The fast kernels saturate: with a = 255 and w = 127 (or -128) every pair
 // a*w0 + a*w1 = +-64770 / -65280 clips to 32767 / -32768 in vpmaddubsw, so the result moves

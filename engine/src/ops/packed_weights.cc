@@ -55,7 +55,8 @@ void check_record(const NodeContext& ctx, size_t input, const PackedWeightRecord
   for (size_t b = 0; b < buffers; ++b) {
     if (r.buffers[b].bytes != expected[b])
       throw Error("compiled model: " + at + "packed buffer " + std::to_string(b) + " has " +
-                  std::to_string(r.buffers[b].bytes) + " bytes, the layout needs " + std::to_string(expected[b]));
+                  std::to_string(r.buffers[b].bytes) + " bytes, the layout needs " + std::to_string(expected[b]) +
+                  " (written by a build that packs this kernel differently: compile the model again)");
     if (reinterpret_cast<uintptr_t>(r.buffers[b].data) % 64 != 0)
       throw Error("compiled model: " + at + "packed buffer " + std::to_string(b) + " is not 64-byte aligned");
   }
