@@ -10,6 +10,8 @@ namespace {
 struct Layout {
   int64_t nr = 0, kc = 0;
   uint64_t data_bytes = 0, comp_bytes = 0;
+  kernels::Isa isa = kernels::Isa::ref;  // the tags a packed operand of this table carries
+  bool fast = false;
 };
 
 int64_t panel_width(int64_t probe_nr, int64_t N) { return probe_nr == 1 ? std::max<int64_t>(N, 1) : probe_nr; }
@@ -22,6 +24,7 @@ Layout f32_layout(const kernels::GemmF32Ops* ops, int64_t K, int64_t N) {
   l.nr = panel_width(probe.nr, N);
   l.kc = probe.kc;
   l.data_bytes = static_cast<uint64_t>((N + l.nr - 1) / l.nr * l.nr) * static_cast<uint64_t>(K) * sizeof(float);
+  l.isa = probe.isa;
   return l;
 }
 
@@ -35,6 +38,8 @@ Layout u8s8_layout(const kernels::GemmU8S8Ops* ops, int64_t K, int64_t N) {
   const uint64_t columns = static_cast<uint64_t>((N + l.nr - 1) / l.nr * l.nr);
   l.data_bytes = columns * (probe.data.size() / static_cast<uint64_t>(probe.nr));
   l.comp_bytes = columns * sizeof(int32_t);
+  l.isa = probe.isa;
+  l.fast = probe.fast;
   return l;
 }
 
@@ -88,10 +93,7 @@ void packed_b_f32(const NodeContext& ctx, size_t input, const kernels::GemmF32Op
   if (store->restoring()) {
     const PackedWeightRecord& r = store->take(ctx, input);
     check_record(ctx, input, r, ops->name, K, N, l, 1);
-    kernels::PackedBF32 probe;
-    float zero = 0;
-    ops->pack_b(&zero, 1, 1, 1, false, &probe);  // the table's isa tag
-    out->isa = probe.isa;
+    out->isa = l.isa;
     out->K = K;
     out->N = N;
     out->nr = l.nr;
@@ -121,11 +123,8 @@ const kernels::GemmU8S8Ops* packed_b_u8s8(
     if (reg.gemm_u8s8_where_exact && r.table == reg.gemm_u8s8_where_exact->name) ops = reg.gemm_u8s8_where_exact;
     const Layout l = u8s8_layout(ops, K, N);
     check_record(ctx, input, r, ops->name, K, N, l, 2);
-    kernels::PackedBU8S8 probe;
-    int8_t zero = 0;
-    ops->pack_b(&zero, 1, 1, 1, false, nullptr, 0, &probe);  // the table's isa and fast tags
-    out->isa = probe.isa;
-    out->fast = probe.fast;
+    out->isa = l.isa;
+    out->fast = l.fast;
     out->K = K;
     out->N = N;
     out->nr = l.nr;
