@@ -68,6 +68,27 @@ inline TP tensor_f32(const std::string& name, const std::vector<int64_t>& dims, 
   return t;
 }
 
+// A tensor whose data lives in another file (data_location EXTERNAL). offset and length are
+// written as given, so tests can write malformed ones; empty: left out.
+inline TP tensor_external(const std::string& name, int elem_type, const std::vector<int64_t>& dims,
+                          const std::string& location, const std::string& offset = "",
+                          const std::string& length = "") {
+  TP t;
+  t.set_name(name);
+  t.set_data_type(elem_type);
+  for (int64_t d : dims) t.add_dims(d);
+  t.set_data_location(TP::EXTERNAL);
+  auto add = [&](const std::string& k, const std::string& v) {
+    auto* e = t.add_external_data();
+    e->set_key(k);
+    e->set_value(v);
+  };
+  add("location", location);
+  if (!offset.empty()) add("offset", offset);
+  if (!length.empty()) add("length", length);
+  return t;
+}
+
 inline TP tensor_i64(const std::string& name, const std::vector<int64_t>& dims, const std::vector<int64_t>& v,
                      bool raw = true) {
   TP t;

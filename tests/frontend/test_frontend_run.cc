@@ -97,15 +97,7 @@ TEST(FrontendRun, ExternalDataAndOldIrInputs) {
   ModelBuilder b(8, 3);
   b.input("x", TP::FLOAT, {3});
   b.input("w", TP::FLOAT, {3});  // old IR: the initializer is listed as an input too
-  TP t;
-  t.set_name("w");
-  t.set_data_type(TP::FLOAT);
-  t.add_dims(3);
-  t.set_data_location(TP::EXTERNAL);
-  auto* loc = t.add_external_data();
-  loc->set_key("location");
-  loc->set_value("w.bin");
-  b.initializer(t);
+  b.initializer(tensor_external("w", TP::FLOAT, {3}, "w.bin"));
   b.node("Mul", {"x", "w"}, {"y"});
   b.output("y", TP::FLOAT, {3});
   b.save(dir.file("m.onnx"));

@@ -80,15 +80,7 @@ TEST(InitializerScan, FindsRawDataAndPrunesOnlyIt) {
 
 TEST(InitializerScan, ExternalDataInitializerHasNoSpan) {
   ModelBuilder b;
-  TP w;
-  w.set_name("w");
-  w.set_data_type(TP::FLOAT);
-  w.add_dims(4);
-  w.set_data_location(TP::EXTERNAL);
-  auto* e = w.add_external_data();
-  e->set_key("location");
-  e->set_value("w.bin");
-  b.initializer(w);
+  b.initializer(tensor_external("w", TP::FLOAT, {4}, "w.bin"));
   b.node("Identity", {"w"}, {"y"});
   b.output("y", TP::FLOAT, {4});
   const ScannedModel s = scan(b.bytes());

@@ -140,20 +140,8 @@ TEST(Initializers, CountMismatchIsAnError) {
 // --- external data -------------------------------------------------------------------------
 
 TP external_tensor(const std::string& location, int64_t offset, int64_t length, std::vector<int64_t> dims = {4}) {
-  TP w;
-  w.set_name("w");
-  w.set_data_type(TP::FLOAT);
-  for (int64_t d : dims) w.add_dims(d);
-  w.set_data_location(TP::EXTERNAL);
-  auto add = [&](const std::string& k, const std::string& v) {
-    auto* e = w.add_external_data();
-    e->set_key(k);
-    e->set_value(v);
-  };
-  add("location", location);
-  if (offset >= 0) add("offset", std::to_string(offset));
-  if (length >= 0) add("length", std::to_string(length));
-  return w;
+  return tensor_external("w", TP::FLOAT, dims, location, offset >= 0 ? std::to_string(offset) : "",
+                         length >= 0 ? std::to_string(length) : "");
 }
 
 const float kWeights[6] = {9, 8, 1.5f, -2.5f, 3.25f, 4};

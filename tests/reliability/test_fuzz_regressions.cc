@@ -90,14 +90,7 @@ TEST(FuzzRegressions, TensorFixtureEscapesAreRefused) {
   fuzz::ExternalDataFixture fixture;
   for (const char* location : {"escape.bin", "up/secret.bin", "../secret.bin"}) {
     SCOPED_TRACE(location);
-    TP t;
-    t.set_name("t");
-    t.set_data_type(TP::UINT8);
-    t.add_dims(16);
-    t.set_data_location(TP::EXTERNAL);
-    auto* e = t.add_external_data();
-    e->set_key("location");
-    e->set_value(location);
+    const TP t = tensor_external("t", TP::UINT8, {16}, location);
     std::string bytes;
     t.SerializeToString(&bytes);
     EXPECT_NO_THROW(

@@ -20,20 +20,7 @@ const float kInside[4] = {1, 2, 3, 4};
 
 TP external(const std::string& location, const std::string& name = "w", const std::string& offset = "",
             const std::string& length = "") {
-  TP w;
-  w.set_name(name);
-  w.set_data_type(TP::FLOAT);
-  w.add_dims(4);
-  w.set_data_location(TP::EXTERNAL);
-  auto add = [&](const std::string& k, const std::string& v) {
-    auto* e = w.add_external_data();
-    e->set_key(k);
-    e->set_value(v);
-  };
-  add("location", location);
-  if (!offset.empty()) add("offset", offset);
-  if (!length.empty()) add("length", length);
-  return w;
+  return tensor_external(name, TP::FLOAT, {4}, location, offset, length);
 }
 
 // y = x + w, with w stored as external data; saved as <dir>/model/model.onnx.
