@@ -43,6 +43,7 @@
 #include <thread>
 #include <vector>
 
+#include "octet/kernels/thread_scratch.h"
 #include "octet/octet.h"
 #include "process_memory.h"
 #include "tensor_compare.h"
@@ -354,7 +355,8 @@ void print_memory(const octet::CompiledModel& compiled, const MemoryTrace& trace
   }
   std::printf("  engine weights              %s  (constants and packed weights)\n", mb(compiled.weights_bytes()).c_str());
   std::printf("  engine arena per session    %s  (planned activations)\n", mb(compiled.arena_bytes()).c_str());
-  std::printf("  engine scratch per session  not counted (kernels' own buffers show only in RSS)\n");
+  std::printf("  kernel scratch, all threads %s  (per-thread buffers kernels keep between calls)\n",
+              mb(octet::kernels::thread_scratch_bytes()).c_str());
   if (m.known) std::printf("peak_rss_kb %llu\nsteady_rss_kb %llu\n", static_cast<unsigned long long>(m.peak_bytes / 1024),
                            static_cast<unsigned long long>(m.current_bytes / 1024));
 }

@@ -24,6 +24,7 @@
 #include "gemm_f32_tile.h"
 #include "octet/error.h"
 #include "octet/kernels/aligned_buffer.h"
+#include "octet/kernels/thread_scratch.h"
 
 namespace octet::kernels::detail {
 namespace {
@@ -73,9 +74,8 @@ bool should_copy_a(const F32KernelFamily& fam, int64_t M, int64_t K, int64_t lda
 
 // The scratch for copied A blocks, one per thread, grown on demand.
 float* a_scratch(size_t floats) {
-  thread_local AlignedBuffer buf;
-  if (buf.size() < floats * sizeof(float)) buf.resize(floats * sizeof(float));
-  return buf.as<float>();
+  thread_local ThreadScratch buf;
+  return buf.get<float>(floats);
 }
 
 // Calls the micro-kernels over one region; keeps the kernel of the last tile key.

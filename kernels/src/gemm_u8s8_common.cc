@@ -10,6 +10,7 @@
 
 #include "octet/error.h"
 #include "octet/kernels/isa.h"
+#include "octet/kernels/thread_scratch.h"
 
 namespace octet::kernels::detail {
 namespace {
@@ -28,14 +29,7 @@ int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 int64_t ceil_div(int64_t x, int64_t m) { return (x + m - 1) / m; }
 
 // Per-thread scratch, grown on demand and kept (kernels run many times with the same sizes).
-struct Scratch {
-  AlignedBuffer partial, apack;
-  template <class T> T* get(AlignedBuffer& buf, size_t count) {
-    if (buf.size() < count * sizeof(T)) buf.resize(count * sizeof(T));
-    return buf.as<T>();
-  }
-};
-thread_local Scratch t_scratch;
+thread_local ThreadScratch t_partial, t_apack;
 
 }  // namespace
 
@@ -269,13 +263,12 @@ void run_part(const U8S8Impl& impl, const Part& part, const uint8_t* a, int64_t 
   int64_t ldp = 0;
   if (blocks > 1 && !s32_out) {
     ldp = (part.p1 - part.p0) * nr;
-    partial = t_scratch.get<int32_t>(t_scratch.partial, static_cast<size_t>(mc * ldp));
+    partial = t_partial.get<int32_t>(static_cast<size_t>(mc * ldp));
   }
   int32_t* apack = nullptr;
   const int64_t pairs_max = ceil_div(std::min(kc, std::max<int64_t>(K, 1)), 2);
   if (impl.pack_a)
-    apack = t_scratch.get<int32_t>(t_scratch.apack,
-                                   static_cast<size_t>(ceil_div(mc, MR) * MR * pairs_max));
+    apack = t_apack.get<int32_t>(static_cast<size_t>(ceil_div(mc, MR) * MR * pairs_max));
 
   const auto* bdata = b.data.as<uint8_t>();
   const auto* comp = b.comp.as<int32_t>();

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "octet/kernels/registry.h"
+#include "octet/kernels/thread_scratch.h"
 #include "ops/conv/conv_fast.h"
 #include "ops/impl_list.h"
 
@@ -36,11 +37,19 @@ using kernels::PackedBF32;
 // Bytes of packed activations per block of output columns (about L2 size on Zen 4).
 constexpr int64_t kBlockBytes = int64_t(1) << 20;
 
-// The packing scratch of the calling thread, grown on demand.
+// The packing scratch of the calling thread, grown on demand (counted as kernel scratch).
+struct PackScratch {
+  PackedBF32 packed;
+  ~PackScratch() { kernels::add_thread_scratch_bytes(-static_cast<std::ptrdiff_t>(packed.data.size())); }
+};
 PackedBF32& scratch(size_t bytes) {
-  thread_local PackedBF32 buf;
-  if (buf.data.size() < bytes) buf.data.resize(bytes);
-  return buf;
+  thread_local PackScratch s;
+  const size_t before = s.packed.data.size();
+  if (before < bytes) {
+    s.packed.data.resize(bytes);
+    kernels::add_thread_scratch_bytes(static_cast<std::ptrdiff_t>(bytes - before));
+  }
+  return s.packed;
 }
 
 class ConvGemmKernel : public OpKernel {
