@@ -16,6 +16,7 @@ const OpRegistry& OpRegistry::instance() {
     register_reduce_ops(r);
     register_layout_ops(r);
     register_loss_ops(r);
+    register_linalg_ops(r);
     return r;
   }();
   return registry;
