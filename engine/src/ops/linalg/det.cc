@@ -4,7 +4,7 @@
 #include <utility>
 #include <vector>
 
-#include "ops/elementwise/elementwise_util.h"
+#include "ops/float_kernel.h"
 
 namespace octet::detail {
 namespace {
@@ -60,15 +60,9 @@ void infer_det(NodeContext& c) {
 
 std::unique_ptr<OpKernel> create_det(const NodeContext& c) {
   const int64_t m = c.input_shape(0).back();
-  const DType t = c.input_dtype(0);
-  std::unique_ptr<OpKernel> k;
-  auto build = [&](auto tag) { k = std::make_unique<DetKernel<decltype(tag)>>(m); };
-  if (is_half(t)) {
-    build(float{});
-    return std::make_unique<ViaFloatKernel>(std::move(k), t);
-  }
-  visit_dtype<kFloatTypes>(t, build);
-  return k;
+  return make_float_kernel(c.input_dtype(0), [&](auto tag) -> std::unique_ptr<OpKernel> {
+    return std::make_unique<DetKernel<decltype(tag)>>(m);
+  });
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "ops/elementwise/elementwise_util.h"
+#include "ops/float_kernel.h"
 
 namespace octet::detail {
 
@@ -71,19 +71,11 @@ std::unique_ptr<OpKernel> create_loss_kernel(const NodeContext& c) {
   const LossLayout l = loss_layout(c);
   const LossAttrs a = loss_attrs(c);
   const bool labels32 = c.input_dtype(1) == DType::s32;
-  const DType t = c.input_dtype(0);
-  std::unique_ptr<OpKernel> k;
-  auto build = [&](auto tag) {
+  return make_float_kernel(c.input_dtype(0), [&](auto tag) -> std::unique_ptr<OpKernel> {
     using T = decltype(tag);
-    if (labels32) k = std::make_unique<Kernel<T, int32_t>>(l, a);
-    else k = std::make_unique<Kernel<T, int64_t>>(l, a);
-  };
-  if (is_half(t)) {
-    build(float{});
-    return std::make_unique<ViaFloatKernel>(std::move(k), t);
-  }
-  visit_dtype<kFloatTypes>(t, build);
-  return k;
+    if (labels32) return std::make_unique<Kernel<T, int32_t>>(l, a);
+    return std::make_unique<Kernel<T, int64_t>>(l, a);
+  });
 }
 
 // Called by register_loss_ops (loss.cc).
