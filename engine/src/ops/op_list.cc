@@ -15,6 +15,8 @@ const OpRegistry& OpRegistry::instance() {
     register_shape_ops(r);
     register_reduce_ops(r);
     register_layout_ops(r);
+    register_loss_ops(r);
+    register_linalg_ops(r);
     return r;
   }();
   return registry;

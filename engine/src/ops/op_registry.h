@@ -141,5 +141,7 @@ void register_elementwise_ops(OpRegistry& r);  // unary, binary (broadcast), var
 void register_shape_ops(OpRegistry& r);        // Reshape, Transpose, Concat, Slice, Gather, ...
 void register_reduce_ops(OpRegistry& r);       // ReduceX, ArgMax/Min, TopK, CumSum
 void register_layout_ops(OpRegistry& r);       // octet.ToNHWC / octet.ToNCHW (layout pass)
+void register_loss_ops(OpRegistry& r);         // NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
+void register_linalg_ops(OpRegistry& r);       // Det
 
 }  // namespace octet::detail

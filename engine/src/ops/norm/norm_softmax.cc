@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "ops/elementwise/elementwise_util.h"
+#include "ops/float_kernel.h"
 #include "ops/norm/norm.h"
 
 namespace octet::detail {
@@ -158,15 +159,9 @@ void infer_softmax(NodeContext& c) {
 template <SoftmaxKind Kind>
 std::unique_ptr<OpKernel> create_softmax(const NodeContext& c) {
   SoftmaxLayout l = softmax_layout(c);
-  DType t = c.input_dtype(0);
-  std::unique_ptr<OpKernel> k;
-  auto build = [&](auto tag) { k = std::make_unique<SoftmaxKernel<decltype(tag), Kind>>(l); };
-  if (is_half(t)) {
-    build(float{});
-    return std::make_unique<ViaFloatKernel>(std::move(k), t);
-  }
-  visit_dtype<kFloatTypes>(t, build);
-  return k;
+  return make_float_kernel(c.input_dtype(0), [&](auto tag) -> std::unique_ptr<OpKernel> {
+    return std::make_unique<SoftmaxKernel<decltype(tag), Kind>>(l);
+  });
 }
 
 }  // namespace

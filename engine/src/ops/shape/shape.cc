@@ -151,6 +151,7 @@ void register_shape_ops(OpRegistry& r) {
   register_data_movement_ops(r);
   register_shape_index_ops(r);
   register_shape_make_ops(r);
+  register_unique_ops(r);
 }
 
 }  // namespace octet::detail

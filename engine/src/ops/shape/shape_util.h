@@ -16,6 +16,7 @@ namespace octet::detail {
 void register_data_movement_ops(OpRegistry& r);  // Transpose, Concat, Split, Slice, Expand, Tile, Pad, ...
 void register_shape_index_ops(OpRegistry& r);   // Gather*, Scatter*, OneHot, Compress
 void register_shape_make_ops(OpRegistry& r);    // Cast, CastLike, ConstantOfShape, Range, EyeLike
+void register_unique_ops(OpRegistry& r);        // Unique (constant input)
 
 // Fails through ctx unless input i has a dtype with a fixed element size (not string).
 void check_fixed_size_dtype(const NodeContext& ctx, size_t i);
