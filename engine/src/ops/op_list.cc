@@ -15,6 +15,7 @@ const OpRegistry& OpRegistry::instance() {
     register_shape_ops(r);
     register_reduce_ops(r);
     register_layout_ops(r);
+    register_signal_ops(r);
     return r;
   }();
   return registry;
