@@ -1,4 +1,4 @@
-// Signal family: HannWindow / HammingWindow / BlackmanWindow, DFT and STFT against
+// Signal family: HannWindow / HammingWindow / BlackmanWindow, DFT, STFT and MelWeightMatrix against
 // hand-computed values and a naive O(n^2) DFT in double, inverse(DFT(x)) == x, and the
 // error paths (each checked for its message, so a different failure does not pass).
 #include <gtest/gtest.h>
@@ -267,6 +267,46 @@ TEST(Signal, StftErrors) {
   expect_error(OpTest("STFT", 17).input("x", f32({8, 1}, {0, 1, 2, 3, 4, 5, 6, 7})).const_input("step", s64(1))
                    .no_input().const_input("n", s64(2)).output("y"),
                "the signal must be [batch, length, 1]");
+}
+
+// ---- MelWeightMatrix ---------------------------------------------------------------------------
+
+OpTest mel(int64_t bins, int64_t dft_length, int64_t sample_rate, float lower, float upper) {
+  OpTest t("MelWeightMatrix", 17);
+  t.const_input("bins", s64(bins)).const_input("n", s64(dft_length)).const_input("sr", s64(sample_rate));
+  t.input("lo", make_tensor<float>(DType::f32, {}, {lower})).input("hi", make_tensor<float>(DType::f32, {}, {upper}));
+  t.output("y");
+  return t;
+}
+
+TEST(Signal, MelWeightMatrixTriangle) {
+  // (dft_length + 1) / sample_rate = 1, so the edges are floor(hz) of three points evenly
+  // spaced in mel over [0, 6.6 Hz]: 700 ((1 + 6.6 / 700)^(k / 3) - 1) = 0, 2.19, 4.39 -> 0, 2, 4.
+  // One triangle over 5 bins: up 0, 0.5, 1, then down 0.5, 0.
+  std::vector<Tensor> out = mel(1, 8, 9, 0.f, 6.6f).run();
+  ASSERT_EQ(out[0].shape(), (Shape{5, 1}));
+  expect_near(values(out[0]), {0, 0.5, 1, 0.5, 0});
+  // Two bins, 4 edges over [0, 9 Hz]: 0, 2.24, 4.49, 6.74 -> 0, 2, 4, 6; 6 spectrogram bins
+  // (dft_length 10, sample_rate 11): triangles peaking at bins 2 and 4.
+  std::vector<Tensor> two = mel(2, 10, 11, 0.f, 9.f).run();
+  ASSERT_EQ(two[0].shape(), (Shape{6, 2}));
+  expect_near(values(two[0]), {0, 0, 0.5, 0, 1, 0, 0.5, 0.5, 0, 1, 0, 0.5});
+  // The same over 5 bins would write row 5: refused.
+  expect_error(mel(2, 8, 9, 0.f, 9.f), "maps past the last of the 5 spectrogram bins");
+}
+
+TEST(Signal, MelWeightMatrixErrors) {
+  expect_error(mel(1, 8, 9, 0.f, 100.f), "maps past the last of the 5 spectrogram bins");
+  expect_error(mel(1, 8, 0, 0.f, 6.f), "sample_rate must be positive");
+  expect_error(mel(1, 8, 9, 5.f, 1.f), "lower_edge_hertz <= upper_edge_hertz");
+  expect_error(mel(-1, 8, 9, 0.f, 6.f), "num_mel_bins -1 is outside");
+  expect_error(mel(1, 0, 9, 0.f, 6.f), "dft_length 0 is outside");
+  expect_error(mel(1 << 20, 1 << 20, 9, 0.f, 6.f), "more than 2^30 elements");
+  OpTest runtime("MelWeightMatrix", 17);
+  runtime.input("bins", s64(1)).const_input("n", s64(8)).const_input("sr", s64(9));
+  runtime.const_input("lo", make_tensor<float>(DType::f32, {}, {0.f}))
+      .const_input("hi", make_tensor<float>(DType::f32, {}, {6.f})).output("y");
+  expect_error(runtime, "must be a constant");
 }
 
 }  // namespace

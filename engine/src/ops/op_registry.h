@@ -141,6 +141,6 @@ void register_elementwise_ops(OpRegistry& r);  // unary, binary (broadcast), var
 void register_shape_ops(OpRegistry& r);        // Reshape, Transpose, Concat, Slice, Gather, ...
 void register_reduce_ops(OpRegistry& r);       // ReduceX, ArgMax/Min, TopK, CumSum
 void register_layout_ops(OpRegistry& r);       // octet.ToNHWC / octet.ToNCHW (layout pass)
-void register_signal_ops(OpRegistry& r);       // Hann/Hamming/BlackmanWindow, DFT, STFT
+void register_signal_ops(OpRegistry& r);       // Hann/Hamming/BlackmanWindow, DFT, STFT, MelWeightMatrix
 
 }  // namespace octet::detail

@@ -29,6 +29,17 @@ void store_value(DType t, void* data, int64_t i, double v) {
       [&] { throw Error(std::string("signal ops: unsupported output dtype ") + dtype_name(t)); });
 }
 
+DType output_datatype_attr(const NodeContext& ctx) {
+  const int64_t code = ctx.node().attr_i("output_datatype", static_cast<int64_t>(DType::f32));
+  switch (static_cast<DType>(code)) {
+    case DType::u8: case DType::u16: case DType::u32: case DType::u64: case DType::s8: case DType::s16:
+    case DType::s32: case DType::s64: case DType::f16: case DType::f32: case DType::f64: case DType::bf16:
+      return static_cast<DType>(code);
+    default: break;
+  }
+  ctx.fail("unsupported output_datatype " + std::to_string(code) + " (a numeric type other than bool)");
+}
+
 bool flag_attr(const NodeContext& ctx, const char* name, int64_t def) {
   const int64_t v = ctx.node().attr_i(name, def);
   if (v != 0 && v != 1) ctx.fail(std::string("attribute '") + name + "' must be 0 or 1, got " + std::to_string(v));

@@ -1,6 +1,6 @@
 // Helpers shared by the signal op family (engine/src/ops/signal/): HannWindow, HammingWindow,
-// BlackmanWindow (windows.cc), DFT (dft.cc), STFT (stft.cc), and the 1-D complex transform
-// both DFT and STFT use (fft.cc).
+// BlackmanWindow (windows.cc), DFT (dft.cc), STFT (stft.cc), MelWeightMatrix (mel.cc), and
+// the 1-D complex transform both DFT and STFT use (fft.cc).
 #pragma once
 
 #include <complex>
@@ -16,6 +16,7 @@ namespace octet::detail {
 // Registration of the files of the family; register_signal_ops (windows.cc) calls them all.
 void register_dft_ops(OpRegistry& r);   // DFT
 void register_stft_ops(OpRegistry& r);  // STFT
+void register_mel_ops(OpRegistry& r);   // MelWeightMatrix
 
 // The longest transform, window or frame these ops accept (2^24 points): the transform plan
 // holds up to 4x this many complex doubles (1 GiB), so longer ones are refused before anything
@@ -30,6 +31,9 @@ double load_float(DType t, const void* data, int64_t i);
 // integers truncate toward zero, saturate, and take 0 for NaN.
 void store_value(DType t, void* data, int64_t i, double v);
 
+// The output_datatype attribute (default f32) of the generators (windows, MelWeightMatrix):
+// any numeric dtype but bool; fails through ctx otherwise.
+DType output_datatype_attr(const NodeContext& ctx);
 // A 0/1 attribute as bool (def when absent); fails through ctx on any other value.
 bool flag_attr(const NodeContext& ctx, const char* name, int64_t def);
 

@@ -21,17 +21,6 @@ constexpr Cosines kHann{0.5, 0.5, 0.0};
 constexpr Cosines kHamming{25.0 / 46.0, 21.0 / 46.0, 0.0};
 constexpr Cosines kBlackman{0.42, 0.5, 0.08};
 
-DType window_dtype(const NodeContext& ctx) {
-  const int64_t code = ctx.node().attr_i("output_datatype", static_cast<int64_t>(DType::f32));
-  switch (static_cast<DType>(code)) {
-    case DType::u8: case DType::u16: case DType::u32: case DType::u64: case DType::s8: case DType::s16:
-    case DType::s32: case DType::s64: case DType::f16: case DType::f32: case DType::f64: case DType::bf16:
-      return static_cast<DType>(code);
-    default: break;
-  }
-  ctx.fail("unsupported output_datatype " + std::to_string(code) + " (a numeric type other than bool)");
-}
-
 bool window_periodic(const NodeContext& ctx) { return flag_attr(ctx, "periodic", 1); }
 
 int64_t window_size(const NodeContext& ctx) {
@@ -43,7 +32,7 @@ int64_t window_size(const NodeContext& ctx) {
 
 void infer_window(NodeContext& ctx) {
   window_periodic(ctx);
-  ctx.set_output(0, window_dtype(ctx), {window_size(ctx)});
+  ctx.set_output(0, output_datatype_attr(ctx), {window_size(ctx)});
 }
 
 class WindowKernel : public OpKernel {
@@ -77,6 +66,7 @@ void register_signal_ops(OpRegistry& r) {
   r.add(OpDef{"", "BlackmanWindow", infer_window, create_window<kBlackman>});
   register_dft_ops(r);
   register_stft_ops(r);
+  register_mel_ops(r);
 }
 
 }  // namespace octet::detail
