@@ -23,6 +23,8 @@
 //                        or when 0 with per-channel (1-D) constant parameters, where it means
 //                        the same thing; otherwise refused.
 //   Scatter (9..11)      -> ScatterElements (identical semantics; Scatter is deprecated).
+//   DFT < 20             attribute axis (default 1) -> input 2 as an int64 scalar (opset 20's
+//                        default is -2, so the old default is written out too).
 //   Legacy forms of opsets 1..6, accepted for old exporters and the ONNX test data:
 //     consumed_inputs dropped everywhere; Reshape < 5 attribute shape -> input 1;
 //     Cast < 6 string `to` -> the enum; Concat < 4 default axis 1; Gemm < 7 broadcast dropped
@@ -98,6 +100,8 @@ class Upgrader {
       batchnorm(n);
     } else if (op == "Scatter") {
       n.op_type = "ScatterElements";
+    } else if (op == "DFT" && opset < 20) {
+      dft(n);
     }
   }
 
@@ -180,6 +184,18 @@ class Upgrader {
     if (std::optional<Attribute> r = take(n, "ratio")) {
       set_input(n, 1, add_scalar(n, "ratio", DType::f32, attr_float(n, *r, "ratio")));
     }
+  }
+
+  void dft(Node& n) {
+    if (input(n, 2) >= 0) fail(n, "DFT before opset 20 has no axis input");
+    int64_t axis = 1;
+    if (std::optional<Attribute> a = take(n, "axis")) {
+      if (a->kind != Attribute::Kind::int_) fail(n, "attribute 'axis' is not an int");
+      axis = a->i;
+    }
+    Tensor t(DType::s64, {});
+    *t.data_as<int64_t>() = axis;
+    set_input(n, 2, g_.add_const(n.name + "_axis", std::move(t)));
   }
 
   void batchnorm(Node& n) {

@@ -166,6 +166,23 @@ TEST(OpsetUpgrade, TopK1KBecomesInput) {
   EXPECT_EQ(input_const<int64_t>(*g, only_node(*g, "TopK"), 1), (std::vector<int64_t>{3}));
 }
 
+TEST(OpsetUpgrade, Dft17AxisBecomesScalarInput) {
+  OneOp d(17, "DFT", {1, 8, 4, 1});
+  attr_i(d.node, "axis", 2);
+  auto g = d.b.load();
+  const detail::Node& n = only_node(*g, "DFT");
+  ASSERT_EQ(n.inputs.size(), 3u);
+  EXPECT_EQ(n.inputs[1], -1);  // no dft_length
+  EXPECT_FALSE(n.has_attr("axis"));
+  EXPECT_EQ(g->values[n.inputs[2]].shape, Shape{});  // a scalar, as opset 20 takes it
+  EXPECT_EQ(input_const<int64_t>(*g, n, 2), (std::vector<int64_t>{2}));
+
+  // Absent, the opset-17 default (1) is written out: opset 20's default is -2.
+  OneOp dflt(17, "DFT", {1, 8, 4, 1});
+  auto g2 = dflt.b.load();
+  EXPECT_EQ(input_const<int64_t>(*g2, only_node(*g2, "DFT"), 2), (std::vector<int64_t>{1}));
+}
+
 TEST(OpsetUpgrade, Upsample9BecomesResize) {
   OneOp u(9, "Upsample", {1, 1, 2, 2}, TP::FLOAT, {"scales"});
   u.b.input("scales", TP::FLOAT, {4});

@@ -17,6 +17,7 @@ const OpRegistry& OpRegistry::instance() {
     register_layout_ops(r);
     register_loss_ops(r);
     register_linalg_ops(r);
+    register_signal_ops(r);
     return r;
   }();
   return registry;

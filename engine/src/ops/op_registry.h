@@ -143,5 +143,6 @@ void register_reduce_ops(OpRegistry& r);       // ReduceX, ArgMax/Min, TopK, Cum
 void register_layout_ops(OpRegistry& r);       // octet.ToNHWC / octet.ToNCHW (layout pass)
 void register_loss_ops(OpRegistry& r);         // NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
 void register_linalg_ops(OpRegistry& r);       // Det
+void register_signal_ops(OpRegistry& r);       // Hann/Hamming/BlackmanWindow, DFT, STFT, MelWeightMatrix
 
 }  // namespace octet::detail
