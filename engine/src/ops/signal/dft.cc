@@ -23,7 +23,7 @@ struct DftParams {
 
 DftParams dft_params(const NodeContext& ctx) {
   const DType t = ctx.input_dtype(0);
-  if (!is_signal_float(t)) ctx.fail(std::string("unsupported dtype ") + dtype_name(t) + " for the input (a float type)");
+  if (!dtype_in(t, kFloatTypes)) ctx.fail(std::string("unsupported dtype ") + dtype_name(t) + " for the input (a float type)");
   if (ctx.node().has_attr("axis"))
     ctx.fail("the axis is input 2 from opset 20 on (the frontend moves the attribute of older opsets)");
   const Shape& s = ctx.input_shape(0);

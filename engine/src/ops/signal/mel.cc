@@ -35,7 +35,7 @@ MelShape mel_shape(const NodeContext& ctx) {
   if (m.rows * m.bins > kMaxMelElements) ctx.fail("the matrix would have more than 2^30 elements");
   for (size_t i = 2; i < 5; ++i) {
     const DType t = ctx.input_dtype(i);
-    const bool ok = i == 2 ? (t == DType::s32 || t == DType::s64) : is_signal_float(t);
+    const bool ok = i == 2 ? (t == DType::s32 || t == DType::s64) : dtype_in(t, kFloatTypes);
     if (!ok) ctx.fail(std::string("unsupported dtype ") + dtype_name(t) + " for input " + std::to_string(i));
     if (shape_numel(ctx.input_shape(i)) != 1) ctx.fail("input " + std::to_string(i) + " must be a scalar");
   }

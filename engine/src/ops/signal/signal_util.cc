@@ -6,8 +6,6 @@
 
 namespace octet::detail {
 
-bool is_signal_float(DType t) { return t == DType::f32 || t == DType::f64 || t == DType::f16 || t == DType::bf16; }
-
 double load_float(DType t, const void* data, int64_t i) {
   switch (t) {
     case DType::f32: return static_cast<const float*>(data)[i];

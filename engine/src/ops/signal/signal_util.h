@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ops/elementwise/elementwise_util.h"
 #include "ops/op_registry.h"
 #include "ops/op_util.h"
 
@@ -23,9 +24,7 @@ void register_mel_ops(OpRegistry& r);   // MelWeightMatrix
 // is allocated.
 constexpr int64_t kMaxSignalLength = int64_t(1) << 24;
 
-// True for the float dtypes the signal ops compute on: f16, bf16, f32, f64.
-bool is_signal_float(DType t);
-// Element i of a float tensor's data (f16/bf16/f32/f64) as double.
+// Element i of a float tensor's data (f16/bf16/f32/f64: dtype_in(t, kFloatTypes)) as double.
 double load_float(DType t, const void* data, int64_t i);
 // Writes v into element i of a tensor's data of any numeric dtype (f16 and bf16 included):
 // integers truncate toward zero, saturate, and take 0 for NaN.

@@ -20,7 +20,7 @@ struct StftParams {
 
 StftParams stft_params(const NodeContext& ctx) {
   const DType t = ctx.input_dtype(0);
-  if (!is_signal_float(t)) ctx.fail(std::string("unsupported dtype ") + dtype_name(t) + " for the signal (a float type)");
+  if (!dtype_in(t, kFloatTypes)) ctx.fail(std::string("unsupported dtype ") + dtype_name(t) + " for the signal (a float type)");
   const Shape& s = ctx.input_shape(0);
   if (s.size() != 3 || (s[2] != 1 && s[2] != 2))
     ctx.fail("the signal must be [batch, length, 1] (real) or [batch, length, 2] (complex)");
