@@ -22,12 +22,12 @@ class SoftmaxCrossEntropyKernel final : public OpKernel {
     const int64_t n = l_.n, c = l_.c, d = l_.d;
     // log-sum-exp over the classes of each position [n, d], with the max subtracted first so no
     // exponent overflows; the class rows of one n are walked contiguously.
-    std::vector<double> lse(static_cast<size_t>(n * d));
+    std::vector<double> lse(static_cast<size_t>(n * d)), peak(static_cast<size_t>(d));
     if (c > 0) {
       for (int64_t b = 0; b < n; ++b) {
         const T* xb = x + b * c * d;
         double* lb = lse.data() + b * d;
-        std::vector<double> peak(xb, xb + d);
+        for (int64_t j = 0; j < d; ++j) peak[j] = static_cast<double>(xb[j]);
         for (int64_t k = 1; k < c; ++k)
           for (int64_t j = 0; j < d; ++j) peak[j] = std::max(peak[j], static_cast<double>(xb[k * d + j]));
         std::fill(lb, lb + d, 0.0);
