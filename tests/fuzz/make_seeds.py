@@ -3,8 +3,10 @@
 
     make_seeds.py --out DIR [--zoo ZOO] [--testdata /usr/share/libonnx-testdata/data]
 
-DIR/fuzz_model_load    model.onnx of every 3rd ONNX node test (about 310), plus the zoo's
-                       small models (under 64 KB).
+DIR/fuzz_model_load    model.onnx of every 3rd ONNX node test (about 310) and of every node
+                       test of the families whose attributes and subgraphs are the richest
+                       (recurrent nets, control flow, sequences, Einsum, GridSample, detection,
+                       text), plus the zoo's small models (under 64 KB).
 DIR/fuzz_tensor_proto  the input/output .pb files of the same node tests, the zoo's test data
                        under 64 KB, and TensorProtos with external data pointing at the
                        harness fixture (inside, through symlinks, escaping), so the fuzzer
@@ -37,15 +39,27 @@ def write_seed(out_dir, data, prefix=b""):
         f.write(data)
 
 
-def node_tests(testdata):
+# Every test of these families seeds the model loader, not one in three: their attributes
+# (activations, equations, subgraphs, string pools) are where malformed models hide.
+RICH_FAMILIES = ("test_rnn", "test_simple_rnn", "test_lstm", "test_gru", "test_loop", "test_if",
+                 "test_scan", "test_sequence", "test_optional", "test_identity_opt",
+                 "test_identity_sequence", "test_einsum", "test_gridsample", "test_nonmaxsuppression",
+                 "test_roialign", "test_strnormalizer", "test_tfidfvectorizer")
+
+
+def node_tests(testdata, rich=False):
     node_dir = os.path.join(testdata, "node")
     if not os.path.isdir(node_dir):
         return []
-    return [os.path.join(node_dir, d) for d in sorted(os.listdir(node_dir))][::3]
+    names = sorted(os.listdir(node_dir))
+    chosen = set(names[::3])
+    if rich:
+        chosen.update(n for n in names if n.startswith(RICH_FAMILIES))
+    return [os.path.join(node_dir, d) for d in sorted(chosen)]
 
 
 def model_seeds(out, testdata, zoo):
-    for t in node_tests(testdata):
+    for t in node_tests(testdata, rich=True):
         m = os.path.join(t, "model.onnx")
         if os.path.exists(m) and os.path.getsize(m) <= MAX_SEED:
             write_seed(out, open(m, "rb").read())
