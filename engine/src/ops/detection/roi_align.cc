@@ -31,9 +31,9 @@ struct RoiAlignAttrs {
   bool half_pixel = true;
 };
 
-// The largest adaptive grid per bin axis: far beyond any roi over a real feature map, and small
-// enough that the sample offsets stay exact in double.
-constexpr double kMaxAdaptiveGrid = double(int64_t(1) << 30);
+// The largest adaptive grid per bin axis: far beyond any roi over a real feature map (the work
+// is bounded by the image anyway), and small enough that sample indices stay exact in double.
+constexpr double kMaxAdaptiveGrid = double(int64_t(1) << 50);
 
 RoiAlignAttrs roi_align_attrs(const NodeContext& c) {
   const Node& n = c.node();
