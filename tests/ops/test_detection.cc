@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ops/op_registry.h"
+#include "ops/op_util.h"
 #include "ops/op_test_util.h"
 
 namespace octet {
@@ -329,7 +330,7 @@ TEST(RoiAlign, HugeRoiSamplesOnlyNearTheImage) {
   for (float v : values<float>(ym)) EXPECT_GE(v, 0.0f);
 }
 
-TEST(RoiAlign, Opset10IsOutputHalfPixelAndF64) {
+TEST(RoiAlign, Opset10IsOutputHalfPixelAndOtherFloatTypes) {
   const RoiData d;
   RoiCase k;
   k.coord = "output_half_pixel";
@@ -343,6 +344,13 @@ TEST(RoiAlign, Opset10IsOutputHalfPixelAndF64) {
   const Tensor y64 = roi_align(x64, r64, d.batch, k).run()[0];
   ASSERT_EQ(y64.dtype(), DType::f64);
   for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(y64.data_as<double>()[i], want[i], 1e-9);
+  // f16 data and rois (computed in f32; the rois here are exact in f16)
+  Tensor x16(DType::f16, d.x.shape()), r16(DType::f16, d.rois.shape());
+  for (int64_t i = 0; i < x16.numel(); ++i) x16.data_as<uint16_t>()[i] = detail::float_to_half(d.x.data_as<float>()[i]);
+  for (int64_t i = 0; i < r16.numel(); ++i) r16.data_as<uint16_t>()[i] = detail::float_to_half(d.rois.data_as<float>()[i]);
+  const Tensor y16 = roi_align(x16, r16, d.batch, k).run()[0];
+  ASSERT_EQ(y16.dtype(), DType::f16);
+  for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(detail::half_to_float(y16.data_as<uint16_t>()[i]), want[i], 1e-2);
 }
 
 TEST(RoiAlign, Errors) {
@@ -361,6 +369,9 @@ TEST(RoiAlign, Errors) {
   RoiCase neg;
   neg.sampling_ratio = -1;
   expect_error(roi_align(d.x, f32({1, 4}, {0, 0, 1, 1}), s64({1}, {0}), neg), "sampling_ratio");
+  RoiCase dense;
+  dense.sampling_ratio = 1 << 20;  // 2^40 points per bin
+  expect_error(roi_align(d.x, f32({1, 4}, {0, 0, 1, 1}), s64({1}, {0}), dense), "sampling_ratio");
   RoiCase zero_h;
   zero_h.out_h = 0;
   expect_error(roi_align(d.x, f32({1, 4}, {0, 0, 1, 1}), s64({1}, {0}), zero_h), "output_height");

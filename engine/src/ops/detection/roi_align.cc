@@ -35,6 +35,10 @@ struct RoiAlignAttrs {
 // is bounded by the image anyway), and small enough that sample indices stay exact in double.
 constexpr double kMaxAdaptiveGrid = double(int64_t(1) << 50);
 
+// A fixed grid costs sampling_ratio^2 points per bin whatever the roi: far more than the few
+// per pixel any detector uses, and small enough that one bin stays cheap.
+constexpr int64_t kMaxSamplingRatio = 1024;
+
 RoiAlignAttrs roi_align_attrs(const NodeContext& c) {
   const Node& n = c.node();
   RoiAlignAttrs a;
@@ -43,7 +47,9 @@ RoiAlignAttrs roi_align_attrs(const NodeContext& c) {
   c.check(a.out_h >= 1 && a.out_w >= 1, "output_height and output_width must be >= 1, got " +
                                             std::to_string(a.out_h) + " and " + std::to_string(a.out_w));
   a.sampling_ratio = n.attr_i("sampling_ratio", 0);
-  c.check(a.sampling_ratio >= 0, "sampling_ratio must be >= 0 (0: adaptive), got " + std::to_string(a.sampling_ratio));
+  c.check(a.sampling_ratio >= 0 && a.sampling_ratio <= kMaxSamplingRatio,
+          "sampling_ratio must be in [0, " + std::to_string(kMaxSamplingRatio) + "] (0: adaptive), got " +
+              std::to_string(a.sampling_ratio));
   a.spatial_scale = n.attr_f("spatial_scale", 1.0f);
   const std::string mode = n.attr_s("mode", "avg");
   if (mode == "avg") a.mode = RoiPool::avg;
