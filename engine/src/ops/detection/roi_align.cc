@@ -35,8 +35,8 @@ struct RoiAlignAttrs {
 // is bounded by the image anyway), and small enough that sample indices stay exact in double.
 constexpr double kMaxAdaptiveGrid = double(int64_t(1) << 50);
 
-// A fixed grid costs sampling_ratio^2 points per bin whatever the roi: far more than the few
-// per pixel any detector uses, and small enough that one bin stays cheap.
+// A fixed grid costs sampling_ratio^2 points per bin whatever the roi (detectors use 0 or 2):
+// the cap keeps a bin's work and its tap lists bounded (2^20 points, 1024 taps per axis).
 constexpr int64_t kMaxSamplingRatio = 1024;
 
 RoiAlignAttrs roi_align_attrs(const NodeContext& c) {
