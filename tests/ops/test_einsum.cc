@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ops/op_test_util.h"
+#include "ops/op_util.h"
 
 namespace octet {
 namespace {
@@ -173,6 +174,21 @@ TEST(Einsum, IntegerAndDoubleDtypes) {
   const Tensor d = run_einsum("i,i->", {make_tensor<double>(DType::f64, {3}, {0.1, 0.2, 0.3}),
                                         make_tensor<double>(DType::f64, {3}, {1e10, 1, 1})});
   EXPECT_DOUBLE_EQ(d.data_as<double>()[0], 0.1 * 1e10 + 0.2 + 0.3);
+}
+
+TEST(Einsum, HalfPrecisionRunsThroughF32) {
+  using detail::float_to_half;
+  using detail::half_to_float;
+  auto half = [](Shape s, std::vector<float> v) {
+    std::vector<uint16_t> h;
+    for (float f : v) h.push_back(float_to_half(f));
+    return make_tensor<uint16_t>(DType::f16, std::move(s), h);
+  };
+  const Tensor y = run_einsum("ij,jk->ik", {half({2, 2}, {1, 2, 3, 4}), half({2, 2}, {0.5f, -1, 2, 0.25f})}, "auto");
+  ASSERT_EQ(y.dtype(), DType::f16);
+  std::vector<float> got;
+  for (int64_t i = 0; i < 4; ++i) got.push_back(half_to_float(y.data_as<uint16_t>()[i]));
+  EXPECT_EQ(got, (std::vector<float>{4.5f, -0.5f, 9.5f, -2}));
 }
 
 // Runs Einsum and expects an octet::Error whose message contains `part`.

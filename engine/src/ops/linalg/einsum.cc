@@ -403,6 +403,7 @@ inline void advance(std::vector<int64_t>& idx, const std::vector<int64_t>& dims,
 
 template <class T>
 void run_gather(const GatherPlan& g, const T* in, T* out) {
+  if (g.out_numel == 0) return;  // (the data pointers of empty tensors may be null)
   if (g.identity) {
     std::copy(in, in + g.out_numel, out);
     return;
@@ -431,8 +432,9 @@ template <class T>
 void batched_matmul(const Contraction& s, const T* a, const T* b, T* c, kernels::ThreadPool* pool,
                     const kernels::GemmF32Ops* f32) {
   const int64_t M = s.m, K = s.k, N = s.n;
+  if (s.batch == 0 || M == 0 || N == 0 || K == 0) return;  // c is all zeros already
   if constexpr (std::is_same_v<T, float>) {
-    if (f32 != nullptr && M > 0 && K > 0 && N > 0) {
+    if (f32 != nullptr) {
       kernels::PackedBF32 packed;
       for (int64_t i = 0; i < s.batch; ++i) {
         f32->pack_b(b + i * K * N, K, N, N, false, &packed);
