@@ -105,8 +105,8 @@ std::string strip_prefix(const std::string& msg, const std::string& path) {
 // Errors that mean "octet does not support this kind of model" rather than "octet is wrong":
 // returns the reason to list the skip under, or "" for a real failure.
 //  - string tensors and sequence / map / optional types (the frontend refuses them);
-//  - training mode (BatchNormalization training_mode=1, Dropout with training_mode=true):
-//    octet is an inference engine, and training Dropout is random anyway.
+//  - training mode that is random (Dropout with training_mode=true and a nonzero ratio);
+//    BatchNormalization's training mode is deterministic and runs.
 std::string skip_reason(const std::string& msg) {
   if (msg.find("unsupported dtype string") != std::string::npos) return "<dtype string>";
   if (msg.find("unsupported dtype") != std::string::npos) return "<dtype>";

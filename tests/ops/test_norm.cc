@@ -1,11 +1,17 @@
 // Norm family: opset-dependent Softmax axis semantics, strided layouts, stats outputs and
-// parameter broadcasting, and the failure modes (training mode, bad attributes).
+// parameter broadcasting, BatchNormalization's training mode (batch statistics, running
+// outputs, not folded into a Conv), and the failure modes (bad attributes).
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <random>
+#include <string>
+#include <vector>
 
+#include "octet/graph/graph.h"
 #include "ops/op_test_util.h"
 
 namespace octet {
@@ -101,7 +107,7 @@ TEST(LayerNorm, PartialScaleBroadcastAndStats) {
   EXPECT_THROW(bad.run(), Error);
 }
 
-TEST(BatchNorm, RankTwoInputAndTrainingModeFails) {
+TEST(BatchNorm, RankTwoInput) {
   Tensor x = random_f32({4, 3}, 2);
   auto p = [](std::vector<float> v) { return make_tensor<float>(DType::f32, {3}, v); };
   auto y = OpTest("BatchNormalization", 15).input("x", x).const_input("s", p({1, 2, 3})).const_input("b", p({0, 1, 0}))
@@ -111,10 +117,178 @@ TEST(BatchNorm, RankTwoInputAndTrainingModeFails) {
     const int64_t c = i % 3;
     EXPECT_NEAR(y[0].data_as<float>()[i], (x.data_as<float>()[i] - m[c]) / std::sqrt(v[c] + 1e-5) * s[c] + b[c], 1e-5);
   }
-  OpTest train("BatchNormalization", 15);
-  train.attr("training_mode", 1).input("x", x).const_input("s", p({1, 2, 3})).const_input("b", p({0, 1, 0}))
-      .const_input("m", p({0.5f, 0, -1})).const_input("v", p({1, 4, 0.25f})).output("y");
-  EXPECT_THROW(train.run(), Error);
+}
+
+// Training mode against the formulas in double: per channel, the batch mean and population
+// variance over N and the spatial dims normalise Y; running_mean = input_mean * momentum +
+// mean * (1 - momentum), running_var likewise with the population variance.
+struct BatchNormTrainingCase {
+  Tensor x;
+  std::vector<float> scale, bias, mean, var;
+  float epsilon = 1e-5f, momentum = 0.9f;
+};
+
+void expect_training_outputs(const BatchNormTrainingCase& t, const std::vector<Tensor>& out) {
+  const Shape& s = t.x.shape();
+  const int64_t n = s[0], channels = s[1], spatial = t.x.numel() / (n * channels);
+  for (int64_t c = 0; c < channels; ++c) {
+    double sum = 0, squares = 0;
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t i = 0; i < spatial; ++i) sum += t.x.data_as<float>()[(b * channels + c) * spatial + i];
+    const double mean = sum / double(n * spatial);
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t i = 0; i < spatial; ++i) {
+        const double d = t.x.data_as<float>()[(b * channels + c) * spatial + i] - mean;
+        squares += d * d;
+      }
+    const double var = squares / double(n * spatial);
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t i = 0; i < spatial; ++i) {
+        const int64_t k = (b * channels + c) * spatial + i;
+        const double want = (t.x.data_as<float>()[k] - mean) / std::sqrt(var + t.epsilon) * t.scale[c] + t.bias[c];
+        EXPECT_NEAR(out[0].data_as<float>()[k], want, 1e-5 * (1 + std::fabs(want))) << "channel " << c << " element " << k;
+      }
+    if (out.size() > 1)
+      EXPECT_NEAR(out[1].data_as<float>()[c], t.mean[c] * t.momentum + mean * (1 - t.momentum), 1e-5 * (1 + std::fabs(mean)))
+          << "running_mean " << c;
+    if (out.size() > 2)
+      EXPECT_NEAR(out[2].data_as<float>()[c], t.var[c] * t.momentum + var * (1 - t.momentum), 1e-5 * (1 + var))
+          << "running_var " << c;
+  }
+}
+
+OpTest batchnorm_training(const BatchNormTrainingCase& t, int64_t opset, int outputs) {
+  auto vec = [](const std::vector<float>& v) { return make_tensor<float>(DType::f32, {int64_t(v.size())}, v); };
+  OpTest op("BatchNormalization", opset);
+  op.attr("training_mode", 1).attr("epsilon", t.epsilon).attr("momentum", t.momentum);
+  op.input("x", t.x).const_input("s", vec(t.scale)).const_input("b", vec(t.bias)).input("m", vec(t.mean))
+      .input("v", vec(t.var));
+  const char* names[] = {"y", "running_mean", "running_var"};
+  for (int i = 0; i < outputs; ++i) op.output(names[i]);
+  return op;
+}
+
+TEST(BatchNorm, TrainingModeNormalisesWithTheBatchStatistics) {
+  BatchNormTrainingCase t;
+  t.x = random_f32({3, 3, 4, 5}, 40);
+  // Channel 1 sits far from 0: the batch mean dwarfs its spread.
+  for (int64_t b = 0; b < 3; ++b)
+    for (int64_t i = 0; i < 20; ++i) t.x.data_as<float>()[(b * 3 + 1) * 20 + i] += 1000.0f;
+  t.scale = {1.5f, -0.5f, 2};
+  t.bias = {0.25f, 1, -3};
+  t.mean = {0.1f, 999, -2};
+  t.var = {1, 0.5f, 3};
+  t.epsilon = 1e-3f;
+  t.momentum = 0.8f;
+  for (int64_t opset : {14, 15})
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE("opset " + std::to_string(opset) + ", threads " + std::to_string(threads));
+      const std::vector<Tensor> out = batchnorm_training(t, opset, 3).run("auto", threads);
+      ASSERT_EQ(out.size(), 3u);
+      EXPECT_EQ(out[1].shape(), Shape{3});
+      EXPECT_EQ(out[2].shape(), Shape{3});
+      expect_training_outputs(t, out);
+    }
+  // Y alone; and a rank-2 (N, C) input, whose statistics are over N only.
+  expect_training_outputs(t, batchnorm_training(t, 15, 1).run());
+  BatchNormTrainingCase r;
+  r.x = random_f32({6, 2}, 41);
+  r.scale = {1, 2};
+  r.bias = {0, 1};
+  r.mean = {0, 0};
+  r.var = {1, 1};
+  expect_training_outputs(r, batchnorm_training(r, 15, 3).run());
+}
+
+TEST(BatchNorm, TrainingModeRunningStatisticsTakeTheirInputsDtype) {
+  // Opset 15: input_mean / input_var (and so the running outputs) may be f64 beside an f32 X.
+  const Tensor x = make_tensor<float>(DType::f32, {2, 1, 2}, {1, 2, 3, 6});  // mean 3, variance 3.5
+  const Tensor one = make_tensor<float>(DType::f32, {1}, {1}), zero = make_tensor<float>(DType::f32, {1}, {0});
+  OpTest op("BatchNormalization", 15);
+  op.attr("training_mode", 1).input("x", x).const_input("s", one).const_input("b", zero)
+      .const_input("m", make_tensor<double>(DType::f64, {1}, {10})).const_input("v", make_tensor<double>(DType::f64, {1}, {2}))
+      .output("y").output("running_mean").output("running_var");
+  const std::vector<Tensor> out = op.run();
+  ASSERT_EQ(out[1].dtype(), DType::f64);
+  ASSERT_EQ(out[2].dtype(), DType::f64);
+  const double momentum = 0.9f;  // the attribute's default, a float
+  EXPECT_NEAR(out[1].data_as<double>()[0], 10 * momentum + 3 * (1 - momentum), 1e-12);
+  EXPECT_NEAR(out[2].data_as<double>()[0], 2 * momentum + 3.5 * (1 - momentum), 1e-12);
+  EXPECT_NEAR(out[0].data_as<float>()[3], (6 - 3) / std::sqrt(3.5 + 1e-5), 1e-5);
+}
+
+void expect_error(OpTest t, const std::string& part) {
+  try {
+    t.run();
+    ADD_FAILURE() << "no error; expected one containing \"" << part << "\"";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
+
+TEST(BatchNorm, TrainingModeErrors) {
+  BatchNormTrainingCase t;
+  t.x = random_f32({2, 2, 3}, 42);
+  t.scale = t.bias = t.mean = t.var = {1, 1};
+  expect_error(batchnorm_training(t, 15, 3).attr("training_mode", 2), "training_mode must be 0 or 1");
+  expect_error(batchnorm_training(t, 12, 1), "training_mode exists from opset 14 on");
+  OpTest four = batchnorm_training(t, 15, 3);
+  four.output("saved_mean");
+  expect_error(four, "at most 3 outputs");
+  expect_error(batchnorm_training(t, 15, 3).attr("training_mode", 0), "running mean/var outputs exist only with training_mode=1");
+}
+
+TEST(BatchNorm, TrainingModeIsNotFoldedIntoAConv) {
+  // Conv -> BatchNormalization(training_mode=1) with constant parameters: the fold pass must
+  // leave it (the batch statistics are not the constant ones), so optimised and unoptimised
+  // runs agree and the node stays.
+  auto g = std::make_shared<detail::Graph>();
+  g->opsets[""] = 15;
+  const int x = g->add_value("x");
+  g->values[x].dtype = DType::f32;
+  g->values[x].shape = {2, 2, 5, 5};
+  g->values[x].shape_known = true;
+  g->inputs.push_back(x);
+  auto node = [&](const std::string& op, std::vector<int> ins, const std::string& out) -> detail::Node& {
+    detail::Node n;
+    n.name = op + "_" + out;
+    n.op_type = op;
+    n.inputs = std::move(ins);
+    n.outputs = {g->add_value(out)};
+    g->nodes.push_back(n);
+    return g->nodes.back();
+  };
+  const int w = g->add_const("w", random_f32({3, 2, 3, 3}, 43));
+  const int conv = node("Conv", {x, w}, "conv").outputs[0];
+  auto c3 = [&](const std::string& name, std::vector<float> v) { return g->add_const(name, make_tensor<float>(DType::f32, {3}, v)); };
+  detail::Node& bn = node("BatchNormalization", {conv, c3("s", {1, 2, 0.5f}), c3("b", {0, 1, -1}), c3("m", {5, 5, 5}), c3("v", {9, 9, 9})}, "y");
+  detail::Attribute training;
+  training.kind = detail::Attribute::Kind::int_;
+  training.i = 1;
+  bn.attrs["training_mode"] = training;
+  g->outputs.push_back(bn.outputs[0]);
+  g->toposort();
+  const Model model(g);
+  const std::map<std::string, Tensor> feeds{{"x", random_f32({2, 2, 5, 5}, 44)}};
+  std::vector<Tensor> results;
+  for (bool optimize : {false, true}) {
+    CompileOptions opt;
+    opt.isa = "ref";
+    opt.optimize = optimize;
+    CompiledModel cm = CompiledModel::compile(model, opt);
+    EXPECT_NE(cm.describe().find("BatchNormalization"), std::string::npos) << "optimize=" << optimize;
+    results.push_back(cm.create_session().run(feeds).at("y"));
+  }
+  ASSERT_EQ(results[0].shape(), results[1].shape());
+  for (int64_t i = 0; i < results[0].numel(); ++i)
+    EXPECT_NEAR(results[0].data_as<float>()[i], results[1].data_as<float>()[i], 1e-5) << i;
+  // Batch statistics: each output channel of Y has mean B[c] (whatever the constant mean was).
+  for (int64_t c = 0; c < 3; ++c) {
+    double sum = 0;
+    for (int64_t b = 0; b < 2; ++b)
+      for (int64_t i = 0; i < 9; ++i) sum += results[1].data_as<float>()[(b * 3 + c) * 9 + i];
+    EXPECT_NEAR(sum / 18, c == 0 ? 0.0 : c == 1 ? 1.0 : -1.0, 1e-5) << c;
+  }
 }
 
 TEST(GroupNorm, MatchesNaiveWithPerGroupAndPerChannelScale) {

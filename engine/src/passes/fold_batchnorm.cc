@@ -117,6 +117,8 @@ void fold_batchnorm(Graph& g) {
   for (int o : g.outputs) is_output[o] = 1;
   for (Node& bn : g.nodes) {
     if (bn.dead || bn.op_type != "BatchNormalization" || !bn.domain.empty()) continue;
+    // Training mode normalises with the batch's own statistics, not the constant ones.
+    if (bn.attr_i("training_mode", 0) != 0) continue;
     if (bn.inputs.empty() || bn.inputs[0] < 0 || bn.outputs.empty() || bn.outputs[0] < 0) continue;
     int x = bn.inputs[0];
     int p = g.values[x].producer;

@@ -1,10 +1,12 @@
 // The linear-algebra op family: Det (opset 11), the determinant of each square matrix in the
-// innermost two axes, by LU decomposition with partial pivoting in double precision.
+// innermost two axes, by LU decomposition with partial pivoting in double precision; Einsum
+// in einsum.cc.
 #include <cmath>
 #include <utility>
 #include <vector>
 
 #include "ops/float_kernel.h"
+#include "ops/linalg/linalg.h"
 
 namespace octet::detail {
 namespace {
@@ -67,6 +69,9 @@ std::unique_ptr<OpKernel> create_det(const NodeContext& c) {
 
 }  // namespace
 
-void register_linalg_ops(OpRegistry& r) { r.add(OpDef{"", "Det", infer_det, create_det}); }
+void register_linalg_ops(OpRegistry& r) {
+  r.add(OpDef{"", "Det", infer_det, create_det});
+  register_einsum_ops(r);
+}
 
 }  // namespace octet::detail

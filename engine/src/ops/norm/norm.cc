@@ -1,4 +1,4 @@
-// The norm op family: BatchNormalization (inference), InstanceNormalization,
+// The norm op family: BatchNormalization (inference and training mode), InstanceNormalization,
 // LayerNormalization, GroupNormalization, LpNormalization, MeanVarianceNormalization, LRN here;
 // Softmax, LogSoftmax, Hardmax in norm_softmax.cc.
 //
@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "ops/elementwise/elementwise_util.h"
 #include "ops/octet_ops.h"
@@ -124,21 +125,117 @@ class BatchNormKernel final : public OpKernel {
   double epsilon_;
 };
 
+// Writes v into element i of a tensor of any float dtype.
+void store_float(Tensor& t, int64_t i, double v) {
+  switch (t.dtype()) {
+    case DType::f32: t.data_as<float>()[i] = static_cast<float>(v); break;
+    case DType::f64: t.data_as<double>()[i] = v; break;
+    case DType::f16: t.data_as<uint16_t>()[i] = float_to_half(static_cast<float>(v)); break;
+    case DType::bf16: t.data_as<uint16_t>()[i] = float_to_bf16(static_cast<float>(v)); break;
+    default: break;  // not a float dtype: refused at inference
+  }
+}
+
+// The mean and population variance of channel c of an [N, C, spatial] tensor: two passes in
+// double, in a fixed order; NaN when the channel is empty.
+template <class T>
+void channel_moments(const T* x, int64_t batch, int64_t channels, int64_t spatial, int64_t c, double* mean,
+                     double* var) {
+  const int64_t count = batch * spatial;
+  if (count == 0) {
+    *mean = *var = std::numeric_limits<double>::quiet_NaN();
+    return;
+  }
+  double sum = 0, squares = 0;
+  for (int64_t n = 0; n < batch; ++n) {
+    const T* xp = x + (n * channels + c) * spatial;
+    for (int64_t i = 0; i < spatial; ++i) sum += static_cast<double>(xp[i]);
+  }
+  *mean = sum / static_cast<double>(count);
+  for (int64_t n = 0; n < batch; ++n) {
+    const T* xp = x + (n * channels + c) * spatial;
+    for (int64_t i = 0; i < spatial; ++i) {
+      const double d = static_cast<double>(xp[i]) - *mean;
+      squares += d * d;
+    }
+  }
+  *var = squares / static_cast<double>(count);
+}
+
+// Training mode (opset 14+): the statistics are the batch's own, the mean and the population
+// variance of each channel over N and the spatial dims; Y = (x - mean) / sqrt(var + eps) *
+// scale + B, in double (x - mean first: the batch mean may dwarf the spread). The optional
+// outputs running_mean and running_var are input_mean * momentum + mean * (1 - momentum) and
+// input_var * momentum + var * (1 - momentum), var being the population variance there too
+// (as the ONNX test generator computes it).
+template <class T>
+class BatchNormTrainingKernel final : public OpKernel {
+ public:
+  BatchNormTrainingKernel(double epsilon, double momentum) : epsilon_(epsilon), momentum_(momentum) {}
+  void run(KernelContext& ctx) const override {
+    const Tensor& xt = ctx.input(0);
+    const int64_t batch = xt.shape()[0], channels = xt.shape()[1], spatial = spatial_size(xt.shape());
+    const std::vector<double> scale = tensor_to_doubles(ctx.input(1)), bias = tensor_to_doubles(ctx.input(2));
+    std::vector<double> mean(static_cast<size_t>(channels)), var(static_cast<size_t>(channels));
+    const T* x = xt.data_as<T>();
+    T* y = ctx.output(0).data_as<T>();
+    const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(batch * spatial, 1));
+    parallel_ranges(ctx.pool, channels, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) {
+        channel_moments(x, batch, channels, spatial, c, &mean[c], &var[c]);
+        const double a = scale[c] / std::sqrt(var[c] + epsilon_);
+        for (int64_t n = 0; n < batch; ++n) {
+          const T* xp = x + (n * channels + c) * spatial;
+          T* yp = y + (n * channels + c) * spatial;
+          for (int64_t i = 0; i < spatial; ++i) yp[i] = static_cast<T>((static_cast<double>(xp[i]) - mean[c]) * a + bias[c]);
+        }
+      }
+    });
+    if (ctx.has_output(1)) {
+      const std::vector<double> input_mean = tensor_to_doubles(ctx.input(3));
+      for (int64_t c = 0; c < channels; ++c)
+        store_float(ctx.output(1), c, input_mean[c] * momentum_ + mean[c] * (1 - momentum_));
+    }
+    if (ctx.has_output(2)) {
+      const std::vector<double> input_var = tensor_to_doubles(ctx.input(4));
+      for (int64_t c = 0; c < channels; ++c)
+        store_float(ctx.output(2), c, input_var[c] * momentum_ + var[c] * (1 - momentum_));
+    }
+  }
+
+ private:
+  double epsilon_, momentum_;
+};
+
 void infer_batchnorm(NodeContext& c) {
   check_input_dtype(c, 0, kFloatTypes);
   const Shape& x = c.input_shape(0);
   c.check(x.size() >= 2, "X must have rank >= 2 (N, C, ...), got " + shape_str(x));
-  c.check(c.node().attr_i("training_mode", 0) == 0,
-          "training_mode=1 is not supported: octet runs BatchNormalization in inference mode only");
-  c.check(!c.has_output(1) && !c.has_output(2) && !c.has_output(3) && !c.has_output(4),
-          "running mean/var outputs exist only in training mode, which is not supported");
+  const int64_t training = c.node().attr_i("training_mode", 0);
+  c.check(training == 0 || training == 1, "training_mode must be 0 or 1, got " + std::to_string(training));
+  c.check(training == 0 || c.opset() >= 14, "training_mode exists from opset 14 on (this model's opset is " +
+                                                std::to_string(c.opset()) + ")");
+  if (training == 0) {
+    c.check(!c.has_output(1) && !c.has_output(2) && !c.has_output(3) && !c.has_output(4),
+            "running mean/var outputs exist only with training_mode=1 (opset 14+); the saved mean/var "
+            "outputs of opsets 9-13 are not supported");
+  } else {
+    c.check(!c.has_output(3) && !c.has_output(4),
+            "BatchNormalization with training_mode=1 has at most 3 outputs (Y, running_mean, running_var)");
+  }
   static const char* names[] = {"", "scale", "B", "input_mean", "input_var"};
   for (size_t i = 1; i <= 4; ++i) check_channel_param(c, i, x[1], names[i]);
   c.set_output(0, c.input_dtype(0), x);
+  if (c.has_output(1)) c.set_output(1, c.input_dtype(3), Shape{x[1]});
+  if (c.has_output(2)) c.set_output(2, c.input_dtype(4), Shape{x[1]});
 }
 
 std::unique_ptr<OpKernel> create_batchnorm(const NodeContext& c) {
-  return make_float_kernel<BatchNormKernel>(c, c.input_dtype(0), double(c.node().attr_f("epsilon", 1e-5f)));
+  const double epsilon = c.node().attr_f("epsilon", 1e-5f);
+  if (c.node().attr_i("training_mode", 0) != 0)
+    return make_float_kernel<BatchNormTrainingKernel>(c, c.input_dtype(0), epsilon,
+                                                      double(c.node().attr_f("momentum", 0.9f)));
+  return make_float_kernel<BatchNormKernel>(c, c.input_dtype(0), epsilon);
 }
 
 // octet.BatchNormNhwc: BatchNormalization (inference, FP32) of a channels-last [N, H, W, C]

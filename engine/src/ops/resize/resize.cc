@@ -1,4 +1,5 @@
-// Resize (opset 11-18 form: X, roi, scales, sizes; axes and keep_aspect_ratio_policy).
+// Resize (opset 11-18 form: X, roi, scales, sizes; axes and keep_aspect_ratio_policy);
+// GridSample in grid_sample.cc.
 //
 // Modes nearest (round_prefer_floor/ceil, floor, ceil), linear and cubic (cubic_coeff_a,
 // exclude_outside) over any axes; coordinate_transformation_mode half_pixel,
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "ops/op_util.h"
+#include "ops/resize/resize.h"
 
 namespace octet::detail {
 
@@ -493,6 +495,9 @@ std::unique_ptr<OpKernel> create_resize(const NodeContext& ctx) {
 
 }  // namespace
 
-void register_resize_ops(OpRegistry& r) { r.add(OpDef{"", "Resize", infer_resize, create_resize}); }
+void register_resize_ops(OpRegistry& r) {
+  r.add(OpDef{"", "Resize", infer_resize, create_resize});
+  register_grid_sample_ops(r);
+}
 
 }  // namespace octet::detail
