@@ -18,6 +18,7 @@ const OpRegistry& OpRegistry::instance() {
     register_loss_ops(r);
     register_linalg_ops(r);
     register_signal_ops(r);
+    register_text_ops(r);
     return r;
   }();
   return registry;

@@ -111,6 +111,9 @@ struct OpDef {
   // false for ops whose output must not be computed at compile time even when every input
   // is constant (random generators).
   bool foldable = true;
+  // true for the ops that take or produce string tensors (Cast, StringNormalizer, ...): each
+  // checks its own string operands. The compiler refuses a string input or output of any other op.
+  bool strings = false;
 };
 
 class OpRegistry {
@@ -144,5 +147,6 @@ void register_layout_ops(OpRegistry& r);       // octet.ToNHWC / octet.ToNCHW (l
 void register_loss_ops(OpRegistry& r);         // NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
 void register_linalg_ops(OpRegistry& r);       // Det
 void register_signal_ops(OpRegistry& r);       // Hann/Hamming/BlackmanWindow, DFT, STFT, MelWeightMatrix
+void register_text_ops(OpRegistry& r);         // StringNormalizer, TfIdfVectorizer
 
 }  // namespace octet::detail
