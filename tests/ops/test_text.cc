@@ -279,7 +279,7 @@ TEST(CastString, Errors) {
 // ---- string values in the engine --------------------------------------------------------------
 
 // x (f32 [3]) -> Cast to string (value "s") -> Cast to f64 ("y"); outputs y, and s when asked.
-CompiledModel string_chain(bool s_is_output) {
+CompiledModel string_chain(bool s_is_output, const CompileOptions& options = {}) {
   auto g = std::make_shared<detail::Graph>();
   g->opsets[""] = 13;
   const int x = g->add_value("x");
@@ -304,7 +304,7 @@ CompiledModel string_chain(bool s_is_output) {
   g->outputs = {y};
   if (s_is_output) g->outputs.push_back(s);
   g->toposort();
-  return CompiledModel::compile(Model(g));
+  return CompiledModel::compile(Model(g), options);
 }
 
 TEST(StringValues, BetweenNodesAndAcrossRuns) {
@@ -324,6 +324,16 @@ TEST(StringValues, BetweenNodesAndAcrossRuns) {
   Tensor into(DType::string, {3});
   session.run_into({{"x", f32({3}, {1, 2, 3})}}, {{"s", into}});
   EXPECT_EQ(strings_of(into), (Strings{"1.0", "2.0", "3.0"}));
+}
+
+TEST(StringValues, Int8CompileLeavesStringsAlone) {
+  // Calibration observes f32 values only; the string value between the Casts runs as in FP32.
+  CompileOptions opt;
+  opt.precision = Precision::int8;
+  opt.calibration_data = {{{"x", f32({3}, {0.5f, 1, 2})}}};
+  auto out = string_chain(true, opt).create_session().run({{"x", f32({3}, {0.5f, 1, 2})}});
+  EXPECT_EQ(strings_of(out.at("s")), (Strings{"0.5", "1.0", "2.0"}));
+  EXPECT_EQ(values<double>(out.at("y")), (std::vector<double>{0.5, 1.0, 2.0}));
 }
 
 TEST(StringValues, OtherOpsRefuseStrings) {
