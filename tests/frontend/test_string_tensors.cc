@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "frontend/model_builder.h"
+#include "octet/octet_c.h"
 
 namespace octet::testing {
 namespace {
@@ -104,6 +105,24 @@ TEST(StringTensors, StringGraphInputRuns) {
   // Compiled files hold numeric tensors only.
   TempDir dir;
   EXPECT_OCTET_ERROR(cm.save(dir.file("m.octet")), "cannot save a compiled model with string tensors");
+}
+
+TEST(StringTensors, CApiRefusesStringModels) {
+  // The C API passes tensors as flat bytes: a model with a string input is refused at load.
+  ModelBuilder b(10);
+  b.input("x", TP::STRING, {2});
+  b.node("StringNormalizer", {"x"}, {"y"});
+  b.output("y", TP::STRING, {2});
+  const std::string bytes = b.bytes();
+  octet_model* model = nullptr;
+  octet_status* status = octet_model_load_from_buffer(bytes.data(), bytes.size(), nullptr, &model);
+  ASSERT_NE(status, nullptr);
+  EXPECT_EQ(octet_status_code(status), OCTET_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(octet_status_message(status)).find("'x' is a string tensor: the C API does not support"),
+            std::string::npos)
+      << octet_status_message(status);
+  EXPECT_EQ(model, nullptr);
+  octet_status_free(status);
 }
 
 }  // namespace
