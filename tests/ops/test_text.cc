@@ -218,6 +218,7 @@ TEST(StringNormalizer, Errors) {
   EXPECT_OCTET_ERROR(normalizer(strs({1}, {"\xff"}), false).attr("case_change_action", "UPPER").run(),
                      "is not valid UTF-8");
   EXPECT_OCTET_ERROR(normalizer(strs({1}, {"\xc3"})).attr("stopwords", Strings{"a"}).run(), "is not valid UTF-8");
+  EXPECT_OCTET_ERROR(normalizer(x).attr("stopwords", Strings{"\xe2\x82"}).run(), "stopwords: StringNormalizer: the string");
 }
 
 // ---- Cast with strings ----------------------------------------------------------------------

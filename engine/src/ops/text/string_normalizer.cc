@@ -4,9 +4,9 @@
 // equal. When every word is dropped the output is one empty string, [1] or [1, 1] (the spec's
 // rule, as ONNX Runtime).
 //
-// Case mapping (pinned here, whatever the process locale): the strings are UTF-8 (invalid
-// UTF-8 is an Error at run time) and the mapping is the locale-independent one of the English
-// locales for ASCII and Latin-1: A-Z <-> a-z, U+00C0-U+00DE <-> U+00E0-U+00FE (but for the
+// Case mapping (pinned here, whatever the process locale): the strings are UTF-8 (a string that
+// is case-mapped or matched ignoring case must be valid UTF-8, else Error) and the mapping is the
+// locale-independent one of the English locales for ASCII and Latin-1: A-Z <-> a-z, U+00C0-U+00DE <-> U+00E0-U+00FE (but for the
 // signs U+00D7 and U+00F7) and U+0178 <-> U+00FF; every other character is kept (no
 // special-casing: "ß" stays "ß"). The locale attribute may be absent, empty, "C", "POSIX",
 // "C.UTF-8" or an English locale ("en", "en_US", "en_GB.UTF-8", ...); any other is refused at
@@ -29,7 +29,7 @@ enum class CaseChange { none, lower, upper };
 struct NormalizerAttrs {
   CaseChange action = CaseChange::none;
   bool case_sensitive = false;
-  std::vector<std::string> stopwords;
+  std::set<std::string> stopwords;  // lower-cased when the match ignores case
 };
 
 bool english_or_c_locale(const std::string& l) {
@@ -114,7 +114,13 @@ NormalizerAttrs read_attrs(const NodeContext& c) {
                                            "locales (en_*, C, POSIX) for ASCII and Latin-1");
   if (const Attribute* s = node.attr("stopwords")) {
     c.check(s->kind == Attribute::Kind::strings, "attribute 'stopwords' is not a list of strings");
-    a.stopwords = s->strings;
+    for (const std::string& w : s->strings) {
+      try {
+        a.stopwords.insert(a.case_sensitive ? w : change_case(w, CaseChange::lower));
+      } catch (const Error& e) {
+        c.fail(std::string("stopwords: ") + e.what());
+      }
+    }
   }
   return a;
 }
@@ -123,8 +129,7 @@ bool shape_ok(const Shape& s) { return s.size() == 1 || (s.size() == 2 && s[0] =
 
 // The normalized words of x (in order), before the empty-output rule.
 std::vector<std::string> normalize(const Tensor& x, const NormalizerAttrs& a) {
-  std::set<std::string> stops;
-  for (const std::string& w : a.stopwords) stops.insert(a.case_sensitive ? w : change_case(w, CaseChange::lower));
+  const std::set<std::string>& stops = a.stopwords;
   std::vector<std::string> kept;
   const std::string* in = x.data_as<std::string>();
   for (int64_t i = 0; i < x.numel(); ++i) {
