@@ -30,10 +30,11 @@ std::string write_pb(TempDir& dir, const TP& t, const std::string& file) {
 
 TEST(StringTensors, TensorPbFiles) {
   TempDir dir;
-  Tensor a = load_tensor_pb(write_pb(dir, string_proto("a", {2, 2}, {"x", "", "héllo", std::string("n\0ul", 4)}), "a.pb"));
+  const std::vector<std::string> words = {"x", "", "héllo", std::string("n\0ul", 4)};
+  Tensor a = load_tensor_pb(write_pb(dir, string_proto("a", {2, 2}, words), "a.pb"));
   EXPECT_EQ(a.dtype(), DType::string);
   EXPECT_EQ(a.shape(), (Shape{2, 2}));
-  EXPECT_EQ(strings_of(a), (std::vector<std::string>{"x", "", "héllo", std::string("n\0ul", 4)}));
+  EXPECT_EQ(strings_of(a), words);
   // save_tensor_pb writes string_data, which reads back the same.
   save_tensor_pb(a, "b", dir.file("b.pb"));
   std::string name;

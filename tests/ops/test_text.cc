@@ -138,10 +138,15 @@ TEST(TfIdfVectorizer, Errors) {
   EXPECT_OCTET_ERROR(with_indexes({0, -1}).input("x", x).output("y").run(), "output coordinates must be >= 0");
   EXPECT_OCTET_ERROR(with_indexes({0, 1}).attr("pool_strings", Strings{"a"}).input("x", x).output("y").run(),
                      "exactly one of pool_int64s and pool_strings");
-  EXPECT_OCTET_ERROR(with_indexes({0, 1}).attr("ngram_counts", std::vector<int64_t>{0, 3}).input("x", x).output("y").run(),
-                     "not a range of the 2 pool items");
-  EXPECT_OCTET_ERROR(with_indexes({0}).attr("ngram_counts", std::vector<int64_t>{1, 1}).attr("max_gram_length", int64_t(2))
-                         .input("x", x).output("y").run(),
+  EXPECT_OCTET_ERROR(
+      with_indexes({0, 1}).attr("ngram_counts", std::vector<int64_t>{0, 3}).input("x", x).output("y").run(),
+      "not a range of the 2 pool items");
+  EXPECT_OCTET_ERROR(with_indexes({0})
+                         .attr("ngram_counts", std::vector<int64_t>{1, 1})
+                         .attr("max_gram_length", int64_t(2))
+                         .input("x", x)
+                         .output("y")
+                         .run(),
                      "not a whole number of 2-grams");
   EXPECT_OCTET_ERROR(with_indexes({0, 1}).attr("weights", std::vector<float>{1}).input("x", x).output("y").run(),
                      "weights has 1 entries");
@@ -218,7 +223,8 @@ TEST(StringNormalizer, Errors) {
   EXPECT_OCTET_ERROR(normalizer(strs({1}, {"\xff"}), false).attr("case_change_action", "UPPER").run(),
                      "is not valid UTF-8");
   EXPECT_OCTET_ERROR(normalizer(strs({1}, {"\xc3"})).attr("stopwords", Strings{"a"}).run(), "is not valid UTF-8");
-  EXPECT_OCTET_ERROR(normalizer(x).attr("stopwords", Strings{"\xe2\x82"}).run(), "stopwords: StringNormalizer: the string");
+  EXPECT_OCTET_ERROR(normalizer(x).attr("stopwords", Strings{"\xe2\x82"}).run(),
+                     "stopwords: StringNormalizer: the string");
 }
 
 // ---- Cast with strings ----------------------------------------------------------------------
@@ -262,9 +268,11 @@ TEST(CastString, StringsToNumbers) {
 }
 
 TEST(CastString, CastLike) {
-  auto y = OpTest("CastLike", 15).input("x", f32({2}, {0.25f, 2.0f})).input("like", strs({1}, {"?"})).output("y").run()[0];
+  auto y =
+      OpTest("CastLike", 15).input("x", f32({2}, {0.25f, 2.0f})).input("like", strs({1}, {"?"})).output("y").run()[0];
   EXPECT_EQ(strings_of(y), (Strings{"0.25", "2.0"}));
-  auto z = OpTest("CastLike", 15).input("x", strs({2}, {"0.25", "-1e3"})).input("like", f32({1}, {0})).output("y").run()[0];
+  auto z =
+      OpTest("CastLike", 15).input("x", strs({2}, {"0.25", "-1e3"})).input("like", f32({1}, {0})).output("y").run()[0];
   EXPECT_EQ(values<float>(z), (std::vector<float>{0.25f, -1000.0f}));
 }
 

@@ -8,9 +8,9 @@
 // is case-mapped or matched ignoring case must be valid UTF-8, else Error) and the mapping is the
 // locale-independent one of the English locales for ASCII and Latin-1: A-Z <-> a-z,
 // U+00C0-U+00DE <-> U+00E0-U+00FE (but for the signs U+00D7 and U+00F7) and U+0178 <-> U+00FF;
-// every other character is kept (no special-casing: "ß" stays "ß"). The locale attribute may be absent, empty, "C", "POSIX",
-// "C.UTF-8" or an English locale ("en", "en_US", "en_GB.UTF-8", ...); any other is refused at
-// compile time, since its rules may differ (Turkish i / I).
+// every other character is kept (no special-casing: "ß" stays "ß"). The locale attribute may
+// be absent, empty, "C", "POSIX", "C.UTF-8" or an English locale ("en", "en_US", "en_GB.UTF-8",
+// ...); any other is refused at compile time, since its rules may differ (Turkish i / I).
 //
 // Without stopwords the output has the input's shape. With stopwords it depends on the data, so
 // the input must then be a constant (octet plans every shape at compile time, as for Unique);
