@@ -91,6 +91,11 @@ inline Comparison compare_tensors(const Tensor& actual, const Tensor& expected, 
     return c;
   }
   c.count = expected.numel();
+  if (expected.dtype() == DType::string) {  // exact, element by element
+    for (int64_t i = 0; i < c.count; ++i)
+      if (actual.data_as<std::string>()[i] != expected.data_as<std::string>()[i]) ++c.mismatches;
+    return c;
+  }
   const bool is_float = is_float_dtype(expected.dtype());
   const bool bytes_exact = !is_float;  // integers and bool: exact (atol < 1 makes allclose exact)
   const size_t esize = dtype_size(expected.dtype());

@@ -41,11 +41,8 @@ struct LoadedConst {
   uint64_t file_offset = 0;
 };
 
-// ONNX TensorProto.DataType -> DType. Throws for string, complex and unknown codes; `what`
-// names the tensor or value in the message.
-DType dtype_from_onnx(int32_t data_type, const std::string& what, const std::string& display);
-// Same, but maps string to DType::string instead of throwing (for declarations, which only
-// become an error when a string tensor is actually used).
+// ONNX TensorProto.DataType -> DType (string included). Throws for complex and unknown codes;
+// `what` names the tensor or value in the message.
 DType declared_dtype_from_onnx(int32_t data_type, const std::string& what, const std::string& display);
 
 // Decodes an initializer / attribute tensor / test tensor. Checks dims and the bytes actually

@@ -62,7 +62,6 @@ class ModelConverter {
     read_outputs(gp);
 
     upgrade_to_newest_forms(*g_, src_.display);
-    check_no_strings();
     try {
       g_->toposort();
     } catch (const Error& e) {
@@ -242,8 +241,10 @@ class ModelConverter {
     } else if (an == "value_ints") {
       t = Tensor(DType::s64, {static_cast<int64_t>(a.ints_size())});
       for (int i = 0; i < a.ints_size(); ++i) t.data_as<int64_t>()[i] = a.ints(i);
-    } else if (an == "value_string" || an == "value_strings") {
-      fail(label + ": unsupported dtype string");
+    } else if (an == "value_string") {
+      t = Tensor::from_strings({}, {a.s()});
+    } else if (an == "value_strings") {
+      t = Tensor::from_strings({static_cast<int64_t>(a.strings_size())}, {a.strings().begin(), a.strings().end()});
     } else if (an == "sparse_value") {
       fail(label + ": sparse constants are not supported");
     } else {
@@ -414,19 +415,6 @@ class ModelConverter {
              onnx::AttributeProto::AttributeType_Name(type) + ", which octet does not support");
     }
     return out;
-  }
-
-  // String tensors are not supported anywhere; say so where the model declares them.
-  void check_no_strings() {
-    for (int id : g_->inputs)
-      if (g_->values[id].dtype == DType::string)
-        fail("graph input " + quoted(g_->values[id].name) + ": unsupported dtype string");
-    for (int id : g_->outputs)
-      if (g_->values[id].dtype == DType::string)
-        fail("graph output " + quoted(g_->values[id].name) + ": unsupported dtype string");
-    for (const Node& n : g_->nodes)
-      if (n.domain.empty() && n.op_type == "Cast" && n.attr_i("to", 0) == onnx::TensorProto::STRING)
-        fail(n.label() + ": unsupported dtype string");
   }
 
   const onnx::ModelProto& model_;

@@ -93,12 +93,6 @@ DType declared_dtype_from_onnx(int32_t code, const std::string& what, const std:
   }
 }
 
-DType dtype_from_onnx(int32_t code, const std::string& what, const std::string& display) {
-  DType t = declared_dtype_from_onnx(code, what, display);
-  if (t == DType::string) throw Error(display + ": " + what + ": unsupported dtype string");
-  return t;
-}
-
 namespace {
 
 // What a TensorProto says about itself, checked: dims non-negative, byte size addressable.
@@ -115,7 +109,7 @@ TensorHeader read_header(const onnx::TensorProto& tp, const TensorSource& src, c
   TensorHeader h;
   h.where = src.display + ": " + what;
   if (tp.has_segment()) throw Error(h.where + ": segmented tensors are not supported");
-  h.dtype = dtype_from_onnx(tp.data_type(), what, src.display);
+  h.dtype = declared_dtype_from_onnx(tp.data_type(), what, src.display);
   h.shape.assign(tp.dims().begin(), tp.dims().end());
   for (int64_t d : h.shape)
     if (d < 0) throw Error(h.where + ": negative dimension in shape " + shape_str(h.shape));
@@ -125,10 +119,11 @@ TensorHeader read_header(const onnx::TensorProto& tp, const TensorSource& src, c
     throw Error(h.where + ": " + e.what());
   }
   const size_t esize = dtype_size(h.dtype);
+  h.shape_desc = std::string(dtype_name(h.dtype)) + " " + shape_str(h.shape);
+  if (h.dtype == DType::string) return h;  // no flat bytes: string_data holds the elements
   if (static_cast<uint64_t>(h.numel) > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / esize)
     throw Error(h.where + ": shape " + shape_str(h.shape) + " is too large to address");
   h.bytes = static_cast<uint64_t>(h.numel) * esize;
-  h.shape_desc = std::string(dtype_name(h.dtype)) + " " + shape_str(h.shape);
   return h;
 }
 
@@ -141,6 +136,23 @@ void check_raw_size(const TensorHeader& h, uint64_t raw_bytes) {
 Tensor tensor_from_bytes(const TensorHeader& h, const void* bytes) {
   Tensor t(h.dtype, h.shape);
   if (h.bytes) std::memcpy(t.data(), bytes, h.bytes);  // little-endian on x86
+  return t;
+}
+
+// String tensors travel in string_data only (raw_data and external data have no framing for
+// them). The count is checked against the shape before anything is allocated; each string's
+// bytes are already in the parsed message, so its size is bounded by the file's.
+Tensor string_tensor_from_proto(const onnx::TensorProto& tp, const TensorHeader& h) {
+  if (tp.data_location() == onnx::TensorProto::EXTERNAL)
+    throw Error(h.where + ": string tensors cannot be stored as external data");
+  if (tp.has_raw_data()) throw Error(h.where + ": string tensors cannot be stored in raw_data (use string_data)");
+  const int count = tp.string_data_size();
+  if (count != h.numel)
+    throw Error(h.where + ": string_data holds " + std::to_string(count) + " values but " + h.shape_desc + " needs " +
+                std::to_string(h.numel));
+  Tensor t(DType::string, h.shape);
+  std::string* out = t.data_as<std::string>();
+  for (int i = 0; i < count; ++i) out[i] = tp.string_data(i);
   return t;
 }
 
@@ -166,6 +178,11 @@ LoadedConst initializer_from_proto(const onnx::TensorProto& tp, const RawDataSpa
   LoadedConst c;
   c.dtype = h.dtype;
   c.shape = h.shape;
+  if (h.dtype == DType::string) {
+    if (raw.present) throw Error(h.where + ": string tensors cannot be stored in raw_data (use string_data)");
+    c.data = string_tensor_from_proto(tp, h);
+    return c;
+  }
   if (tp.data_location() == onnx::TensorProto::EXTERNAL) {
     c.file = locate_external_data(tp, h.dtype, h.shape, static_cast<size_t>(h.bytes), src, what, &c.file_offset);
     return c;
@@ -192,6 +209,7 @@ Tensor tensor_from_proto(const onnx::TensorProto& tp, const TensorSource& src, c
   const int64_t numel = h.numel;
   const std::string& shape_desc = h.shape_desc;
 
+  if (dtype == DType::string) return string_tensor_from_proto(tp, h);
   if (tp.data_location() == onnx::TensorProto::EXTERNAL) return read_external_tensor(tp, h, src, what);
 
   if (tp.has_raw_data()) {
@@ -264,13 +282,18 @@ Tensor tensor_from_proto(const onnx::TensorProto& tp, const TensorSource& src, c
 }
 
 void tensor_to_proto(const Tensor& t, const std::string& name, onnx::TensorProto* tp) {
-  if (t.empty() || dtype_size(t.dtype()) == 0)
+  if (t.empty() || (dtype_size(t.dtype()) == 0 && t.dtype() != DType::string))
     throw Error("cannot encode tensor '" + name + "' of dtype " + dtype_name(t.dtype()));
   tp->Clear();
   tp->set_name(name);
   // DType is numbered as TensorProto.DataType.
   tp->set_data_type(static_cast<int32_t>(t.dtype()));
   for (int64_t d : t.shape()) tp->add_dims(d);
+  if (t.dtype() == DType::string) {
+    const std::string* s = t.data_as<std::string>();
+    for (int64_t i = 0; i < t.numel(); ++i) tp->add_string_data(s[i]);
+    return;
+  }
   tp->set_raw_data(t.data(), t.nbytes());
 }
 

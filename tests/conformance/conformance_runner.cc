@@ -124,14 +124,14 @@ std::string skip_reason(const std::string& msg) {
 // CompileOptions::constant_inputs; the ops and the constant folding still compute the result.
 // The rule: every int32/int64 input, plus the inputs of other types that decide an output
 // shape (the table below: Resize's float roi/scales -- Upsample is rewritten to Resize by the
-// frontend --, OneHot's depth, Range's operands, Compress's bool condition, NonZero's and
-// Unique's input, NonMaxSuppression's boxes, scores and thresholds, which decide how many boxes
-// it selects).
+// frontend --, OneHot's depth, Range's operands, Compress's bool condition, NonZero's,
+// Unique's and StringNormalizer's input, NonMaxSuppression's boxes, scores and thresholds,
+// which decide how many boxes it selects).
 // Every other bool / uint8 / float input stays a runtime input.
 std::set<std::string> inputs_to_freeze(const octet::Model& model, const std::map<std::string, octet::Tensor>& feeds) {
   static const std::map<std::string, std::vector<size_t>> kShapeInputs = {
       {"Resize", {1, 2}}, {"OneHot", {1}}, {"Range", {0, 1, 2}}, {"Compress", {1}}, {"NonZero", {0}}, {"Unique", {0}},
-      {"NonMaxSuppression", {0, 1, 2, 3, 4}}};
+      {"NonMaxSuppression", {0, 1, 2, 3, 4}}, {"StringNormalizer", {0}}};
   std::set<std::string> names;
   for (const auto& kv : feeds)
     if (kv.second.dtype() == octet::DType::s64 || kv.second.dtype() == octet::DType::s32) names.insert(kv.first);

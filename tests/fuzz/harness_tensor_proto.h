@@ -90,6 +90,9 @@ inline void fuzz_tensor_proto_one(const uint8_t* data, size_t size, const std::s
   Tensor u = frontend::tensor_from_proto(again, frontend::TensorSource{"<round trip>", ""}, "round trip");
   require(u.dtype() == t.dtype() && u.shape() == t.shape(), "round trip changed dtype or shape");
   require(t.nbytes() == 0 || std::memcmp(t.data(), u.data(), t.nbytes()) == 0, "round trip changed the data");
+  if (t.dtype() == DType::string)
+    for (int64_t i = 0; i < t.numel(); ++i)
+      require(t.data_as<std::string>()[i] == u.data_as<std::string>()[i], "round trip changed a string");
 }
 
 }  // namespace octet::fuzz

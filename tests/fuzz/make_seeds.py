@@ -63,12 +63,29 @@ def model_seeds(out, testdata, zoo):
         m = os.path.join(t, "model.onnx")
         if os.path.exists(m) and os.path.getsize(m) <= MAX_SEED:
             write_seed(out, open(m, "rb").read())
+    for m in string_models():
+        write_seed(out, m)
     if zoo:
         models = os.path.join(zoo, "models")
         for f in sorted(os.listdir(models)):
             p = os.path.join(models, f)
             if f.endswith(".onnx") and os.path.getsize(p) <= MAX_SEED:
                 write_seed(out, open(p, "rb").read())
+
+
+def string_models():
+    """Small models with string tensors: an initializer, a string graph input and output."""
+    x = helper.make_tensor_value_info("x", TensorProto.STRING, [1, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.STRING, [1, 3])
+    norm = helper.make_node("StringNormalizer", ["x"], ["y"], case_change_action="UPPER")
+    yield helper.make_model(helper.make_graph([norm], "normalize", [x], [y]),
+                            opset_imports=[helper.make_opsetid("", 10)]).SerializeToString()
+    w = helper.make_tensor("w", TensorProto.STRING, [3], [b"monday", b"2", b"1.5"])
+    f = helper.make_tensor_value_info("f", TensorProto.FLOAT, [2])
+    nodes = [helper.make_node("StringNormalizer", ["w"], ["k"], stopwords=["monday"]),
+             helper.make_node("Cast", ["k"], ["f"], to=TensorProto.FLOAT)]
+    yield helper.make_model(helper.make_graph(nodes, "stop_cast", [], [f], initializer=[w]),
+                            opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
 
 
 def external_tensor(location, dtype=TensorProto.FLOAT, dims=(4,), offset=None, length=None):
@@ -117,6 +134,8 @@ def tensor_seeds(out, testdata, zoo):
     write_seed(out, helper.make_tensor("h", TensorProto.FLOAT16, [1], [0.5]).SerializeToString())
     write_seed(out, helper.make_tensor("d", TensorProto.DOUBLE, [2], [0.5, 1e300]).SerializeToString())
     write_seed(out, helper.make_tensor("u", TensorProto.UINT64, [1], [2**63]).SerializeToString())
+    # String tensors: string_data (the only encoding octet takes for them).
+    write_seed(out, helper.make_tensor("s", TensorProto.STRING, [2, 2], [b"ab", b"", b"\xc3\xa9", b"x"]).SerializeToString())
 
 
 def idx_bytes(dims, data):

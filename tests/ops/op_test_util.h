@@ -63,6 +63,13 @@ class OpTest {
     node_.attrs[name] = a;
     return *this;
   }
+  OpTest& attr(const std::string& name, const std::vector<std::string>& v) {
+    detail::Attribute a;
+    a.kind = detail::Attribute::Kind::strings;
+    a.strings = v;
+    node_.attrs[name] = a;
+    return *this;
+  }
   OpTest& attr(const std::string& name, const Tensor& v) {
     detail::Attribute a;
     a.kind = detail::Attribute::Kind::tensor;

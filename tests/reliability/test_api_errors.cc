@@ -41,7 +41,8 @@ CompiledModel compile_small() { return CompiledModel::compile(load_public(small_
 // ---------------------------------------------------------------- Tensor and helpers
 
 TEST(ApiErrors, TensorConstruction) {
-  EXPECT_OCTET_ERROR(Tensor(DType::string, {1}), "dtype string");
+  EXPECT_EQ(Tensor(DType::string, {1}).data_as<std::string>()[0], "");  // strings are constructed empty
+  EXPECT_OCTET_ERROR(Tensor::from_strings({3}, {"a", "b"}), "2 strings for shape [3]");
   EXPECT_OCTET_ERROR(Tensor(DType::undefined, {1}), "dtype undefined");
   EXPECT_OCTET_ERROR(Tensor(static_cast<DType>(99), {1}), "cannot allocate");
   EXPECT_OCTET_ERROR(Tensor(DType::f32, {-1}), "negative dimension");

@@ -54,7 +54,9 @@ enum class DType : int {
   bf16 = 16,
 };
 
-size_t dtype_size(DType t);       // bytes per element; 0 for undefined/string
+// Bytes per element; 0 for undefined and string (string elements are std::string objects,
+// not a flat buffer: see Tensor).
+size_t dtype_size(DType t);
 const char* dtype_name(DType t);  // "f32", "u8", ...
 
 using Shape = std::vector<int64_t>;
@@ -63,13 +65,19 @@ std::string shape_str(const Shape& s);  // "[1,3,224,224]"
 int64_t shape_numel(const Shape& s);
 
 // A dense, row-major tensor. Copies share storage (like a shared_ptr); clone() copies data.
+// A string tensor (DType::string) holds std::string elements: Tensor(DType::string, shape)
+// constructs them empty, data_as<std::string>() reads and writes them, clone() copies them, and
+// wrap / share view an array of std::string. Its nbytes() is 0: code that copies tensors as
+// bytes must not be given one (the C API and the Python module refuse string tensors).
 // Thread safety: like a shared_ptr to non-atomic data; concurrent reads are safe, a write
 // (data(), data_as() through a non-const handle) must not race with any other access.
 class Tensor {
  public:
   Tensor() = default;
-  // Allocates zero-initialised, 64-byte aligned storage.
+  // Allocates zero-initialised, 64-byte aligned storage (string: empty strings).
   Tensor(DType dtype, Shape shape);
+  // A string tensor of `shape` holding `values` (one per element, row-major).
+  static Tensor from_strings(Shape shape, std::vector<std::string> values);
   // A view over memory owned by someone else (must outlive every use of the view).
   static Tensor wrap(DType dtype, Shape shape, void* data);
   // A view over memory that `owner` keeps alive (e.g. a mapped file); copies share the owner.

@@ -85,7 +85,7 @@ typedef enum octet_dtype {
   OCTET_DTYPE_S16 = 5,
   OCTET_DTYPE_S32 = 6,
   OCTET_DTYPE_S64 = 7,
-  OCTET_DTYPE_STRING = 8, /* not supported in tensors */
+  OCTET_DTYPE_STRING = 8, /* unsupported: models with string inputs / outputs are refused */
   OCTET_DTYPE_BOOL = 9,
   OCTET_DTYPE_F16 = 10,
   OCTET_DTYPE_F64 = 11,

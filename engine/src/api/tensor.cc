@@ -1,5 +1,6 @@
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -68,6 +69,20 @@ int64_t shape_numel(const Shape& s) {
 
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   numel_ = shape_numel(shape_);
+  if (dtype_ == DType::string) {
+    // std::string elements, constructed empty and destroyed with the storage: never raw bytes.
+    if (static_cast<uint64_t>(numel_) > std::numeric_limits<size_t>::max() / sizeof(std::string) / 2)
+      throw Error("string tensor of shape " + shape_str(shape_) + " is too large");
+    std::string* p = nullptr;
+    try {
+      p = new std::string[static_cast<size_t>(std::max<int64_t>(numel_, 1))];
+    } catch (const std::bad_alloc&) {
+      throw Error("out of memory allocating a string tensor " + shape_str(shape_));
+    }
+    storage_ = std::shared_ptr<void>(p, [](void* q) { delete[] static_cast<std::string*>(q); });
+    data_ = p;
+    return;
+  }
   size_t esize = dtype_size(dtype_);
   if (esize == 0) throw Error(std::string("cannot allocate a tensor of dtype ") + dtype_name(dtype_));
   if (static_cast<uint64_t>(numel_) > std::numeric_limits<uint64_t>::max() / 64 / esize)
@@ -93,6 +108,16 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   data_ = p;
 }
 
+Tensor Tensor::from_strings(Shape shape, std::vector<std::string> values) {
+  Tensor t(DType::string, std::move(shape));
+  if (static_cast<uint64_t>(t.numel()) != values.size())
+    throw Error("from_strings: " + std::to_string(values.size()) + " strings for shape " + shape_str(t.shape()) +
+                " of " + std::to_string(t.numel()) + " elements");
+  std::string* out = t.data_as<std::string>();
+  for (size_t i = 0; i < values.size(); ++i) out[i] = std::move(values[i]);
+  return t;
+}
+
 Tensor Tensor::wrap(DType dtype, Shape shape, void* data) {
   Tensor t;
   t.dtype_ = dtype;
@@ -111,6 +136,10 @@ Tensor Tensor::share(DType dtype, Shape shape, void* data, std::shared_ptr<const
 Tensor Tensor::clone() const {
   if (empty()) return Tensor();
   Tensor t(dtype_, shape_);
+  if (dtype_ == DType::string) {
+    std::copy(data_as<std::string>(), data_as<std::string>() + numel_, t.data_as<std::string>());
+    return t;
+  }
   if (nbytes()) std::memcpy(t.data_, data_, nbytes());
   return t;
 }

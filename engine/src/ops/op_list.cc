@@ -2,8 +2,6 @@
 
 namespace octet::detail {
 
-void register_detection_ops(OpRegistry& r);  // NonMaxSuppression, RoiAlign (merger: move to op_registry.h)
-
 const OpRegistry& OpRegistry::instance() {
   static const OpRegistry registry = [] {
     OpRegistry r;
@@ -21,6 +19,7 @@ const OpRegistry& OpRegistry::instance() {
     register_linalg_ops(r);
     register_signal_ops(r);
     register_detection_ops(r);
+    register_text_ops(r);
     return r;
   }();
   return registry;

@@ -111,6 +111,9 @@ struct OpDef {
   // false for ops whose output must not be computed at compile time even when every input
   // is constant (random generators).
   bool foldable = true;
+  // true for the ops that take or produce string tensors (Cast, StringNormalizer, ...): each
+  // checks its own string operands. The compiler refuses a string input or output of any other op.
+  bool strings = false;
 };
 
 class OpRegistry {
@@ -133,7 +136,7 @@ void register_conv_ops(OpRegistry& r);         // Conv, ConvTranspose
 void register_matmul_ops(OpRegistry& r);       // Gemm, MatMul
 void register_pool_ops(OpRegistry& r);         // MaxPool, AveragePool, Global*, LpPool
 void register_norm_ops(OpRegistry& r);         // BatchNormalization, Instance/LayerNorm, Softmax...
-void register_resize_ops(OpRegistry& r);       // Resize
+void register_resize_ops(OpRegistry& r);       // Resize, GridSample
 void register_quant_ops(OpRegistry& r);        // QuantizeLinear, QLinearConv, ...
 void register_quant_contrib_ops(OpRegistry& r);   // com.microsoft QGemm, QLinear*Pool, QLinearConcat; octet's
 void register_quant_maxpool_ops(OpRegistry& r); // octet.MaxPool (8-bit)
@@ -142,7 +145,9 @@ void register_shape_ops(OpRegistry& r);        // Reshape, Transpose, Concat, Sl
 void register_reduce_ops(OpRegistry& r);       // ReduceX, ArgMax/Min, TopK, CumSum
 void register_layout_ops(OpRegistry& r);       // octet.ToNHWC / octet.ToNCHW (layout pass)
 void register_loss_ops(OpRegistry& r);         // NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
-void register_linalg_ops(OpRegistry& r);       // Det
+void register_linalg_ops(OpRegistry& r);       // Det, Einsum
 void register_signal_ops(OpRegistry& r);       // Hann/Hamming/BlackmanWindow, DFT, STFT, MelWeightMatrix
+void register_text_ops(OpRegistry& r);         // StringNormalizer, TfIdfVectorizer
+void register_detection_ops(OpRegistry& r);    // NonMaxSuppression, RoiAlign
 
 }  // namespace octet::detail

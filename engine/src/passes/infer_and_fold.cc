@@ -5,8 +5,20 @@
 namespace octet::detail {
 namespace {
 
+// Strings count their std::string objects (their characters live on the heap beside them).
 uint64_t value_bytes(const Value& v) {
-  return static_cast<uint64_t>(shape_numel(v.shape)) * dtype_size(v.dtype);
+  const uint64_t esize = v.dtype == DType::string ? sizeof(std::string) : dtype_size(v.dtype);
+  const uint64_t n = static_cast<uint64_t>(shape_numel(v.shape));
+  return esize != 0 && n > UINT64_MAX / esize ? UINT64_MAX : n * esize;
+}
+
+// Ops that do not declare string support (OpDef::strings) copy or compute on bytes, which a
+// string tensor does not have: a string operand is refused here, once for every such op.
+void refuse_strings(const Graph& g, const std::vector<int>& ids, const char* role, const NodeContext& ctx) {
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] >= 0 && g.values[ids[i]].dtype == DType::string)
+      ctx.fail(std::string("unsupported dtype string for ") + role + " " + std::to_string(i) + ": " +
+               ctx.node().op_type + " does not take string tensors");
 }
 
 }  // namespace
@@ -27,7 +39,9 @@ void infer_and_fold(Graph& g, const PassOptions& options) {
       if (node.inputs[i] >= 0 && !g.values[node.inputs[i]].shape_known)
         ctx.fail("the shape of input " + std::to_string(i) + " ('" + g.values[node.inputs[i]].name +
                  "') is unknown");
+    if (!def->strings) refuse_strings(g, node.inputs, "input", ctx);
     def->infer(ctx);
+    if (!def->strings) refuse_strings(g, node.outputs, "output", ctx);
 
     bool all_const_outputs = true;
     for (size_t i = 0; i < node.outputs.size(); ++i) {

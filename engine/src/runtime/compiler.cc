@@ -175,6 +175,10 @@ std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& option
   std::vector<char> external(g.values.size(), 0);  // not in the arena
   for (int id : g.inputs) external[id] = 1;
   for (int id : g.outputs) external[id] = 1;
+  // String values own std::string elements: the session allocates them per run, never in the
+  // arena (whose bytes are reused by other values).
+  for (size_t v = 0; v < g.values.size(); ++v)
+    if (g.values[v].dtype == DType::string) external[v] = 1;
   for (size_t v = 0; v < g.values.size(); ++v) {
     if (g.values[v].is_const) {
       external[v] = 1;
@@ -199,7 +203,7 @@ std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& option
     const Value& val = g.values[v];
     if (val.is_const) continue;
     const uint64_t numel = static_cast<uint64_t>(shape_numel(val.shape));
-    const uint64_t esize = dtype_size(val.dtype);
+    const uint64_t esize = val.dtype == DType::string ? sizeof(std::string) : dtype_size(val.dtype);
     if (esize != 0 && numel > value_limit / esize)
       throw Error(g.where() + "value '" + val.name + "' " + dtype_name(val.dtype) + shape_str(val.shape) +
                   " alone exceeds the memory limit of " + std::to_string(options.max_memory_bytes) + " bytes");

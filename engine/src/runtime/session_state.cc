@@ -56,6 +56,9 @@ std::map<std::string, Tensor> SessionState::run(const std::map<std::string, Tens
     if (val.is_const) values[v] = val.data;
     else if (p.arena_offset[v] >= 0)
       values[v] = Tensor::wrap(val.dtype, val.shape, static_cast<char*>(arena.data()) + p.arena_offset[v]);
+    else if (val.dtype == DType::string && values[v].empty() &&
+             std::find(g.outputs.begin(), g.outputs.end(), static_cast<int>(v)) == g.outputs.end())
+      values[v] = Tensor(val.dtype, val.shape);  // intermediate strings: owned per run, not in the arena
   }
   // The caller's output buffers, by output value id.
   std::map<int, Tensor> caller_buffers;
@@ -117,7 +120,10 @@ std::map<std::string, Tensor> SessionState::run(const std::map<std::string, Tens
     if (buffer != caller_buffers.end()) {
       // A kernel that re-points its output (a view of its input), a constant or an input:
       // copied into the caller's buffer.
-      if (values[id].data() != buffer->second.data() && values[id].nbytes() > 0)
+      if (values[id].data() != buffer->second.data() && v.dtype == DType::string)
+        std::copy(values[id].data_as<std::string>(), values[id].data_as<std::string>() + values[id].numel(),
+                  buffer->second.data_as<std::string>());
+      else if (values[id].data() != buffer->second.data() && values[id].nbytes() > 0)
         std::memcpy(buffer->second.data(), values[id].data(), values[id].nbytes());
       continue;
     }

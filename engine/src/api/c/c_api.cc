@@ -68,6 +68,16 @@ size_t checked_byte_size(DType dtype, const Shape& shape) {
   return static_cast<size_t>(bytes);
 }
 
+// The C API passes tensors as flat bytes; a model with string inputs or outputs (std::string
+// elements) is refused when loaded.
+Model without_string_io(Model m) {
+  for (const auto& list : {m.inputs(), m.outputs()})
+    for (const TensorInfo& i : list)
+      if (i.dtype == DType::string)
+        invalid_argument("'" + i.name + "' is a string tensor: the C API does not support string tensors (use the C++ API)");
+  return m;
+}
+
 std::string describe(const Tensor& t) { return std::string(dtype_name(t.dtype())) + shape_str(t.shape()); }
 std::string describe(const TensorInfo& i) { return std::string(dtype_name(i.dtype)) + shape_str(i.shape); }
 
@@ -181,7 +191,7 @@ octet_status* octet_model_load(const char* path, octet_model** out) {
   return c_guard(__func__, [&] {
     require_string(path, "path");
     require_out(out, "out");
-    *out = issue<octet_model>(std::make_shared<ModelObject>(Model::load(path)));
+    *out = issue<octet_model>(std::make_shared<ModelObject>(without_string_io(Model::load(path))));
   });
 }
 
@@ -189,7 +199,7 @@ octet_status* octet_model_load_from_buffer(const void* data, size_t size, const 
   return c_guard(__func__, [&] {
     if (!data) invalid_argument("data is NULL");
     require_out(out, "out");
-    *out = issue<octet_model>(std::make_shared<ModelObject>(Model::load_from_buffer(data, size, base_dir ? base_dir : "")));
+    *out = issue<octet_model>(std::make_shared<ModelObject>(without_string_io(Model::load_from_buffer(data, size, base_dir ? base_dir : ""))));
   });
 }
 

@@ -6,12 +6,16 @@
 // f16 rounds to nearest even through float; float -> bf16 keeps the upper 16 bits (truncation),
 // which is what the ONNX reference implementation and its Cast test data do for opsets 13-18
 // (opset 19's Cast is where rounding rules for 8/16-bit floats were spelled out).
+// Strings: to and from every numeric dtype but bool, with the text rules of ops/text/text_util.h
+// (numpy's str of the value, as the ONNX reference); string -> string copies.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <type_traits>
 
 #include "ops/shape/shape_util.h"
+#include "ops/text/text_util.h"
 
 namespace octet::detail {
 namespace {
@@ -48,7 +52,8 @@ bool castable(DType t) {
   return ok;
 }
 
-// Converts n elements of dtype `from` at src into dtype `to` at dst.
+}  // namespace
+
 void cast_elements(DType from, const void* src, DType to, void* dst, int64_t n) {
   if (n <= 0) return;
   if (from == to) {
@@ -96,6 +101,8 @@ void cast_elements(DType from, const void* src, DType to, void* dst, int64_t n) 
       unsupported);
 }
 
+namespace {
+
 // --- Cast / CastLike ------------------------------------------------------------------------
 
 DType dtype_from_onnx(const NodeContext& ctx, int64_t code, const char* what) {
@@ -111,19 +118,33 @@ DType dtype_from_onnx(const NodeContext& ctx, int64_t code, const char* what) {
 }
 
 void check_castable_input(const NodeContext& ctx, size_t i) {
-  if (!castable(ctx.input_dtype(i)))
+  if (!castable(ctx.input_dtype(i)) && ctx.input_dtype(i) != DType::string)
     ctx.fail(std::string("unsupported dtype ") + dtype_name(ctx.input_dtype(i)) + " for input " + std::to_string(i));
+}
+
+// A conversion from or to string must be one string_castable covers (bool is not).
+void check_string_conversion(const NodeContext& ctx, DType from, DType to) {
+  if (from != DType::string && to != DType::string) return;
+  const DType other = from == DType::string ? to : from;
+  if (other != DType::string && !string_castable(other))
+    ctx.fail(std::string("unsupported conversion ") + dtype_name(from) + " -> " + dtype_name(to) +
+             ": strings convert to and from numeric dtypes only");
 }
 
 void infer_cast(NodeContext& ctx) {
   check_castable_input(ctx, 0);
   if (!ctx.node().has_attr("to")) ctx.fail("the 'to' attribute is required");
-  ctx.set_output(0, dtype_from_onnx(ctx, ctx.node().attr_i("to", 0), "attribute 'to'"), ctx.input_shape(0));
+  const int64_t code = ctx.node().attr_i("to", 0);
+  const DType to = code == static_cast<int64_t>(DType::string) ? DType::string
+                                                               : dtype_from_onnx(ctx, code, "attribute 'to'");
+  check_string_conversion(ctx, ctx.input_dtype(0), to);
+  ctx.set_output(0, to, ctx.input_shape(0));
 }
 
 void infer_cast_like(NodeContext& ctx) {
   check_castable_input(ctx, 0);
   check_castable_input(ctx, 1);
+  check_string_conversion(ctx, ctx.input_dtype(0), ctx.input_dtype(1));
   ctx.set_output(0, ctx.input_dtype(1), ctx.input_shape(0));
 }
 
@@ -132,7 +153,14 @@ class CastKernel : public OpKernel {
   void run(KernelContext& ctx) const override {
     const Tensor& x = ctx.input(0);
     Tensor& y = ctx.output(0);
-    cast_elements(x.dtype(), x.data(), y.dtype(), y.data(), x.numel());
+    if (x.dtype() == DType::string && y.dtype() == DType::string)
+      std::copy(x.data_as<std::string>(), x.data_as<std::string>() + x.numel(), y.data_as<std::string>());
+    else if (x.dtype() == DType::string)
+      strings_to_numbers(x.data_as<std::string>(), y.dtype(), y.data(), x.numel());
+    else if (y.dtype() == DType::string)
+      numbers_to_strings(x.dtype(), x.data(), y.data_as<std::string>(), x.numel());
+    else
+      cast_elements(x.dtype(), x.data(), y.dtype(), y.data(), x.numel());
   }
 };
 
@@ -274,8 +302,12 @@ std::unique_ptr<OpKernel> create_eye_like(const NodeContext& ctx) {
 }  // namespace
 
 void register_shape_make_ops(OpRegistry& r) {
-  r.add(OpDef{"", "Cast", infer_cast, create_cast});
-  r.add(OpDef{"", "CastLike", infer_cast_like, create_cast});
+  OpDef cast{"", "Cast", infer_cast, create_cast};
+  cast.strings = true;  // to / from string
+  r.add(cast);
+  OpDef cast_like{"", "CastLike", infer_cast_like, create_cast};
+  cast_like.strings = true;
+  r.add(cast_like);
   r.add(OpDef{"", "ConstantOfShape", infer_constant_of_shape, create_constant_of_shape});
   r.add(OpDef{"", "Range", infer_range, create_range});
   r.add(OpDef{"", "EyeLike", infer_eye_like, create_eye_like});

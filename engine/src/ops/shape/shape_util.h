@@ -41,6 +41,10 @@ void copy_strided(size_t elem_size, const Shape& shape, const void* src,
 // Copies a whole tensor's bytes (same element count and dtype).
 void copy_tensor_data(const Tensor& src, Tensor& dst);
 
+// Cast's conversion of n elements of dtype `from` at src into dtype `to` at dst (numeric and
+// bool dtypes, f16/bf16 included; the rules are in shape_make.cc). Throws Error for others.
+void cast_elements(DType from, const void* src, DType to, void* dst, int64_t n);
+
 // Fills n elements of elem_size bytes at dst with the element at value.
 void fill_elements(void* dst, int64_t n, const void* value, size_t elem_size);
 

@@ -202,6 +202,11 @@ class FileSink {
 }  // namespace
 
 void save_compiled(const Program& p, const std::string& path) {
+  // The file format stores values as flat bytes, which string tensors do not have.
+  for (const Value& v : p.graph.values)
+    if (v.dtype == DType::string)
+      throw Error(path + ": cannot save a compiled model with string tensors (value '" + v.name +
+                  "'): compiled files hold numeric tensors only; load the ONNX model instead");
   ByteWriter manifest;
   DataLayout data;
   put_manifest(manifest, data, p);
