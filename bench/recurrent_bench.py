@@ -4,15 +4,21 @@
 Writes DIR/<name>.onnx and DIR/<name>/test_data_set_0 (input_0.pb, output_0.pb, output_1.pb)
 for a forward LSTM and a forward GRU (ONNX opset 14, layout 0, bias, default activations),
 batch 1, fixed seed; the expected outputs come from a float64 numpy re-derivation of the ONNX
-equations in this script. Then runs compare_latency.sh on them (alternating rounds, medians)
-and prints its markdown table.
+equations in this script. Then times them as bench/peers/compare_latency.sh does (ONNX Runtime
+through ort_bench.mjs, octet through octet_run --profile, each giving the median latency of its
+runs) in alternating rounds, the order flipped every round, and prints a markdown table: the
+median over rounds of each side and the median of the per-round ratios ORT ms / octet ms (>= 1:
+octet is faster), so that a slow spell on a shared machine hits both sides of a ratio.
 
   /usr/bin/python3 bench/recurrent_bench.py [--out build/models/recurrent] [--hidden 512]
       [--input 512] [--steps 100] [--threads 2] [--rounds 5] [--runs 50] [--isa auto]
       [--models-only]
 """
 import argparse
+import json
 import os
+import re
+import statistics
 import subprocess
 import sys
 
@@ -110,10 +116,33 @@ def main():
     if args.models_only:
         print("\n".join(os.path.join(args.out, n + ".onnx") for n in names))
         return 0
-    cmd = [os.path.join(ROOT, "bench", "peers", "compare_latency.sh"), "--octet-run", args.octet_run,
-           "--models-dir", args.out, "--threads", str(args.threads), "--rounds", str(args.rounds),
-           "--runs", str(args.runs), "--isa", args.isa] + names
-    return subprocess.call(cmd)
+    ort_dir = os.environ.get("OCTET_ORT_DIR", os.path.join(ROOT, "build", "peers"))
+    print(f"| model | octet FP32 ms ({args.isa}) | ORT FP32 ms | ORT/octet (median of per-round ratios) "
+          f"| per-round ratios | rounds |")
+    print("|---|---|---|---|---|---|")
+    for name in names:
+        onnx_path = os.path.join(args.out, name + ".onnx")
+        data = os.path.join(args.out, name, "test_data_set_0")
+        octet_ms, ort_ms = [], []
+        for r in range(args.rounds):
+            for side in (("ort", "octet") if r % 2 == 0 else ("octet", "ort")):
+                print(f"recurrent_bench: {name} round {r + 1}/{args.rounds}: {side}", file=sys.stderr)
+                if side == "ort":
+                    out = subprocess.run(["node", os.path.join(ROOT, "bench", "peers", "ort_bench.mjs"), "--model",
+                                          onnx_path, "--threads", str(args.threads), "--time", "4", "--warmup", "5",
+                                          "--input-from", data, "--ort-dir", ort_dir],
+                                         check=True, capture_output=True, text=True).stdout
+                    ort_ms.append(json.loads(out.strip().splitlines()[-1])["latency_ms"]["median"])
+                else:
+                    out = subprocess.run([args.octet_run, "--model", onnx_path, "--test-data", data, "--threads",
+                                          str(args.threads), "--isa", args.isa, f"--profile={args.runs}"],
+                                         check=True, capture_output=True, text=True).stdout
+                    octet_ms.append(float(re.search(r"^latency: median ([0-9.]+) ms", out, re.M).group(1)))
+        ratios = [p / o for p, o in zip(ort_ms, octet_ms)]
+        print(f"| {name} | {statistics.median(octet_ms):.2f} | {statistics.median(ort_ms):.2f} | "
+              f"{statistics.median(ratios):.2f} | {' '.join(f'{x:.2f}' for x in ratios)} | {args.rounds} |")
+        sys.stdout.flush()
+    return 0
 
 
 if __name__ == "__main__":
