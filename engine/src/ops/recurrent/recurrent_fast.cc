@@ -23,10 +23,13 @@ struct PackedDirection {
 
 class RecurrentFastKernel final : public OpKernel {
  public:
-  RecurrentFastKernel(RecurrentDesc d, const kernels::GemmF32Ops* ops, std::vector<PackedDirection> dirs)
-      : d_(std::move(d)), ops_(ops), dirs_(std::move(dirs)) {}
+  RecurrentFastKernel(RecurrentDesc d, const kernels::GemmF32Ops* ops,
+                      kernels::KernelEntry<kernels::GemvPackedF32Fn> gemv, std::vector<PackedDirection> dirs)
+      : d_(std::move(d)), ops_(ops), gemv_(gemv), dirs_(std::move(dirs)) {}
 
-  std::string name() const override { return std::string("recurrent_") + ops_->name; }
+  std::string name() const override {
+    return std::string("recurrent_") + ops_->name + (use_gemv() ? std::string("+") + gemv_.name : "");
+  }
   size_t weights_bytes() const override {
     size_t n = 0;
     for (const PackedDirection& p : dirs_) n += p.w.data.size() + p.r.data.size() + p.r_h.data.size();
@@ -67,9 +70,7 @@ class RecurrentFastKernel final : public OpKernel {
       const bool backwards = d.reverse || dir == 1;
       for (int64_t s = 0; s < max_len; ++s) {
         // H R^T for every batch row (rows already past their length are computed and ignored).
-        kernels::EpilogueF32 rep;
-        if (!p.r_bias.empty()) rep.bias = p.r_bias.data();
-        ops_->gemm(B, h.data(), H, p.r, hr.data(), G, rep, ctx.pool);
+        recurrent_product(h.data(), H, p.r, p.r_bias.empty() ? nullptr : p.r_bias.data(), hr.data(), G, ctx.pool);
         if (d.cell == RecurrentCell::gru && !d.linear_before_reset) gru_reset_product(dir, p, lens, s, backwards, xw, h, hr, rh, ctx);
         for (int64_t b = 0; b < B; ++b) {
           if (s >= lens[b]) continue;
@@ -89,6 +90,27 @@ class RecurrentFastKernel final : public OpKernel {
   }
 
  private:
+  // One batch row: the GEMV keeps more FMA chains in flight than the GEMM's one-row tile.
+  bool use_gemv() const { return d_.batch == 1 && gemv_.run != nullptr; }
+
+  // C[batch, b.N] (ldc) = A[batch, K] (lda) x B + bias: the per-step product with R^T. The GEMV
+  // splits B's panels over the pool when the product is large enough to pay for the wake-up.
+  void recurrent_product(const float* a, int64_t lda, const kernels::PackedBF32& b, const float* bias, float* c,
+                         int64_t ldc, kernels::ThreadPool* pool) const {
+    if (!use_gemv()) {
+      kernels::EpilogueF32 ep;
+      ep.bias = bias;
+      ops_->gemm(d_.batch, a, lda, b, c, ldc, ep, pool);
+      return;
+    }
+    const int64_t panels = (b.N + b.nr - 1) / b.nr;
+    if (pool && pool->size() > 1 && b.K * b.N >= (int64_t(1) << 17)) {
+      pool->parallel_for(panels, [&](int64_t p0, int64_t p1) { gemv_.run(a, b, bias, c, p0, p1); });
+    } else {
+      gemv_.run(a, b, bias, c, 0, panels);
+    }
+  }
+
   // GRU without linear_before_reset: r = f(x_r + h R_r^T) for each active row, then
   // (r * H) Rh^T into the h block of hr (whose ld is 3H; the z and r blocks hold H R_zr^T).
   void gru_reset_product(int64_t dir, const PackedDirection& p, const std::vector<int64_t>& lens, int64_t s,
@@ -112,7 +134,7 @@ class RecurrentFastKernel final : public OpKernel {
       const float* hb = h.data() + b * H;
       for (int64_t j = 0; j < H; ++j) rhb[j] = r[j] * hb[j];
     }
-    ops_->gemm(d.batch, rh.data(), H, p.r_h, hr.data() + 2 * H, G, kernels::EpilogueF32{}, ctx.pool);
+    recurrent_product(rh.data(), H, p.r_h, nullptr, hr.data() + 2 * H, G, ctx.pool);
   }
 
   // One step of one batch row: xrow = X W^T + biases, hrow = H R^T (+ bias); h, c in place.
@@ -183,6 +205,7 @@ class RecurrentFastKernel final : public OpKernel {
 
   RecurrentDesc d_;
   const kernels::GemmF32Ops* ops_;
+  kernels::KernelEntry<kernels::GemvPackedF32Fn> gemv_;
   std::vector<PackedDirection> dirs_;
 };
 
@@ -199,7 +222,8 @@ std::string recurrent_fast_problem(const RecurrentDesc& d, const NodeContext& c)
 }
 
 std::unique_ptr<OpKernel> create_recurrent_fast(const RecurrentDesc& d, const NodeContext& c) {
-  const kernels::GemmF32Ops* ops = kernels::kernel_registry(c.isa()).gemm_f32;
+  const kernels::KernelRegistry& registry = kernels::kernel_registry(c.isa());
+  const kernels::GemmF32Ops* ops = registry.gemm_f32;
   const int64_t H = d.hidden, G = d.gates * H, I = d.input;
   const bool gru_split = d.cell == RecurrentCell::gru && !d.linear_before_reset;
   const float* bias = c.has_input(kB) ? c.input_const(kB)->data_as<float>() : nullptr;
@@ -236,7 +260,7 @@ std::unique_ptr<OpKernel> create_recurrent_fast(const RecurrentDesc& d, const No
       p.peephole.assign(pp, pp + 3 * H);
     }
   }
-  return std::make_unique<RecurrentFastKernel>(d, ops, std::move(dirs));
+  return std::make_unique<RecurrentFastKernel>(d, ops, registry.gemv_packed_f32, std::move(dirs));
 }
 
 }  // namespace octet::detail
