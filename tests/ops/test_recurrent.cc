@@ -477,6 +477,23 @@ TEST(Recurrent, PackedKernelMatchesReference) {
         c.seed = seed++;
         cases.push_back(c);
       }
+  for (const std::string op : {"LSTM", "GRU", "RNN"})  // batch 1: H R^T on the GEMV
+    for (int64_t lbr : {0, 1}) {
+      RnnCase c;
+      c.op = op;
+      c.direction = lbr ? "bidirectional" : "forward";
+      c.layout = lbr;
+      c.seq = 6, c.batch = 1, c.input = 21, c.hidden = 45;
+      c.initial_h = c.initial_c = true;
+      c.peephole = op == "LSTM";
+      c.linear_before_reset = lbr;
+      c.lens = {5};
+      c.seed = seed++;
+      cases.push_back(c);
+    }
+  RnnCase wide;  // batch 1, large enough for the GEMV to split its panels over two threads
+  wide.seq = 3, wide.batch = 1, wide.input = 64, wide.hidden = 200;
+  cases.push_back(wide);
   RnnCase big;  // several K blocks and panels
   big.seq = 5, big.batch = 2, big.input = 300, big.hidden = 129;
   cases.push_back(big);
@@ -492,6 +509,7 @@ TEST(Recurrent, PackedKernelMatchesReference) {
       const Result one = run(c, in, isa, 1), two = run(c, in, isa, 2);
       EXPECT_EQ(ref.kernel, "ref");
       EXPECT_EQ(one.kernel.rfind("recurrent_gemm_f32", 0), 0u) << one.kernel;
+      EXPECT_EQ(one.kernel.find("+gemv_packed_f32") != std::string::npos, c.batch == 1) << one.kernel;
       for (int i = 0; i < 3; ++i) {
         if (ref.outs[i].empty()) continue;
         // The same equations in float, summed in another order with FMA, through an exp
