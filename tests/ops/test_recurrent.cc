@@ -547,8 +547,22 @@ void expect_error(const RnnCase& c, const std::string& part, const std::string& 
 
 TEST(Recurrent, Errors) {
   RnnCase c;
-  c.hidden_size_value = 6;  // W holds 4 * 5 rows
-  expect_error(c, "W must be [1,24,4]");
+  c.hidden_size_value = 6;  // W holds 4 * 5 rows, R is [1, 20, 5]
+  expect_error(c, "hidden_size 6 does not match R [1,20,5]");
+  c = RnnCase();
+  c.hidden_size_attr = false;
+  c.input = 4;
+  {
+    // W of a different hidden size than R: [1, 24, 4] against R [1, 20, 5].
+    Inputs in = make_inputs(c);
+    in.w = random_tensor({1, 24, 4}, 3);
+    try {
+      run(c, in);
+      ADD_FAILURE() << "no error for W [1,24,4] with R [1,20,5]";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("W must be [1,20,4]"), std::string::npos) << e.what();
+    }
+  }
   c = RnnCase();
   c.act_names = {"Sigmoid", "Tanh", "Swish"};
   expect_error(c, "unknown activation 'Swish'");

@@ -126,6 +126,8 @@ RecurrentDesc recurrent_desc(const NodeContext& c, RecurrentCell cell) {
   d.input = x[2];
   d.hidden = n.has_attr("hidden_size") ? n.attr_i("hidden_size", 0) : r[2];
   c.check(d.hidden > 0, "hidden_size must be positive, got " + std::to_string(d.hidden));
+  // Before any product of sizes: hidden_size must be R's last dimension.
+  c.check(r[2] == d.hidden, "hidden_size " + std::to_string(d.hidden) + " does not match R " + shape_str(r));
   check_shape(c, kW, "W", {d.dirs, d.gates * d.hidden, d.input});
   check_shape(c, kR, "R", {d.dirs, d.gates * d.hidden, d.hidden});
   check_shape(c, kB, "B", {d.dirs, 2 * d.gates * d.hidden});
