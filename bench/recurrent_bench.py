@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""One-op LSTM and GRU models, octet vs ONNX Runtime (bench/peers/compare_latency.sh).
+"""One-op LSTM and GRU models, octet vs ONNX Runtime in alternating rounds.
 
 Writes DIR/<name>.onnx and DIR/<name>/test_data_set_0 (input_0.pb, output_0.pb, output_1.pb)
 for a forward LSTM and a forward GRU (ONNX opset 14, layout 0, bias, default activations),
@@ -12,7 +12,7 @@ octet is faster), so that a slow spell on a shared machine hits both sides of a 
 
   /usr/bin/python3 bench/recurrent_bench.py [--out build/models/recurrent] [--hidden 512]
       [--input 512] [--steps 100] [--threads 2] [--rounds 5] [--runs 50] [--isa auto]
-      [--models-only]
+      [--models-only] [--octet-run PATH]   (ORT from $OCTET_ORT_DIR, else build/peers)
 """
 import argparse
 import json
