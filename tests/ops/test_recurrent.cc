@@ -434,6 +434,33 @@ TEST(Recurrent, ReferenceMatchesNaiveRnnAndEveryActivation) {
   }
 }
 
+Tensor to_f64(const Tensor& t) {
+  if (t.dtype() != DType::f32) return t;
+  Tensor d(DType::f64, t.shape());
+  for (int64_t i = 0; i < t.numel(); ++i) d.data_as<double>()[i] = t.data_as<float>()[i];
+  return d;
+}
+
+TEST(Recurrent, DoublePrecisionReference) {
+  // The reference runs f64 tensors in double: the naive version to rounding.
+  for (const std::string op : {"LSTM", "GRU"}) {
+    RnnCase c;
+    c.op = op;
+    c.direction = "bidirectional";
+    c.initial_h = c.initial_c = c.peephole = op == "LSTM";
+    c.lens = {3, 2};
+    const Inputs in = make_inputs(c);
+    Inputs wide = in;
+    for (Tensor* t : {&wide.x, &wide.w, &wide.r, &wide.b, &wide.h0, &wide.c0, &wide.p})
+      if (!t->empty()) *t = to_f64(*t);
+    const Naive want = naive(c, in);
+    const Result got = run(c, wide);
+    ASSERT_EQ(got.outs[1].dtype(), DType::f64);
+    ASSERT_EQ(got.outs[1].numel(), static_cast<int64_t>(want.y_h.size()));
+    for (size_t i = 0; i < want.y_h.size(); ++i) EXPECT_NEAR(got.outs[1].data_as<double>()[i], want.y_h[i], 1e-12);
+  }
+}
+
 TEST(Recurrent, OptionalOutputsAndOpset7) {
   RnnCase c;
   c.opset = 7;
