@@ -21,6 +21,7 @@ KernelRegistry ref_level() {
   r.choice = {Isa::ref, false};
   r.gemm_f32 = gemm_f32_ops_ref();
   r.gemm_u8s8 = gemm_u8s8_ops_ref();
+  r.gemv_packed_f32 = {"gemv_packed_f32_ref", gemv_packed_f32_ref};
   r.im2col_f32 = {"im2col_f32_ref", pack_im2col_f32_ref()};
   r.dwconv_f32 = dwconv_f32_ops_ref();
   r.dwconv_nhwc_f32 = {"dwconv_nhwc_f32_ref", dwconv_nhwc_f32_ref};
@@ -46,6 +47,7 @@ KernelRegistry avx2_level(bool fast) {
   r.gemm_f32 = or_below(gemm_f32_ops_avx2(), r.gemm_f32);
   r.gemm_u8s8 = fast ? gemm_u8s8_ops_avx2_fast() : gemm_u8s8_ops_avx2();
   r.gemm_u8s8_where_exact = fast ? nullptr : gemm_u8s8_ops_avx2_fast();
+  if (GemvPackedF32Fn gemv = gemv_packed_f32_avx2()) r.gemv_packed_f32 = {"gemv_packed_f32_avx2", gemv};
   if (PackIm2colF32 im2col = pack_im2col_f32_avx2()) r.im2col_f32 = {"im2col_f32_avx2", im2col};
   r.dwconv_f32 = or_below(dwconv_f32_ops_avx2(), r.dwconv_f32);
   r.dwconv_nhwc_f32 = {"dwconv_nhwc_f32_avx2", dwconv_nhwc_f32_avx2};
@@ -122,6 +124,7 @@ std::vector<std::pair<std::string, std::string>> registry_entries(const KernelRe
   return {{"gemm_f32", r.gemm_f32->name},
           {"gemm_u8s8", r.gemm_u8s8->name},
           {"gemm_u8s8_where_exact", r.gemm_u8s8_where_exact ? r.gemm_u8s8_where_exact->name : "-"},
+          {"gemv_packed_f32", r.gemv_packed_f32.name},
           {"im2col_f32", r.im2col_f32.name},
           {"dwconv_f32", r.dwconv_f32->name},
           {"dwconv_nhwc_f32", r.dwconv_nhwc_f32.name},

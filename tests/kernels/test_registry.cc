@@ -531,6 +531,31 @@ void check_stripe_hash(const KernelRegistry& r, Rng& rng) {
   }
 }
 
+// The GEMV on the level's own gemm_f32 packing: bit for bit the GEMM's one-row product, on
+// ragged N, with and without a bias, whole and split into two panel ranges.
+void check_gemv_packed_f32(const KernelRegistry& r, Rng& rng) {
+  ASSERT_NE(r.gemv_packed_f32.run, nullptr);
+  const GemmF32Ops& ops = *r.gemm_f32;
+  struct Shape { int64_t N, K; };
+  int t = 0;
+  for (const Shape s : {Shape{1, 1}, Shape{13, 5}, Shape{70, 19}, Shape{257, 33}, Shape{31, 100}, Shape{96, 7}}) {
+    for (int with_bias = 0; with_bias < 2; ++with_bias, ++t) {
+      const std::vector<float> x = rng.reals(s.K), b = rng.reals(s.K * s.N), bias = rng.reals(s.N);
+      PackedBF32 packed;
+      ops.pack_b(b.data(), s.K, s.N, s.N, false, &packed);
+      EpilogueF32 ep;
+      ep.bias = with_bias ? bias.data() : nullptr;
+      std::vector<float> want(static_cast<size_t>(s.N + 1), -7.f), got = want;
+      ops.gemm(1, x.data(), s.K, packed, want.data(), s.N, ep, nullptr);
+      const int64_t panels = (s.N + packed.nr - 1) / packed.nr, split = t % 2 ? panels / 2 : panels;
+      r.gemv_packed_f32.run(x.data(), packed, ep.bias, got.data(), 0, split);
+      r.gemv_packed_f32.run(x.data(), packed, ep.bias, got.data(), split, panels);
+      ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)))
+          << r.gemv_packed_f32.name << " on " << ops.name << " N=" << s.N << " K=" << s.K << " bias " << with_bias;
+    }
+  }
+}
+
 // Every family this test knows, with its check. A family registry_entries lists that is not
 // here fails the walk.
 const std::map<std::string, void (*)(const KernelRegistry&, Rng&)>& known_families() {
@@ -538,6 +563,7 @@ const std::map<std::string, void (*)(const KernelRegistry&, Rng&)>& known_famili
       {"gemm_f32", check_gemm_f32},
       {"gemm_u8s8", check_gemm_u8s8_table},
       {"gemm_u8s8_where_exact", check_gemm_u8s8_where_exact},
+      {"gemv_packed_f32", check_gemv_packed_f32},
       {"im2col_f32", check_im2col_f32},
       {"dwconv_f32", check_dwconv_f32},
       {"dwconv_nhwc_f32", check_dwconv_nhwc_f32},

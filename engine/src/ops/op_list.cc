@@ -2,6 +2,8 @@
 
 namespace octet::detail {
 
+void register_recurrent_ops(OpRegistry& r);  // RNN, GRU, LSTM (the merger moves this to op_registry.h)
+
 const OpRegistry& OpRegistry::instance() {
   static const OpRegistry registry = [] {
     OpRegistry r;
@@ -20,6 +22,7 @@ const OpRegistry& OpRegistry::instance() {
     register_signal_ops(r);
     register_detection_ops(r);
     register_text_ops(r);
+    register_recurrent_ops(r);
     return r;
   }();
   return registry;

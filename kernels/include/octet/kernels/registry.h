@@ -17,6 +17,7 @@
 #include "octet/kernels/dwconv_u8s8.h"
 #include "octet/kernels/gemm_f32.h"
 #include "octet/kernels/gemm_u8s8.h"
+#include "octet/kernels/gemv_f32.h"
 #include "octet/kernels/isa.h"
 #include "octet/kernels/lookup_q8.h"
 #include "octet/kernels/max_u8.h"
@@ -55,6 +56,8 @@ struct KernelRegistry {
   const GemmF32Ops* gemm_f32 = nullptr;
   const GemmU8S8Ops* gemm_u8s8 = nullptr;
   const GemmU8S8Ops* gemm_u8s8_where_exact = nullptr;
+  // One-row products on B packed by gemm_f32 (the recurrent ops' H R^T per time step).
+  KernelEntry<GemvPackedF32Fn> gemv_packed_f32;
   // Whether a convolution's fused QLinearAdd belongs in the INT8 GEMM's epilogue (vnni: in
   // registers); elsewhere the epilogues work on tile rows too short for the add, which then
   // runs after the GEMM on whole rows with qadd_q8.
