@@ -37,6 +37,9 @@ KernelRegistry ref_level() {
   r.lookup_q8 = {"lookup_q8_ref", lookup_q8_ref};  // one portable kernel for every level
   r.transpose_u8 = {"transpose_u8_ref", transpose_u8_ref};
   r.stripe_hash = {"stripe_hash_ref", stripe_hash_ref};
+  r.layernorm_f32 = {"layernorm_f32_ref", layernorm_f32_ref};
+  r.gelu_f32 = {"gelu_f32_ref", gelu_f32_ref};
+  r.softmax_f32 = {"softmax_f32_ref", softmax_f32_ref};
   return r;
 }
 
@@ -62,6 +65,9 @@ KernelRegistry avx2_level(bool fast) {
   r.dequantize_q8_f32 = {"dequantize_q8_f32_avx2", dequantize_q8_f32_avx2};
   r.transpose_u8 = {"transpose_u8_avx2", transpose_u8_avx2};
   r.stripe_hash = {"stripe_hash_avx2", stripe_hash_avx2};
+  r.layernorm_f32 = {"layernorm_f32_avx2", layernorm_f32_avx2};
+  r.gelu_f32 = {"gelu_f32_avx2", gelu_f32_avx2};
+  r.softmax_f32 = {"softmax_f32_avx2", softmax_f32_avx2};
   return r;
 }
 
@@ -82,6 +88,9 @@ KernelRegistry avx512_level(bool fast) {
   r.avgpool_nhwc_q8 = {"avgpool_nhwc_q8_avx512", avgpool_nhwc_q8_avx512};
   r.maxpool_nhwc = {"maxpool_nhwc_avx512", maxpool_nhwc_avx512};
   r.qadd_q8 = {"qadd_q8_avx512", qadd_q8_avx512};
+  r.layernorm_f32 = {"layernorm_f32_avx512", layernorm_f32_avx512};
+  r.gelu_f32 = {"gelu_f32_avx512", gelu_f32_avx512};
+  r.softmax_f32 = {"softmax_f32_avx512", softmax_f32_avx512};
   return r;
 }
 
@@ -139,7 +148,10 @@ std::vector<std::pair<std::string, std::string>> registry_entries(const KernelRe
           {"dequantize_q8_f32", r.dequantize_q8_f32.name},
           {"lookup_q8", r.lookup_q8.name},
           {"transpose_u8", r.transpose_u8.name},
-          {"stripe_hash", r.stripe_hash.name}};
+          {"stripe_hash", r.stripe_hash.name},
+          {"layernorm_f32", r.layernorm_f32.name},
+          {"gelu_f32", r.gelu_f32.name},
+          {"softmax_f32", r.softmax_f32.name}};
 }
 
 const GemmU8S8Ops* gemm_u8s8_for_weights(const KernelRegistry& r, const int8_t* b, int64_t K, int64_t N, int64_t ldb,

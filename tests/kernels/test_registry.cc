@@ -556,6 +556,42 @@ void check_gemv_packed_f32(const KernelRegistry& r, Rng& rng) {
   }
 }
 
+// The transformer float families: within loose bounds of the reference (the tight bounds and
+// ragged lengths are test_transformer_f32.cc's).
+void check_layernorm_f32(const KernelRegistry& r, Rng& rng) {
+  ASSERT_NE(r.layernorm_f32.run, nullptr);
+  for (int64_t n : kLengths) {
+    const std::vector<float> x = rng.reals(2 * n, -3, 3), scale = rng.reals(n), bias = rng.reals(n);
+    std::vector<float> want(x.size()), got(x.size());
+    ref_table().layernorm_f32.run(x.data(), want.data(), 2, n, scale.data(), bias.data(), 1e-5f);
+    r.layernorm_f32.run(x.data(), got.data(), 2, n, scale.data(), bias.data(), 1e-5f);
+    for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-4f) << r.layernorm_f32.name << " n " << n;
+  }
+}
+
+void check_gelu_f32(const KernelRegistry& r, Rng& rng) {
+  ASSERT_NE(r.gelu_f32.run, nullptr);
+  for (GeluForm form : {GeluForm::erf, GeluForm::tanh})
+    for (int64_t n : kLengths) {
+      const std::vector<float> x = rng.reals(n, -6, 6);
+      std::vector<float> want(x.size()), got(x.size());
+      ref_table().gelu_f32.run(x.data(), want.data(), n, form);
+      r.gelu_f32.run(x.data(), got.data(), n, form);
+      for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-5f) << r.gelu_f32.name << " n " << n;
+    }
+}
+
+void check_softmax_f32(const KernelRegistry& r, Rng& rng) {
+  ASSERT_NE(r.softmax_f32.run, nullptr);
+  for (int64_t n : kLengths) {
+    const std::vector<float> x = rng.reals(2 * n, -20, 20);
+    std::vector<float> want(x.size()), got(x.size());
+    ref_table().softmax_f32.run(x.data(), want.data(), 2, n);
+    r.softmax_f32.run(x.data(), got.data(), 2, n);
+    for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-6f) << r.softmax_f32.name << " n " << n;
+  }
+}
+
 // Every family this test knows, with its check. A family registry_entries lists that is not
 // here fails the walk.
 const std::map<std::string, void (*)(const KernelRegistry&, Rng&)>& known_families() {
@@ -572,6 +608,9 @@ const std::map<std::string, void (*)(const KernelRegistry&, Rng&)>& known_famili
       {"avgpool_nhwc_f32", check_avgpool_nhwc_f32},
       {"avgpool_nhwc_q8", check_avgpool_nhwc_q8},
       {"maxpool_nhwc", check_maxpool_nhwc},
+      {"layernorm_f32", check_layernorm_f32},
+      {"gelu_f32", check_gelu_f32},
+      {"softmax_f32", check_softmax_f32},
       {"max_u8", check_max_u8},
       {"qadd_q8", check_qadd_q8},
       {"quantize_f32_q8", check_quantize_f32_q8},

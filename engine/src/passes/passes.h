@@ -34,6 +34,14 @@ void fold_batchnorm(Graph& g);
 // knows only ONNX ops.
 void fuse_conv_epilogue(Graph& g);
 
+// FP32 transformer patterns torch exports before the ops existed: the decomposed layer
+// normalisation (ReduceMean, Sub, Pow 2, ReduceMean, Add eps, Sqrt, Div [, Mul scale]
+// [, Add bias]) becomes one LayerNormalization (fuse_layernorm.cc); the erf GELU
+// (x * 0.5 * (1 + Erf(x / sqrt 2)), in the orders torch writes) one Gelu (fuse_gelu.cc). Their
+// kernels are the registry's layernorm_f32 and gelu_f32. Not for graphs the quantizer will read.
+void fuse_layernorm(Graph& g);
+void fuse_gelu(Graph& g);
+
 // Convolutions with a channels-last kernel (8-bit ones, and FP32 ones when fp32), and the pools,
 // concats and element-wise ops between them, run on NHWC twins of their values; conversions
 // only where the layouts meet (layout_nhwc.cc). 8-bit results are bit-identical. Not on the

@@ -32,6 +32,8 @@ std::vector<Pass> pass_pipeline(PassStage stage, const CompileOptions& options, 
         add("fold_batchnorm", fold_batchnorm);
         if (stage == PassStage::fp32 && isa.isa != kernels::Isa::ref) {
           add("fuse_conv_epilogue", fuse_conv_epilogue);
+          add("fuse_layernorm", fuse_layernorm);
+          add("fuse_gelu", fuse_gelu);
           add("plan_nhwc_layout", [po](Graph& g) { plan_nhwc_layout(g, po, /*fp32=*/true, /*fuse_into_conv=*/true); });
         }
       }

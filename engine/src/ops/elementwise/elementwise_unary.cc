@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "ops/elementwise/elementwise_util.h"
+#include "octet/kernels/registry.h"
 
 namespace octet::detail {
 namespace {
@@ -284,6 +285,31 @@ void add_unary(OpRegistry& r, const char* name) {
   r.add(OpDef{"", name, infer_unary<Types, Predicate>, create_unary<Op, Types, Predicate>});
 }
 
+// ---- Gelu on f32: the kernel registry's gelu_f32 ----------------------------------------------
+
+class GeluF32Kernel final : public OpKernel {
+ public:
+  GeluF32Kernel(const kernels::IsaChoice& isa, bool tanh_form)
+      : fn_(kernels::kernel_registry(isa).gelu_f32), form_(tanh_form ? kernels::GeluForm::tanh : kernels::GeluForm::erf) {}
+  std::string name() const override { return fn_.name; }
+  void run(KernelContext& ctx) const override {
+    const float* x = ctx.input(0).data_as<float>();
+    float* y = ctx.output(0).data_as<float>();
+    parallel_ranges(ctx.pool, ctx.output(0).numel(), GeluOp::kGrain,
+                    [&](int64_t b, int64_t e) { fn_.run(x + b, y + b, e - b, form_); });
+  }
+
+ private:
+  kernels::KernelEntry<kernels::GeluF32Fn> fn_;
+  kernels::GeluForm form_;
+};
+
+std::unique_ptr<OpKernel> create_gelu(const NodeContext& c) {
+  const GeluOp op = GeluOp::from(c.node());  // validates `approximate`
+  if (c.input_dtype(0) == DType::f32) return std::make_unique<GeluF32Kernel>(c.isa(), op.tanh_form);
+  return create_unary<GeluOp, kFloatTypes>(c);
+}
+
 // ---- Clip -----------------------------------------------------------------------------------
 // min and max are optional scalar inputs, read at run time (they need not be constants).
 
@@ -439,8 +465,8 @@ void register_elementwise_unary_ops(OpRegistry& r) {
   add_unary<SoftplusOp, F>(r, "Softplus");
   add_unary<SoftsignOp, F>(r, "Softsign");
   add_unary<MishOp, F>(r, "Mish");
-  add_unary<GeluOp, F>(r, "Gelu");
-  r.add(OpDef{"com.microsoft", "Gelu", infer_unary<F>, create_unary<GeluOp, F>});  // ORT contrib, exact form
+  r.add(OpDef{"", "Gelu", infer_unary<F>, create_gelu});
+  r.add(OpDef{"com.microsoft", "Gelu", infer_unary<F>, create_gelu});  // ORT contrib, exact form
   add_unary<LeakyReluOp, F>(r, "LeakyRelu");
   add_unary<EluOp, F>(r, "Elu");
   add_unary<SeluOp, F>(r, "Selu");

@@ -12,6 +12,7 @@
 #include "ops/elementwise/elementwise_util.h"
 #include "ops/octet_ops.h"
 #include "ops/reduce/reduce_util.h"
+#include "octet/kernels/registry.h"
 
 namespace octet::detail {
 namespace {
@@ -377,6 +378,47 @@ class LayerNormKernel final : public OpKernel {
   double epsilon_;
 };
 
+// Float rows without the optional Mean / InvStdDev outputs: the kernel registry's
+// layernorm_f32 (SIMD where the level has it). Scale and bias are expanded to the normalised
+// shape once when constant, else at each run.
+class LayerNormF32Kernel final : public OpKernel {
+ public:
+  LayerNormF32Kernel(const kernels::IsaChoice& isa, const NodeContext& c, int64_t outer, Shape norm_shape, float epsilon)
+      : fn_(kernels::kernel_registry(isa).layernorm_f32), outer_(outer), norm_shape_(std::move(norm_shape)),
+        epsilon_(epsilon) {
+    if (const Tensor* t = c.input_const(1)) scale_ = expand(*t);
+    if (!c.has_input(2)) bias_.assign(static_cast<size_t>(shape_numel(norm_shape_)), 0.0f);
+    else if (const Tensor* t = c.input_const(2)) bias_ = expand(*t);
+  }
+  std::string name() const override { return fn_.name; }
+  size_t weights_bytes() const override { return (scale_.size() + bias_.size()) * sizeof(float); }
+  void run(KernelContext& ctx) const override {
+    const int64_t m = shape_numel(norm_shape_);
+    std::vector<float> scale_run, bias_run;
+    if (scale_.empty()) scale_run = expand(ctx.input(1));
+    if (bias_.empty()) bias_run = expand(ctx.input(2));
+    const float* scale = scale_.empty() ? scale_run.data() : scale_.data();
+    const float* bias = bias_.empty() ? bias_run.data() : bias_.data();
+    const float* x = ctx.input(0).data_as<float>();
+    float* y = ctx.output(0).data_as<float>();
+    parallel_ranges(ctx.pool, outer_, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(m, 1)),
+                    [&](int64_t begin, int64_t end) {
+                      fn_.run(x + begin * m, y + begin * m, end - begin, m, scale, bias, epsilon_);
+                    });
+  }
+
+ private:
+  std::vector<float> expand(const Tensor& t) const {
+    const std::vector<double> d = expand_param(t, norm_shape_);
+    return std::vector<float>(d.begin(), d.end());
+  }
+  kernels::KernelEntry<kernels::LayerNormF32Fn> fn_;
+  int64_t outer_;
+  Shape norm_shape_;
+  float epsilon_;
+  std::vector<float> scale_, bias_;  // empty: not constant, expanded per run
+};
+
 struct LayerNormLayout {
   int64_t axis = 0, outer = 1;
   Shape norm_shape;
@@ -418,6 +460,8 @@ void infer_layernorm(NodeContext& c) {
 
 std::unique_ptr<OpKernel> create_layernorm(const NodeContext& c) {
   LayerNormLayout l = layernorm_layout(c);
+  if (c.input_dtype(0) == DType::f32 && !c.has_output(1) && !c.has_output(2))
+    return std::make_unique<LayerNormF32Kernel>(c.isa(), c, l.outer, l.norm_shape, c.node().attr_f("epsilon", 1e-5f));
   return make_float_kernel<LayerNormKernel>(c, c.input_dtype(0), l.outer, l.norm_shape,
                                             double(c.node().attr_f("epsilon", 1e-5f)));
 }

@@ -8,6 +8,7 @@
 #include "ops/elementwise/elementwise_util.h"
 #include "ops/float_kernel.h"
 #include "ops/norm/norm.h"
+#include "octet/kernels/registry.h"
 
 namespace octet::detail {
 namespace {
@@ -156,9 +157,31 @@ void infer_softmax(NodeContext& c) {
   c.set_output(0, c.input_dtype(0), c.input_shape(0));
 }
 
+// Softmax of contiguous f32 rows (the axis is the last non-1 dim): the kernel registry's
+// softmax_f32.
+class SoftmaxRowsF32Kernel final : public OpKernel {
+ public:
+  SoftmaxRowsF32Kernel(const kernels::IsaChoice& isa, SoftmaxLayout l)
+      : fn_(kernels::kernel_registry(isa).softmax_f32), l_(l) {}
+  std::string name() const override { return fn_.name; }
+  void run(KernelContext& ctx) const override {
+    const float* x = ctx.input(0).data_as<float>();
+    float* y = ctx.output(0).data_as<float>();
+    const int64_t n = l_.n;
+    parallel_ranges(ctx.pool, l_.outer, std::max<int64_t>(1, 8192 / std::max<int64_t>(n, 1)),
+                    [&](int64_t begin, int64_t end) { fn_.run(x + begin * n, y + begin * n, end - begin, n); });
+  }
+
+ private:
+  kernels::KernelEntry<kernels::SoftmaxF32Fn> fn_;
+  SoftmaxLayout l_;
+};
+
 template <SoftmaxKind Kind>
 std::unique_ptr<OpKernel> create_softmax(const NodeContext& c) {
   SoftmaxLayout l = softmax_layout(c);
+  if (Kind == SoftmaxKind::softmax && c.input_dtype(0) == DType::f32 && l.inner == 1)
+    return std::make_unique<SoftmaxRowsF32Kernel>(c.isa(), l);
   return make_float_kernel(c.input_dtype(0), [&](auto tag) -> std::unique_ptr<OpKernel> {
     return std::make_unique<SoftmaxKernel<decltype(tag), Kind>>(l);
   });

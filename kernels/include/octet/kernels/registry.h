@@ -15,16 +15,19 @@
 #include "octet/kernels/avgpool_q8.h"
 #include "octet/kernels/dwconv.h"
 #include "octet/kernels/dwconv_u8s8.h"
+#include "octet/kernels/gelu_f32.h"
 #include "octet/kernels/gemm_f32.h"
 #include "octet/kernels/gemm_u8s8.h"
 #include "octet/kernels/gemv_f32.h"
 #include "octet/kernels/isa.h"
+#include "octet/kernels/layernorm_f32.h"
 #include "octet/kernels/lookup_q8.h"
 #include "octet/kernels/max_u8.h"
 #include "octet/kernels/stripe_hash.h"
 #include "octet/kernels/maxpool_nhwc.h"
 #include "octet/kernels/qadd_q8.h"
 #include "octet/kernels/quantize_q8.h"
+#include "octet/kernels/softmax_f32.h"
 #include "octet/kernels/transpose_u8.h"
 
 namespace octet::kernels {
@@ -79,6 +82,10 @@ struct KernelRegistry {
   KernelEntry<DequantizeQ8F32Fn> dequantize_q8_f32;
   KernelEntry<LookupQ8Fn> lookup_q8;
   KernelEntry<TransposeU8Fn> transpose_u8;
+  // Transformer float rows: layer normalisation, GELU, softmax along the last axis.
+  KernelEntry<LayerNormF32Fn> layernorm_f32;
+  KernelEntry<GeluF32Fn> gelu_f32;
+  KernelEntry<SoftmaxF32Fn> softmax_f32;
   // The compiled-model file checksum's accumulation.
   KernelEntry<StripeHashFn> stripe_hash;
 };
