@@ -4,7 +4,7 @@
     make_seeds.py --out DIR [--zoo ZOO] [--testdata /usr/share/libonnx-testdata/data]
 
 DIR/fuzz_model_load    model.onnx of every 3rd ONNX node test (about 310), plus the zoo's
-                       small models (under 64 KB).
+                       small models (under 64 KB), and a Loop holding an If (subgraphs).
 DIR/fuzz_tensor_proto  the input/output .pb files of the same node tests, the zoo's test data
                        under 64 KB, and TensorProtos with external data pointing at the
                        harness fixture (inside, through symlinks, escaping), so the fuzzer
@@ -44,11 +44,39 @@ def node_tests(testdata):
     return [os.path.join(node_dir, d) for d in sorted(os.listdir(node_dir))][::3]
 
 
+def control_flow_model():
+    """A Loop whose body holds an If, both reading x from the model's graph: every subgraph
+    path of the loader (outer-scope names, nesting) in one seed."""
+    then_g = helper.make_graph([helper.make_node("Identity", ["x"], ["t"])], "then", [],
+                               [helper.make_tensor_value_info("t", TensorProto.FLOAT, [2])])
+    else_g = helper.make_graph([helper.make_node("Neg", ["x"], ["e"])], "else", [],
+                               [helper.make_tensor_value_info("e", TensorProto.FLOAT, [2])])
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["c_in"], ["c_out"]),
+         helper.make_node("Less", ["i", "one"], ["first"]),
+         helper.make_node("If", ["first"], ["step"], then_branch=then_g, else_branch=else_g),
+         helper.make_node("Add", ["s_in", "step"], ["s_out"])],
+        "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("c_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("s_in", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("c_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("s_out", TensorProto.FLOAT, [2])])
+    g = helper.make_graph(
+        [helper.make_node("Loop", ["M", "", "s0"], ["s"], body=body)], "loop_if",
+        [helper.make_tensor_value_info("s0", TensorProto.FLOAT, [2]),
+         helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("s", TensorProto.FLOAT, [2])],
+        [helper.make_tensor("M", TensorProto.INT64, [], [3]), helper.make_tensor("one", TensorProto.INT64, [], [1])])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+
+
 def model_seeds(out, testdata, zoo):
     for t in node_tests(testdata):
         m = os.path.join(t, "model.onnx")
         if os.path.exists(m) and os.path.getsize(m) <= MAX_SEED:
             write_seed(out, open(m, "rb").read())
+    write_seed(out, control_flow_model())
     if zoo:
         models = os.path.join(zoo, "models")
         for f in sorted(os.listdir(models)):

@@ -2,6 +2,8 @@
 
 namespace octet::detail {
 
+void register_control_flow_ops(OpRegistry& r);  // If, Loop, Scan (ops/control/)
+
 const OpRegistry& OpRegistry::instance() {
   static const OpRegistry registry = [] {
     OpRegistry r;
@@ -18,6 +20,7 @@ const OpRegistry& OpRegistry::instance() {
     register_loss_ops(r);
     register_linalg_ops(r);
     register_signal_ops(r);
+    register_control_flow_ops(r);
     return r;
   }();
   return registry;
