@@ -129,6 +129,23 @@ TEST(If, MissingBranchIsAnError) {
   EXPECT_NE(compile_error(b).find("else_branch"), std::string::npos) << compile_error(b);
 }
 
+TEST(If, BranchReturnsAnOuterValueAndHasItsOwnInitializer) {
+  ModelBuilder b(13);
+  b.input("c", TP::BOOL, {});
+  b.input("x", TP::FLOAT, {2});
+  auto* n = b.node("If", {"c"}, {"y"}, "if");
+  auto* t = subgraph(n, "then_branch");
+  *t->add_initializer() = tensor_f32("ten", {2}, {10, 20});
+  sub_node(t, "Mul", {"x", "ten"}, {"t_out"});
+  sub_output(t, "t_out");
+  subgraph(n, "else_branch")->add_output()->set_name("x");
+  b.output("y", TP::FLOAT, {2});
+  CompiledModel cm = compile(b);
+  Session s = cm.create_session();
+  EXPECT_EQ(values(s.run({{"c", boolean(true)}, {"x", f32({2}, {1, 2})}}).at("y")), (std::vector<float>{10, 40}));
+  EXPECT_EQ(values(s.run({{"c", boolean(false)}, {"x", f32({2}, {1, 2})}}).at("y")), (std::vector<float>{1, 2}));
+}
+
 // Loop M times: s += x (x from the enclosing graph); scan output: s after each iteration;
 // body cond: iteration < stop_after.
 ModelBuilder loop_model(int64_t trips, bool with_scan, int64_t stop_after) {
@@ -185,6 +202,11 @@ TEST(Loop, ScanOutputsNeedAConstantTripCount) {
   b.graph()->mutable_initializer()->erase(b.graph()->mutable_initializer()->begin());  // M
   b.input("M", TP::INT64, {});
   EXPECT_NE(compile_error(b).find("compile time"), std::string::npos) << compile_error(b);
+}
+
+TEST(Loop, HugeTripCountWithScanOutputsIsOverTheMemoryLimit) {
+  const std::string error = compile_error(loop_model(int64_t(1) << 40, true, int64_t(1) << 41));
+  EXPECT_NE(error.find("memory limit"), std::string::npos) << error;
 }
 
 TEST(Loop, WrongNumberOfBodyInputs) {

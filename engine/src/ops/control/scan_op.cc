@@ -40,7 +40,6 @@ std::unique_ptr<CompiledSubgraph> compile_scan(const NodeContext& c, bool build,
   L->n_state = n_explicit - L->first_state - L->n_scan_in;
   c.check(c.num_outputs() >= L->n_state, "has fewer outputs than state values");
   L->n_scan_out = c.num_outputs() - L->n_state;
-  const size_t skip = L->batched ? 1 : 0;  // the batch axis
 
   if (L->batched) {
     L->in_axes.assign(L->n_scan_in, 0);
@@ -95,7 +94,6 @@ std::unique_ptr<CompiledSubgraph> compile_scan(const NodeContext& c, bool build,
     formal.push_back({c.input_dtype(in), drop_axis(s, L->in_axes[j]), false});
   }
   if (L->batch < 0) L->batch = 1;
-  (void)skip;
   auto body = std::make_unique<CompiledSubgraph>(c, "body", n_explicit, formal, build);
   const SubgraphSignature& s = body->signature();
   c.check(s.output_names.size() == L->n_state + L->n_scan_out,
@@ -144,7 +142,6 @@ class ScanKernel : public OpKernel {
                       "; octet supports only the full length " + std::to_string(L_.length));
     }
     CompiledSubgraph::Runner runner(*body_, ctx);
-    const size_t n_formal = L_.n_state + L_.n_scan_in;
     std::vector<Tensor> slices(L_.n_scan_in);
     for (size_t j = 0; j < L_.n_scan_in; ++j)
       slices[j] = Tensor(ctx.input(L_.first_state + L_.n_state + j).dtype(), sig.formal_shapes[L_.n_state + j]);
@@ -161,7 +158,6 @@ class ScanKernel : public OpKernel {
           copy_slice_out(v, part.data(), L_.in_reverse[j] ? L_.length - 1 - t : t, slices[j].data());
           formal.push_back(&slices[j]);
         }
-        (void)n_formal;
         std::vector<Tensor> out = runner.run(formal);
         for (size_t i = 0; i < L_.n_state; ++i) state[i] = out[i];
         for (size_t k = 0; k < L_.n_scan_out; ++k) {
