@@ -111,6 +111,31 @@ TEST(If, BranchesOfDifferentShapesNeedAConstantCondition) {
   EXPECT_NE(compile_error(b).find("static shapes"), std::string::npos) << compile_error(b);
 }
 
+TEST(If, ConstantConditionPicksTheBranchShape) {
+  ModelBuilder b(13);
+  b.input("x", TP::FLOAT, {2});
+  auto cond = tensor_i64("c", {}, {1});
+  cond.clear_raw_data();
+  cond.clear_int64_data();
+  cond.set_data_type(TP::BOOL);
+  cond.add_int32_data(1);
+  b.initializer(cond);
+  auto* n = b.node("If", {"c"}, {"y"}, "if");
+  auto* t = subgraph(n, "then_branch");
+  auto* concat = sub_node(t, "Concat", {"x", "x"}, {"t_out"});
+  auto* axis = concat->add_attribute();
+  axis->set_name("axis");
+  axis->set_type(onnx::AttributeProto::INT);
+  axis->set_i(0);
+  sub_output(t, "t_out");
+  auto* e = subgraph(n, "else_branch");
+  sub_node(e, "Neg", {"x"}, {"e_out"});
+  sub_output(e, "e_out");
+  b.output_untyped("y");
+  auto out = run(b, {{"x", f32({2}, {1, 2})}});
+  EXPECT_EQ(values(out.at("y")), (std::vector<float>{1, 2, 1, 2}));
+}
+
 TEST(If, MissingBranchIsAnError) {
   ModelBuilder b(13);
   b.input("c", TP::BOOL, {});
@@ -328,6 +353,45 @@ TEST(Scan, ReversedOutput) {
   b.output_untyped("partial");
   auto out = run(b, {{"init", f32({1}, {0})}, {"x", f32({3, 1}, {1, 2, 3})}});
   EXPECT_EQ(values(out.at("partial")), (std::vector<float>{6, 3, 1}));
+}
+
+// Opset 8: batch axis 0, the scan axis 1; sequence_lens must be the full length.
+ModelBuilder scan8_model() {
+  ModelBuilder b(8);
+  b.input("lens", TP::INT64, {2});
+  b.input("init", TP::FLOAT, {2, 1});
+  b.input("x", TP::FLOAT, {2, 3, 1});
+  auto* n = b.node("Scan", {"lens", "init", "x"}, {"sum", "partial"}, "scan");
+  attr_i(n, "num_scan_inputs", 1);
+  attr_ints(n, "directions", {1});
+  auto* body = subgraph(n, "body");
+  sub_input(body, "acc", TP::FLOAT, {1});
+  sub_input(body, "row", TP::FLOAT, {1});
+  sub_node(body, "Add", {"acc", "row"}, {"acc_out"});
+  sub_node(body, "Identity", {"acc_out"}, {"scan_out"});
+  sub_output(body, "acc_out");
+  sub_output(body, "scan_out");
+  b.output_untyped("sum");
+  b.output_untyped("partial");
+  return b;
+}
+
+TEST(Scan, Opset8BatchAxis) {
+  CompiledModel cm = compile(scan8_model());
+  Session s = cm.create_session();
+  Tensor lens(DType::s64, {2});
+  lens.data_as<int64_t>()[0] = lens.data_as<int64_t>()[1] = 3;
+  auto out = s.run({{"lens", lens}, {"init", f32({2, 1}, {0, 100})}, {"x", f32({2, 3, 1}, {1, 2, 3, 4, 5, 6})}});
+  EXPECT_EQ(values(out.at("sum")), (std::vector<float>{6, 115}));
+  EXPECT_EQ(out.at("partial").shape(), (Shape{2, 3, 1}));
+  EXPECT_EQ(values(out.at("partial")), (std::vector<float>{3, 5, 6, 106, 111, 115}));
+  lens.data_as<int64_t>()[1] = 2;
+  try {
+    s.run({{"lens", lens}, {"init", f32({2, 1}, {0, 100})}, {"x", f32({2, 3, 1}, {1, 2, 3, 4, 5, 6})}});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("full length"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Scan, BadDirection) {
