@@ -289,6 +289,8 @@ class ModelConverter {
     for (const auto& vi : gp.value_info()) {
       int id = g_->find_value(vi.name());
       if (id < 0 || g_->values[id].is_const || is_graph_input(id)) continue;
+      // Sequence values inside the graph are typed by the Sequence ops' inference.
+      if (vi.type().has_sequence_type()) continue;
       apply_type(g_->values[id], vi.type(), "value " + quoted(vi.name()), false);
     }
   }
@@ -321,7 +323,8 @@ class ModelConverter {
   void apply_type(Value& v, const onnx::TypeProto& type, const std::string& what, bool name_unknown_dims) {
     if (type.value_case() == onnx::TypeProto::VALUE_NOT_SET) return;
     if (!type.has_tensor_type())
-      fail(what + ": unsupported type (only tensors; sequence, map, optional and sparse types are not supported)");
+      fail(what + ": unsupported type (only tensors; sequence, map, optional and sparse types are not supported "
+                  "here: sequences only inside a graph, between the Sequence ops)");
     const auto& tt = type.tensor_type();
     if (tt.elem_type() != onnx::TensorProto::UNDEFINED)
       v.dtype = declared_dtype_from_onnx(tt.elem_type(), what, src_.display);

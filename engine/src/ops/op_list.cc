@@ -3,6 +3,7 @@
 namespace octet::detail {
 
 void register_control_flow_ops(OpRegistry& r);  // If, Loop, Scan (ops/control/)
+void register_sequence_ops(OpRegistry& r);      // SequenceEmpty/Construct/Insert/Erase/At/Length, Concat/SplitToSequence
 
 const OpRegistry& OpRegistry::instance() {
   static const OpRegistry registry = [] {
@@ -21,6 +22,7 @@ const OpRegistry& OpRegistry::instance() {
     register_linalg_ops(r);
     register_signal_ops(r);
     register_control_flow_ops(r);
+    register_sequence_ops(r);
     return r;
   }();
   return registry;

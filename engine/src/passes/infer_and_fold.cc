@@ -5,6 +5,13 @@
 namespace octet::detail {
 namespace {
 
+// The ops that read a sequence (as input 0; ops/sequence/); every other input is a tensor.
+bool takes_sequences(const Node& n) {
+  if (!n.domain.empty()) return false;
+  return n.op_type == "SequenceInsert" || n.op_type == "SequenceErase" || n.op_type == "SequenceAt" ||
+         n.op_type == "SequenceLength" || n.op_type == "ConcatFromSequence";
+}
+
 uint64_t value_bytes(const Value& v) {
   return static_cast<uint64_t>(shape_numel(v.shape)) * dtype_size(v.dtype);
 }
@@ -27,6 +34,10 @@ void infer_and_fold(Graph& g, const PassOptions& options) {
       if (node.inputs[i] >= 0 && !g.values[node.inputs[i]].shape_known)
         ctx.fail("the shape of input " + std::to_string(i) + " ('" + g.values[node.inputs[i]].name +
                  "') is unknown");
+    for (size_t i = 0; i < node.inputs.size(); ++i)
+      if (node.inputs[i] >= 0 && g.values[node.inputs[i]].is_sequence && !(i == 0 && takes_sequences(node)))
+        ctx.fail("input " + std::to_string(i) + " ('" + g.values[node.inputs[i]].name +
+                 "') is a sequence; this op takes tensors");
     def->infer(ctx);
 
     bool all_const_outputs = true;

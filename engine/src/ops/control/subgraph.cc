@@ -68,6 +68,7 @@ CompiledSubgraph::CompiledSubgraph(const NodeContext& c, const std::string& attr
     Graph prepared = prepare_graph(g, options, c.isa());
     for (int o : prepared.outputs) {
       const Value& v = prepared.values[o];
+      if (v.is_sequence) throw Error("output '" + v.name + "' is a sequence; subgraphs return tensors only");
       sig_.output_names.push_back(v.name);
       sig_.output_dtypes.push_back(v.dtype);
       sig_.output_shapes.push_back(v.shape);

@@ -46,6 +46,12 @@ struct Value {
   uint64_t file_offset = 0;
   bool only_in_file() const { return file && data.empty(); }
   int producer = -1;                   // node index, -1 for graph inputs and constants
+  // An ONNX sequence of tensors rather than a tensor (made and read by the Sequence ops inside
+  // a graph): dtype is its elements' dtype and seq_shapes holds each element's shape, all
+  // known at compile time. At run time it is one buffer of the elements back to back, so the
+  // value's shape is [their total element count].
+  bool is_sequence = false;
+  std::vector<Shape> seq_shapes;
   // Set by the layout pass on a channels-last twin: the name of the [N, C, H, W] value whose
   // elements this one holds as [N, H, W, C] (reports compare it under that name).
   std::string nhwc_of;
