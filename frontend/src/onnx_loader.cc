@@ -31,6 +31,10 @@ std::string normalize_domain(const std::string& d) { return d == "ai.onnx" ? std
 
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
+// Subgraphs (If branches, Loop and Scan bodies) nest at most this deep: each level is compiled
+// for its caller's shapes, so a hostile file must not make the compile grow without bound.
+constexpr int kMaxSubgraphDepth = 8;
+
 class ModelConverter {
  public:
   ModelConverter(const onnx::ModelProto& model, const std::vector<RawDataSpan>& raw_data, TensorSource src,
@@ -102,21 +106,7 @@ class ModelConverter {
   // that (all of them, with counts), not as the first problem some other check meets.
   void check_supported_ops() {
     std::map<std::string, int> missing;
-    for (const auto& n : model_.graph().node()) {
-      const std::string domain = normalize_domain(n.domain());
-      if (n.op_type().empty()) fail("a node named " + quoted(n.name()) + " has no op_type");
-      if (domain.empty() && n.op_type() == "Constant") continue;  // becomes a constant
-      auto op = g_->opsets.find(domain);
-      const int64_t opset = op == g_->opsets.end() ? 0 : op->second;
-      const std::string op_type = upgraded_op_type(domain, n.op_type(), opset);
-      bool has_subgraph = false;
-      for (const auto& a : n.attribute())
-        if (a.type() == onnx::AttributeProto::GRAPH || a.type() == onnx::AttributeProto::GRAPHS || a.has_g())
-          has_subgraph = true;
-      // Subgraph-carrying ops (If, Loop, Scan) are not converted: report them unsupported.
-      if (has_subgraph || !op_supported_(domain, op_type))
-        ++missing[domain.empty() ? n.op_type() : domain + "." + n.op_type()];
-    }
+    count_unsupported_ops(model_.graph(), 0, &missing);
     if (missing.empty()) return;
     std::string list;
     for (const auto& kv : missing) {
@@ -127,6 +117,25 @@ class ModelConverter {
     throw UnsupportedOpsError(src_.display + ": " + std::to_string(k) + " unsupported op type" +
                                   (k == 1 ? "" : "s") + ": " + list,
                               missing);
+  }
+
+  // The ops of a graph and of its subgraphs, depth 0 being the model's graph.
+  void count_unsupported_ops(const onnx::GraphProto& graph, int depth, std::map<std::string, int>* missing) {
+    if (depth > kMaxSubgraphDepth)
+      fail("subgraphs are nested more than " + std::to_string(kMaxSubgraphDepth) + " deep");
+    for (const auto& n : graph.node()) {
+      const std::string domain = normalize_domain(n.domain());
+      if (n.op_type().empty()) fail("a node named " + quoted(n.name()) + " has no op_type");
+      if (domain.empty() && n.op_type() == "Constant") continue;  // becomes a constant
+      auto op = g_->opsets.find(domain);
+      const int64_t opset = op == g_->opsets.end() ? 0 : op->second;
+      const std::string op_type = upgraded_op_type(domain, n.op_type(), opset);
+      if (!op_supported_(domain, op_type)) ++(*missing)[domain.empty() ? n.op_type() : domain + "." + n.op_type()];
+      for (const auto& a : n.attribute()) {
+        if (a.has_g()) count_unsupported_ops(a.g(), depth + 1, missing);
+        for (const auto& sub : a.graphs()) count_unsupported_ops(sub, depth + 1, missing);
+      }
+    }
   }
 
   // --- values ------------------------------------------------------------------------------
@@ -216,6 +225,12 @@ class ModelConverter {
         if (n.attrs.count(a.name())) fail(label + " has attribute " + quoted(a.name()) + " twice");
         n.attrs[a.name()] = convert_attribute(a, label);
       }
+      // What the node's subgraphs read from this scope (or further out) becomes its inputs.
+      for (const std::string& outer : detail::outer_scope_names(n)) {
+        int id = g_->find_value(outer);
+        if (id < 0) id = g_->add_value(outer);
+        n.inputs.push_back(id);
+      }
       g_->nodes.push_back(std::move(n));
     }
   }
@@ -275,6 +290,8 @@ class ModelConverter {
     for (const auto& vi : gp.value_info()) {
       int id = g_->find_value(vi.name());
       if (id < 0 || g_->values[id].is_const || is_graph_input(id)) continue;
+      // Sequence values inside the graph are typed by the Sequence ops' inference.
+      if (vi.type().has_sequence_type()) continue;
       apply_type(g_->values[id], vi.type(), "value " + quoted(vi.name()), false);
     }
   }
@@ -285,6 +302,7 @@ class ModelConverter {
       const std::string& name = out.name();
       if (name.empty()) fail("a graph output has no name");
       int id = g_->find_value(name);
+      if (id < 0 && depth_ > 0) id = g_->add_value(name);  // a subgraph may return an outer value
       if (id < 0) fail("graph output " + quoted(name) + " is not produced by any node, initializer or input");
       for (int o : g_->outputs)
         if (o == id) fail("graph output " + quoted(name) + " is listed twice");
@@ -306,7 +324,8 @@ class ModelConverter {
   void apply_type(Value& v, const onnx::TypeProto& type, const std::string& what, bool name_unknown_dims) {
     if (type.value_case() == onnx::TypeProto::VALUE_NOT_SET) return;
     if (!type.has_tensor_type())
-      fail(what + ": unsupported type (only tensors; sequence, map, optional and sparse types are not supported)");
+      fail(what + ": unsupported type (only tensors; sequence, map, optional and sparse types are not supported "
+                  "here: sequences only inside a graph, between the Sequence ops)");
     const auto& tt = type.tensor_type();
     if (tt.elem_type() != onnx::TensorProto::UNDEFINED)
       v.dtype = declared_dtype_from_onnx(tt.elem_type(), what, src_.display);
@@ -406,15 +425,67 @@ class ModelConverter {
         out.t = tensor_from_proto(a.t(), src_, label + " attribute " + quoted(a.name()));
         break;
       case onnx::AttributeProto::GRAPH:
-      case onnx::AttributeProto::GRAPHS:
-        // Subgraphs are not converted; check_supported_ops() already refused such nodes.
+        if (!a.has_g()) fail(label + ": graph attribute " + quoted(a.name()) + " holds no graph");
         out.kind = Attribute::Kind::graph;
+        out.g = convert_subgraph(a.g(), label + " attribute " + quoted(a.name()));
         break;
       default:
         fail(label + ": attribute " + quoted(a.name()) + " has type " +
              onnx::AttributeProto::AttributeType_Name(type) + ", which octet does not support");
     }
     return out;
+  }
+
+  // --- subgraphs ---------------------------------------------------------------------------
+
+  // A GRAPH attribute: converted as the model's graph is, with the same opsets. Names it reads
+  // but does not define are resolved in the enclosing scopes: they become its last inputs
+  // (Graph::outer_scope), and the node holding it lists them as its inputs (read_nodes), where
+  // the enclosing graph's own checks (toposort) resolve them in turn.
+  std::shared_ptr<const Graph> convert_subgraph(const onnx::GraphProto& gp, const std::string& what) {
+    if (depth_ >= kMaxSubgraphDepth)
+      fail(what + ": subgraphs are nested more than " + std::to_string(kMaxSubgraphDepth) + " deep");
+    auto sub = std::make_shared<Graph>();
+    sub->model_path = g_->model_path;
+    sub->model_dir = g_->model_dir;
+    sub->ir_version = g_->ir_version;
+    sub->opsets = g_->opsets;
+    std::shared_ptr<Graph> parent = g_;
+    g_ = sub;
+    ++depth_;
+    try {
+      if (gp.sparse_initializer_size() > 0)
+        fail(what + ": sparse initializer " + quoted(gp.sparse_initializer(0).values().name()) +
+             " is not supported");
+      for (const auto& init : gp.initializer()) {
+        if (init.name().empty()) fail(what + ": an initializer has no name");
+        if (g_->find_value(init.name()) >= 0) fail(what + ": initializer " + quoted(init.name()) + " is defined twice");
+        g_->add_const(init.name(), tensor_from_proto(init, src_, what + " initializer " + quoted(init.name())));
+      }
+      read_inputs(gp);
+      read_nodes(gp);
+      read_declarations(gp);
+      read_outputs(gp);
+      std::vector<char> produced(g_->values.size(), 0);
+      for (const Node& n : g_->nodes)
+        for (int o : n.outputs)
+          if (o >= 0) produced[o] = 1;
+      for (int id : g_->inputs) produced[id] = 1;
+      for (size_t id = 0; id < g_->values.size(); ++id) {
+        if (produced[id] || g_->values[id].is_const) continue;
+        g_->outer_scope.push_back(g_->values[id].name);
+        g_->inputs.push_back(static_cast<int>(id));
+      }
+      upgrade_to_newest_forms(*g_, src_.display);
+      g_->toposort();
+    } catch (...) {
+      g_ = parent;
+      --depth_;
+      throw;
+    }
+    g_ = parent;
+    --depth_;
+    return sub;
   }
 
   const onnx::ModelProto& model_;
@@ -424,6 +495,7 @@ class ModelConverter {
   std::string model_path_;
   const OpSupported& op_supported_;
   std::shared_ptr<Graph> g_;
+  int depth_ = 0;  // of the graph being converted: 0 for the model's, 1 for its subgraphs...
 };
 
 void check_model_size(uint64_t size, const std::string& display) {

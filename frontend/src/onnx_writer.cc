@@ -79,6 +79,9 @@ std::string serialize_onnx(const detail::Graph& g, const std::string& producer) 
   }
   for (int id : g.outputs) used[id] = 1;
   for (size_t v = 0; v < g.values.size(); ++v)
+    if (g.values[v].is_const && used[v] && g.values[v].is_sequence)
+      throw Error("cannot save the constant sequence '" + g.values[v].name + "': ONNX initializers are tensors");
+  for (size_t v = 0; v < g.values.size(); ++v)
     if (g.values[v].is_const && used[v]) tensor_to_proto(detail::constant_data(g.values[v]), g.values[v].name, gp->add_initializer());
   for (const detail::Node& n : g.nodes) {
     if (n.dead) continue;
@@ -90,7 +93,8 @@ std::string serialize_onnx(const detail::Graph& g, const std::string& producer) 
     for (int o : n.outputs) np->add_output(o >= 0 ? g.values[o].name : std::string());
     for (const auto& kv : n.attrs) set_attr(kv.first, kv.second, np->add_attribute());
     for (int o : n.outputs)
-      if (o >= 0 && !written[o] && g.values[o].shape_known && g.values[o].dtype != DType::undefined) {
+      if (o >= 0 && !written[o] && !g.values[o].is_sequence && g.values[o].shape_known &&
+          g.values[o].dtype != DType::undefined) {
         set_type(g.values[o], gp->add_value_info());
         written[o] = 1;
       }

@@ -143,6 +143,21 @@ std::set<std::string> inputs_to_freeze(const octet::Model& model, const std::map
       if (i < n.inputs.size() && n.inputs[i] >= 0 && feeds.count(g.values[n.inputs[i]].name))
         names.insert(g.values[n.inputs[i]].name);
   }
+  // Loop's trip count M decides the stacked shape of its scan outputs: freeze every graph
+  // input it is computed from (the expanded Range tests compute it from float inputs).
+  std::vector<int> pending;
+  for (const auto& n : g.nodes)
+    if (n.op_type == "Loop" && n.domain.empty() && !n.inputs.empty() && n.inputs[0] >= 0) pending.push_back(n.inputs[0]);
+  std::set<int> seen;
+  while (!pending.empty()) {
+    const int v = pending.back();
+    pending.pop_back();
+    if (v < 0 || !seen.insert(v).second) continue;
+    if (feeds.count(g.values[v].name)) names.insert(g.values[v].name);
+    const int p = g.values[v].producer;
+    if (p >= 0)
+      for (int in : g.nodes[p].inputs) pending.push_back(in);
+  }
   return names;
 }
 

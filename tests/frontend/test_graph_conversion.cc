@@ -191,7 +191,9 @@ TEST(Conversion, UnsupportedOpsReportedAllAtOnce) {
   b.node("FrobnicateB", {"d"}, {"e"});
   b.node("Fancy", {"e"}, {"f"}, "", "com.example");
   auto* loop = b.node("Loop", {"", "", "f"}, {"y"});
-  add_attr(loop, "body", onnx::AttributeProto::GRAPH)->mutable_g()->set_name("body");
+  auto* body = add_attr(loop, "body", onnx::AttributeProto::GRAPH)->mutable_g();
+  body->set_name("body");
+  body->add_node()->set_op_type("FrobnicateC");  // ops inside subgraphs are counted too
   b.output("y", TP::FLOAT, {2});
   auto* os = b.model().add_opset_import();
   os->set_domain("com.example");
@@ -201,7 +203,7 @@ TEST(Conversion, UnsupportedOpsReportedAllAtOnce) {
     FAIL() << "expected UnsupportedOpsError";
   } catch (const frontend::UnsupportedOpsError& e) {
     EXPECT_EQ(std::string(e.what()),
-              "test.onnx: 4 unsupported op types: FrobnicateA (1), FrobnicateB (3), Loop (1), com.example.Fancy (1)");
+              "test.onnx: 4 unsupported op types: FrobnicateA (1), FrobnicateB (3), FrobnicateC (1), com.example.Fancy (1)");
     EXPECT_EQ(e.op_counts().size(), 4u);
     EXPECT_EQ(e.op_counts().at("FrobnicateB"), 3);
   }

@@ -6,7 +6,8 @@
 DIR/fuzz_model_load    model.onnx of every 3rd ONNX node test (about 310) and of every node
                        test of the families whose attributes and subgraphs are the richest
                        (recurrent nets, control flow, sequences, Einsum, GridSample, detection,
-                       text), plus the zoo's small models (under 64 KB).
+                       text), plus the zoo's small models (under 64 KB), and a Loop holding
+                       an If (subgraphs).
 DIR/fuzz_tensor_proto  the input/output .pb files of the same node tests, the zoo's test data
                        under 64 KB, and TensorProtos with external data pointing at the
                        harness fixture (inside, through symlinks, escaping), so the fuzzer
@@ -58,6 +59,33 @@ def node_tests(testdata, rich=False):
     return [os.path.join(node_dir, d) for d in sorted(chosen)]
 
 
+def control_flow_model():
+    """A Loop whose body holds an If, both reading x from the model's graph: every subgraph
+    path of the loader (outer-scope names, nesting) in one seed."""
+    then_g = helper.make_graph([helper.make_node("Identity", ["x"], ["t"])], "then", [],
+                               [helper.make_tensor_value_info("t", TensorProto.FLOAT, [2])])
+    else_g = helper.make_graph([helper.make_node("Neg", ["x"], ["e"])], "else", [],
+                               [helper.make_tensor_value_info("e", TensorProto.FLOAT, [2])])
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["c_in"], ["c_out"]),
+         helper.make_node("Less", ["i", "one"], ["first"]),
+         helper.make_node("If", ["first"], ["step"], then_branch=then_g, else_branch=else_g),
+         helper.make_node("Add", ["s_in", "step"], ["s_out"])],
+        "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("c_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("s_in", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("c_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("s_out", TensorProto.FLOAT, [2])])
+    g = helper.make_graph(
+        [helper.make_node("Loop", ["M", "", "s0"], ["s"], body=body)], "loop_if",
+        [helper.make_tensor_value_info("s0", TensorProto.FLOAT, [2]),
+         helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("s", TensorProto.FLOAT, [2])],
+        [helper.make_tensor("M", TensorProto.INT64, [], [3]), helper.make_tensor("one", TensorProto.INT64, [], [1])])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+
+
 def model_seeds(out, testdata, zoo):
     for t in node_tests(testdata, rich=True):
         m = os.path.join(t, "model.onnx")
@@ -65,6 +93,7 @@ def model_seeds(out, testdata, zoo):
             write_seed(out, open(m, "rb").read())
     for m in string_models():
         write_seed(out, m)
+    write_seed(out, control_flow_model())
     if zoo:
         models = os.path.join(zoo, "models")
         for f in sorted(os.listdir(models)):

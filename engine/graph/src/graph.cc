@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <set>
 
 namespace octet::detail {
 
@@ -252,6 +253,16 @@ bool equals_file_bytes(const Value& v) {
 void Graph::release_constants_equal_to_file() {
   for (Value& v : values)
     if (v.is_const && v.file && !v.data.empty() && equals_file_bytes(v)) v.data = Tensor();
+}
+
+std::vector<std::string> outer_scope_names(const Node& n) {
+  std::vector<std::string> names;
+  std::set<std::string> seen;
+  for (const auto& kv : n.attrs)
+    if (kv.second.kind == Attribute::Kind::graph && kv.second.g)
+      for (const std::string& name : kv.second.g->outer_scope)
+        if (seen.insert(name).second) names.push_back(name);
+  return names;
 }
 
 }  // namespace octet::detail

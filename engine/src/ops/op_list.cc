@@ -3,6 +3,8 @@
 namespace octet::detail {
 
 void register_recurrent_ops(OpRegistry& r);  // RNN, GRU, LSTM (the merger moves this to op_registry.h)
+void register_control_flow_ops(OpRegistry& r);  // If, Loop, Scan (ops/control/)
+void register_sequence_ops(OpRegistry& r);      // SequenceEmpty/Construct/Insert/Erase/At/Length, Concat/SplitToSequence
 
 const OpRegistry& OpRegistry::instance() {
   static const OpRegistry registry = [] {
@@ -23,6 +25,8 @@ const OpRegistry& OpRegistry::instance() {
     register_detection_ops(r);
     register_text_ops(r);
     register_recurrent_ops(r);
+    register_control_flow_ops(r);
+    register_sequence_ops(r);
     return r;
   }();
   return registry;

@@ -5,6 +5,13 @@
 namespace octet::detail {
 namespace {
 
+// The ops that read a sequence (as input 0; ops/sequence/); every other input is a tensor.
+bool takes_sequences(const Node& n) {
+  if (!n.domain.empty()) return false;
+  return n.op_type == "SequenceInsert" || n.op_type == "SequenceErase" || n.op_type == "SequenceAt" ||
+         n.op_type == "SequenceLength" || n.op_type == "ConcatFromSequence";
+}
+
 // Strings count their std::string objects (their characters live on the heap beside them).
 uint64_t value_bytes(const Value& v) {
   const uint64_t esize = v.dtype == DType::string ? sizeof(std::string) : dtype_size(v.dtype);
@@ -40,6 +47,10 @@ void infer_and_fold(Graph& g, const PassOptions& options) {
         ctx.fail("the shape of input " + std::to_string(i) + " ('" + g.values[node.inputs[i]].name +
                  "') is unknown");
     if (!def->strings) refuse_strings(g, node.inputs, "input", ctx);
+    for (size_t i = 0; i < node.inputs.size(); ++i)
+      if (node.inputs[i] >= 0 && g.values[node.inputs[i]].is_sequence && !(i == 0 && takes_sequences(node)))
+        ctx.fail("input " + std::to_string(i) + " ('" + g.values[node.inputs[i]].name +
+                 "') is a sequence; this op takes tensors");
     def->infer(ctx);
     if (!def->strings) refuse_strings(g, node.outputs, "output", ctx);
 

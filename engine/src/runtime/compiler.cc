@@ -141,6 +141,12 @@ std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& option
   p.isa = isa;
   p.threads = resolve_threads(options.threads);
 
+  // Sequences live only between the Sequence ops: the API (and a subgraph's caller) passes tensors.
+  for (int id : g.outputs)
+    if (g.values[id].is_sequence)
+      throw Error(g.where() + "output '" + g.values[id].name +
+                  "' is a sequence; octet supports sequences only inside a graph, between the Sequence ops");
+
   // Kernels, in topological order.
   const OpRegistry& registry = OpRegistry::instance();
   if (kernels::verbose())

@@ -28,6 +28,13 @@ SessionState::SessionState(std::shared_ptr<const Program> p, const SessionOption
   step_calls.assign(program->steps.size(), 0);
 }
 
+SessionState::SessionState(std::shared_ptr<const Program> p, kernels::ThreadPool* borrowed)
+    : program(std::move(p)), borrowed_pool(borrowed) {
+  arena.resize(program->arena_bytes);
+  step_ms.assign(program->steps.size(), 0.0);
+  step_calls.assign(program->steps.size(), 0);
+}
+
 std::map<std::string, Tensor> SessionState::run(const std::map<std::string, Tensor>& inputs,
                                                 const std::map<std::string, Tensor>* into) {
   const Program& p = *program;
@@ -88,7 +95,7 @@ std::map<std::string, Tensor> SessionState::run(const std::map<std::string, Tens
   }
 
   KernelContext kc;
-  kc.pool = pool.get();
+  kc.pool = borrowed_pool ? borrowed_pool : pool.get();
   for (size_t s = 0; s < p.steps.size(); ++s) {
     const Step& step = p.steps[s];
     const Node& node = g.nodes[step.node];

@@ -17,6 +17,9 @@ namespace octet::detail {
 struct SessionState {
   // The compiler's own runs (calibration, reports) use the defaults.
   explicit SessionState(std::shared_ptr<const Program> p, const SessionOptions& options = {});
+  // A subgraph's session inside a running kernel (If, Loop, Scan): its own arena, the
+  // caller's thread pool (kernels run one after another, so sharing it is safe).
+  SessionState(std::shared_ptr<const Program> p, kernels::ThreadPool* borrowed);
 
   // Runs once. Outputs named in `into` are written to the caller's tensors (checked against
   // the compiled dtype and shape) and left out of the returned map; the others are returned.
@@ -26,6 +29,7 @@ struct SessionState {
   std::shared_ptr<const Program> program;
   kernels::AlignedBuffer arena;
   std::unique_ptr<kernels::ThreadPool> pool;
+  kernels::ThreadPool* borrowed_pool = nullptr;  // used instead of `pool` when set
   std::shared_ptr<ThreadPoolInterface> external_pool;  // kept alive while `pool` forwards to it
   // Called after each step with every value it wrote (calibration, per-layer error reports).
   std::function<void(int value_id, const Tensor& value)> observer;

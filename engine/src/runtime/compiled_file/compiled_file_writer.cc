@@ -89,6 +89,7 @@ void put_graph(ByteWriter& w, DataLayout& data, const Program& p) {
   w.put<uint32_t>(static_cast<uint32_t>(g.values.size()));
   for (size_t id = 0; id < g.values.size(); ++id) {
     const Value& v = g.values[id];
+    if (v.is_sequence) throw Error("save: value '" + v.name + "' is a sequence, which compiled files do not hold");
     const Tensor* data_of = nullptr;  // the constant's bytes, when the file holds them
     if (v.is_const) {
       if (!v.data.empty()) data_of = &v.data;

@@ -13,6 +13,8 @@
 
 namespace octet::detail {
 
+struct Graph;
+
 struct Attribute {
   enum class Kind { int_, float_, string_, ints, floats, strings, tensor, graph };
   Kind kind = Kind::int_;
@@ -23,6 +25,9 @@ struct Attribute {
   std::vector<float> floats;
   std::vector<std::string> strings;
   Tensor t;
+  // Kind::graph: a subgraph (If's branches, Loop's and Scan's body), shared and never changed
+  // once loaded: a compile prepares its own copy for the shapes it binds.
+  std::shared_ptr<const Graph> g;
 };
 
 // A tensor flowing through the graph. Shape/dtype are filled by the frontend where the
@@ -41,6 +46,12 @@ struct Value {
   uint64_t file_offset = 0;
   bool only_in_file() const { return file && data.empty(); }
   int producer = -1;                   // node index, -1 for graph inputs and constants
+  // An ONNX sequence of tensors rather than a tensor (made and read by the Sequence ops inside
+  // a graph): dtype is its elements' dtype and seq_shapes holds each element's shape, all
+  // known at compile time. At run time it is one buffer of the elements back to back, so the
+  // value's shape is [their total element count].
+  bool is_sequence = false;
+  std::vector<Shape> seq_shapes;
   // Set by the layout pass on a channels-last twin: the name of the [N, C, H, W] value whose
   // elements this one holds as [N, H, W, C] (reports compare it under that name).
   std::string nhwc_of;
@@ -76,6 +87,10 @@ struct Graph {
   std::vector<int> inputs;  // value ids of user inputs (initializers excluded)
   std::vector<int> outputs;
   std::unordered_map<std::string, int> name_index;  // value name -> id, kept by add_value
+  // A subgraph only: the names it reads from enclosing scopes, in first-use order. They are
+  // also its last inputs; the node holding the subgraph lists outer_scope_names(node) as its
+  // last inputs, after the ONNX ones, so passes see those reads as ordinary uses.
+  std::vector<std::string> outer_scope;
 
   int64_t opset() const;  // the default-domain opset
   int add_value(const std::string& name);
@@ -101,5 +116,9 @@ struct Graph {
 
 // A constant's value: Value::data, or its bytes read from the file when still there.
 Tensor constant_data(const Value& v);
+
+// The union of the outer_scope names of a node's subgraph attributes (in attribute order,
+// each name once): the values the node appends to its inputs for its subgraphs.
+std::vector<std::string> outer_scope_names(const Node& n);
 
 }  // namespace octet::detail

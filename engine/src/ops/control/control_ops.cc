@@ -1,0 +1,11 @@
+#include "ops/control/control_ops.h"
+
+namespace octet::detail {
+
+void register_control_flow_ops(OpRegistry& r) {
+  register_if_op(r);
+  register_loop_op(r);
+  register_scan_op(r);
+}
+
+}  // namespace octet::detail
