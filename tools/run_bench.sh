@@ -10,6 +10,9 @@ bash tools/setup.sh
 
 # Architectures for the speed table (random weights, fixed seeds), cached in build/models.
 /usr/bin/python3 tools/export_torchvision.py --out "$root/build/models"
+# The two BERT rows, into the same folder (cached; the first export of bert-large takes
+# minutes: torch's float64 reference forward at sequence 384).
+/usr/bin/python3 tools/export_bert.py --out "$root/build/models"
 # Without the zoo, two small nets trained on Debian's Fashion-MNIST give table 1 real data.
 zoo=${OCTET_ZOO:-$root/../shared/zoo}
 if [ ! -f "$zoo/manifest.json" ]; then

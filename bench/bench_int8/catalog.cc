@@ -237,7 +237,8 @@ std::string classic_display_name(const std::string& manifest_name, ModelSource s
 std::string classic_row_for(const std::string& display_name, ModelSource source) {
   // The classic-tables README: the zoo's mobilenet-v2-1.0-224 is the -TF row; the torchvision
   // resnets and mobilenet-v2 are the -pytorch rows. densenet-121 and googlenet-v3 have one
-  // (TensorFlow) row each: same architecture, other framework.
+  // (TensorFlow) row each: same architecture, other framework. The BERT exports are the two
+  // transformer rows, speed only (the SST-2 and SQuAD columns need trained weights).
   static const std::map<std::string, std::string> zoo_rows = {
       {"mobilenet-v2-1.0-224", "mobilenet-v2-1.0-224-TF"},
   };
@@ -245,6 +246,9 @@ std::string classic_row_for(const std::string& display_name, ModelSource source)
       {"resnet-18", "resnet-18-pytorch"},      {"resnet-50", "resnet-50-PYTORCH"},
       {"mobilenet-v2", "mobilenet-v2-PYTORCH"}, {"densenet-121", "densenet-121-TF"},
       {"googlenet-v3", "googlenet-v3-tf"},
+      // tools/export_bert.py writes into the same folder (BERT's architecture, random weights).
+      {"bert-base-cased", "bert-base-cased"},
+      {"bert-large", "bert-large-uncased-whole-word-masking-squad-0001"},
   };
   const auto& rows = source == ModelSource::torchvision ? torchvision_rows : zoo_rows;
   auto it = rows.find(display_name);

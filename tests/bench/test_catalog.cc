@@ -218,6 +218,9 @@ TEST(ClassicNames, TorchvisionAndZooRows) {
   EXPECT_EQ(classic_row_for("resnet-18", ModelSource::torchvision), "resnet-18-pytorch");
   EXPECT_EQ(classic_row_for("mobilenet-v2", ModelSource::torchvision), "mobilenet-v2-PYTORCH");
   EXPECT_EQ(classic_row_for("densenet-121", ModelSource::torchvision), "densenet-121-TF");
+  EXPECT_EQ(classic_row_for("bert-base-cased", ModelSource::torchvision), "bert-base-cased");
+  EXPECT_EQ(classic_row_for("bert-large", ModelSource::torchvision),
+            "bert-large-uncased-whole-word-masking-squad-0001");
   EXPECT_EQ(classic_row_for("mobilenet-v2-1.0-224", ModelSource::zoo), "mobilenet-v2-1.0-224-TF");
   EXPECT_EQ(classic_row_for("squeezenet1.1", ModelSource::zoo), "");
 }

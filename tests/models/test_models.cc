@@ -1,5 +1,6 @@
-// Every model with reference data (the zoo's test_data_set_0, and the torchvision exports
-// made by tools/export_torchvision.py) runs in FP32 and matches its reference outputs.
+// Every model with reference data (the zoo's test_data_set_0, and the generated models in
+// build/models: tools/export_torchvision.py's and tools/export_bert.py's exports) runs in FP32
+// and matches its reference outputs. A generated model that was not exported is not listed.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -93,7 +94,8 @@ TEST(ModelSources, Present) {
   if (octet::testing::zoo_dir().empty())
     GTEST_SKIP() << "no model zoo (set OCTET_ZOO or place it at ../shared/zoo): zoo models not tested";
   if (octet::testing::generated_models_dir().empty())
-    GTEST_SKIP() << "no generated models (run tools/export_torchvision.py --out build/models)";
+    GTEST_SKIP() << "no generated models (run tools/export_torchvision.py --out build/models, "
+                    "tools/export_bert.py)";
 }
 
 }  // namespace
