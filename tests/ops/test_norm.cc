@@ -148,12 +148,14 @@ void expect_training_outputs(const BatchNormTrainingCase& t, const std::vector<T
         const double want = (t.x.data_as<float>()[k] - mean) / std::sqrt(var + t.epsilon) * t.scale[c] + t.bias[c];
         EXPECT_NEAR(out[0].data_as<float>()[k], want, 1e-5 * (1 + std::fabs(want))) << "channel " << c << " element " << k;
       }
-    if (out.size() > 1)
+    if (out.size() > 1) {
       EXPECT_NEAR(out[1].data_as<float>()[c], t.mean[c] * t.momentum + mean * (1 - t.momentum), 1e-5 * (1 + std::fabs(mean)))
           << "running_mean " << c;
-    if (out.size() > 2)
+    }
+    if (out.size() > 2) {
       EXPECT_NEAR(out[2].data_as<float>()[c], t.var[c] * t.momentum + var * (1 - t.momentum), 1e-5 * (1 + var))
           << "running_var " << c;
+    }
   }
 }
 

@@ -2,10 +2,6 @@
 
 namespace octet::detail {
 
-void register_recurrent_ops(OpRegistry& r);  // RNN, GRU, LSTM (the merger moves this to op_registry.h)
-void register_control_flow_ops(OpRegistry& r);  // If, Loop, Scan (ops/control/)
-void register_sequence_ops(OpRegistry& r);      // SequenceEmpty/Construct/Insert/Erase/At/Length, Concat/SplitToSequence
-
 const OpRegistry& OpRegistry::instance() {
   static const OpRegistry registry = [] {
     OpRegistry r;

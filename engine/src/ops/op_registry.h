@@ -149,5 +149,8 @@ void register_linalg_ops(OpRegistry& r);       // Det, Einsum
 void register_signal_ops(OpRegistry& r);       // Hann/Hamming/BlackmanWindow, DFT, STFT, MelWeightMatrix
 void register_text_ops(OpRegistry& r);         // StringNormalizer, TfIdfVectorizer
 void register_detection_ops(OpRegistry& r);    // NonMaxSuppression, RoiAlign
+void register_recurrent_ops(OpRegistry& r);    // RNN, GRU, LSTM
+void register_control_flow_ops(OpRegistry& r); // If, Loop, Scan
+void register_sequence_ops(OpRegistry& r);     // SequenceEmpty/Construct/Insert/Erase/At/Length, Concat/SplitToSequence
 
 }  // namespace octet::detail
