@@ -5,11 +5,14 @@
 //
 // FP32 with a constant 2-D B on a SIMD level: B is packed once for the gemm_f32 table and
 // every run is one table GEMM over all rows of A (MatMul) or with C folded into the epilogue
-// as a bias or a residual (Gemm); see PackedGemmKernel.
+// as a bias or a residual (Gemm); see PackedGemmKernel. FP32 MatMul with a run-time B
+// (attention's QK^T and softmax x V) packs each batch item's B at run time into per-thread
+// scratch and runs the same table, batch items split across threads; see RuntimeBGemmKernel.
 #include <algorithm>
 #include <vector>
 
 #include "octet/kernels/registry.h"
+#include "octet/kernels/thread_scratch.h"
 #include "ops/impl_list.h"
 #include "ops/matmul/matmul_gemm.h"
 #include "ops/op_util.h"
@@ -207,6 +210,98 @@ class MatMulKernel : public OpKernel {
   MatMulShapes s_;
 };
 
+// Y[batch..., M, N] = A[batch..., M, K] x B[batch..., K, N] on the gemm_f32 table with B
+// read at run time: each batch item's B is packed into the calling thread's scratch in the
+// table's panel layout (the PackedBF32 contract of the SIMD tables), then one table GEMM.
+// Batch items go to threads whole when there are enough of them, else each GEMM splits its
+// rows over the pool; the table's results do not depend on the thread count, so neither do
+// these.
+class RuntimeBGemmKernel : public OpKernel {
+ public:
+  RuntimeBGemmKernel(const kernels::GemmF32Ops* ops, const kernels::PackedBF32& layout, MatMulShapes s)
+      : ops_(ops), isa_(layout.isa), nr_(layout.nr), kc_(layout.kc), s_(std::move(s)) {
+    const Shape ab(s_.a.begin(), s_.a.end() - 2), bb(s_.b.begin(), s_.b.end() - 2);
+    a_str_ = broadcast_strides(ab, s_.batch);
+    b_str_ = broadcast_strides(bb, s_.batch);
+    batches_ = shape_numel(s_.batch);
+    b_shared_ = std::all_of(b_str_.begin(), b_str_.end(), [](int64_t v) { return v == 0; });
+    a_whole_ = shape_numel(ab) == batches_;
+  }
+
+  std::string name() const override { return std::string(ops_->name) + "_runtime_b"; }
+
+  void run(KernelContext& ctx) const override {
+    const float* a = ctx.input(0).data_as<float>();
+    const float* b = ctx.input(1).data_as<float>();
+    float* y = ctx.output(0).data_as<float>();
+    const int64_t M = s_.M, K = s_.K, N = s_.N;
+    if (batches_ == 0 || M == 0) return;
+    kernels::ThreadPool* pool = ctx.pool;
+    if (b_shared_ && a_whole_) {
+      // One B for every batch item and A holds all of them: a single [batches*M, K] x [K, N].
+      thread_local kernels::ThreadScratch scratch;
+      const kernels::PackedBF32 packed = pack(b, scratch);
+      ops_->gemm(batches_ * M, a, K, packed, y, N, kernels::EpilogueF32{}, pool);
+      return;
+    }
+    auto one = [&](int64_t bi, kernels::ThreadPool* gemm_pool) {
+      int64_t rem = bi, ao = 0, bo = 0;
+      for (int64_t d = static_cast<int64_t>(s_.batch.size()) - 1; d >= 0; --d) {
+        const int64_t i = rem % s_.batch[d];
+        rem /= s_.batch[d];
+        ao += i * a_str_[d];
+        bo += i * b_str_[d];
+      }
+      thread_local kernels::ThreadScratch scratch;
+      const kernels::PackedBF32 packed = pack(b + bo * K * N, scratch);
+      ops_->gemm(M, a + ao * M * K, K, packed, y + bi * M * N, N, kernels::EpilogueF32{}, gemm_pool);
+    };
+    if (pool && pool->size() > 1 && batches_ >= pool->size()) {
+      pool->parallel_for(batches_, [&](int64_t begin, int64_t end) {
+        for (int64_t bi = begin; bi < end; ++bi) one(bi, nullptr);
+      });
+    } else {
+      for (int64_t bi = 0; bi < batches_; ++bi) one(bi, pool);
+    }
+  }
+
+ private:
+  // B [K, N] (row-major) in panels of nr columns, data[(p * K + k) * nr + j] = B[k, p*nr + j],
+  // the columns past N zeroed; a view of `scratch`, valid until its next use on this thread.
+  kernels::PackedBF32 pack(const float* b, kernels::ThreadScratch& scratch) const {
+    const int64_t K = s_.K, N = s_.N, nr = nr_;
+    const int64_t panels = (N + nr - 1) / nr;
+    const size_t count = static_cast<size_t>(panels * K * nr);
+    float* dst = scratch.get<float>(count);
+    for (int64_t p = 0; p < panels; ++p) {
+      const int64_t n0 = p * nr, cols = std::min(nr, N - n0);
+      float* panel = dst + p * K * nr;
+      for (int64_t k = 0; k < K; ++k) {
+        const float* src = b + k * N + n0;
+        float* row = panel + k * nr;
+        std::copy(src, src + cols, row);
+        std::fill(row + cols, row + nr, 0.0f);
+      }
+    }
+    kernels::PackedBF32 out;
+    out.isa = isa_;
+    out.K = K;
+    out.N = N;
+    out.nr = nr_;
+    out.kc = kc_;
+    out.data = kernels::AlignedBuffer::borrow(dst, count * sizeof(float), nullptr);
+    return out;
+  }
+
+  const kernels::GemmF32Ops* ops_;
+  kernels::Isa isa_;
+  int64_t nr_, kc_;  // the table's panel layout for this K
+  MatMulShapes s_;
+  std::vector<int64_t> a_str_, b_str_;  // batch strides (in matrices), 0 along broadcast dims
+  int64_t batches_ = 0;
+  bool b_shared_ = false, a_whole_ = false;
+};
+
 struct MatMulDesc {
   const NodeContext* ctx = nullptr;
   MatMulShapes shapes;
@@ -231,12 +326,34 @@ std::unique_ptr<OpKernel> create_matmul_packed(const MatMulDesc& d, const NodeCo
   return std::make_unique<PackedGemmKernel>(ops, std::move(packed), std::vector<float>(), false);
 }
 
+// A run-time B on the FP32 table: the SIMD levels only (their panel layout is the packing
+// contract this kernel writes to).
+std::string matmul_runtime_b_conditions(const MatMulDesc& d) {
+  const NodeContext& ctx = *d.ctx;
+  if (std::string why = declined_on_ref_level(ctx); !why.empty()) return why;
+  if (ctx.input_dtype(0) != DType::f32) return std::string(dtype_name(ctx.input_dtype(0))) + " (the GEMM is FP32)";
+  if (d.shapes.N == 0) return "N = 0";
+  if (d.shapes.K == 0) return "K = 0";
+  if (f32_table(ctx)->nr <= 1) return std::string("the table ") + f32_table(ctx)->name + " has no panel layout";
+  return {};
+}
+
+std::unique_ptr<OpKernel> create_matmul_runtime_b(const MatMulDesc& d, const NodeContext& ctx) {
+  const kernels::GemmF32Ops* ops = f32_table(ctx);
+  // The table's layout for this K, from packing a K x 1 probe (nr and kc depend on K alone).
+  kernels::PackedBF32 layout;
+  const std::vector<float> probe(static_cast<size_t>(d.shapes.K), 0.0f);
+  ops->pack_b(probe.data(), d.shapes.K, 1, 1, false, &layout);
+  return std::make_unique<RuntimeBGemmKernel>(ops, layout, d.shapes);
+}
+
 std::unique_ptr<OpKernel> create_matmul_reference(const MatMulDesc& d, const NodeContext& ctx) {
   return std::make_unique<MatMulKernel>(ctx.input_dtype(0), d.shapes);
 }
 
 const OpImpl<MatMulDesc> kMatMulImpls[] = {
     {"matmul_packed_gemm", matmul_packed_conditions, create_matmul_packed},
+    {"matmul_runtime_b_gemm", matmul_runtime_b_conditions, create_matmul_runtime_b},
     {"matmul_reference", accepts_every_node<MatMulDesc>, create_matmul_reference},
 };
 
