@@ -118,6 +118,21 @@ class ConstantReleaser {
   std::vector<char> kept_;
 };
 
+// Float ops whose SIMD kernels round differently from their reference (polynomial exp / erf,
+// FMA and blocked sums). In a program with 8-bit values they run on the reference, whatever the
+// level, so that an INT8 model's outputs stay identical on every ISA (the INT8 kernels are exact
+// by construction; these are not yet).
+bool isa_variant_float_op(const Node& n) {
+  static const std::set<std::string> kOps = {"Softmax", "LayerNormalization", "Gelu", "MatMul"};
+  return n.domain.empty() && kOps.count(n.op_type) != 0;
+}
+
+bool has_8bit_values(const Graph& g) {
+  for (const Value& v : g.values)
+    if (v.dtype == DType::u8 || v.dtype == DType::s8) return true;
+  return false;
+}
+
 }  // namespace
 
 Graph prepare_graph(const Graph& model, const CompileOptions& options, const kernels::IsaChoice& isa,
@@ -152,11 +167,14 @@ std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& option
   if (kernels::verbose())
     std::fprintf(stderr, "octet: program of %zu nodes, isa %s\n", g.nodes.size(), p.isa.name().c_str());
   ConstantReleaser releaser(g);
+  const bool quantized = has_8bit_values(g);
   for (size_t n = 0; n < g.nodes.size(); ++n) {
     const Node& node = g.nodes[n];
     const OpDef* def = registry.find(node.domain, node.op_type);
     if (!def) throw Error(g.where() + node.label() + ": unsupported op");
-    NodeContext ctx(g, static_cast<int>(n), p.isa, p.packed.get());
+    const kernels::IsaChoice node_isa =
+        quantized && isa_variant_float_op(node) ? kernels::IsaChoice{kernels::Isa::ref, false} : p.isa;
+    NodeContext ctx(g, static_cast<int>(n), node_isa, p.packed.get());
     Step step;
     step.node = static_cast<int>(n);
     step.kernel = def->create(ctx);
