@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "frontend/model_builder.h"
+#include "ops/ref_model_run.h"
 
 namespace octet::testing {
 namespace {
@@ -44,27 +45,6 @@ onnx::NodeProto* sub_node(onnx::GraphProto* g, const std::string& op, const std:
   return n;
 }
 
-CompiledModel compile(const ModelBuilder& b) {
-  const std::string bytes = b.bytes();
-  Model m = Model::load_from_buffer(bytes.data(), bytes.size(), "");
-  CompileOptions opt;
-  opt.isa = "ref";
-  opt.threads = 1;
-  return CompiledModel::compile(m, opt);
-}
-std::map<std::string, Tensor> run(const ModelBuilder& b, const std::map<std::string, Tensor>& inputs) {
-  CompiledModel cm = compile(b);
-  Session s = cm.create_session();
-  return s.run(inputs);
-}
-std::string compile_error(const ModelBuilder& b) {
-  try {
-    compile(b);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // If(c) then x + x else -x, both reading x from the enclosing graph.
 ModelBuilder if_model() {
@@ -84,7 +64,7 @@ ModelBuilder if_model() {
 
 TEST(If, RunTimeConditionBothWays) {
   ModelBuilder b = if_model();
-  CompiledModel cm = compile(b);
+  CompiledModel cm = compile_on_ref(b);
   Session s = cm.create_session();
   EXPECT_EQ(values(s.run({{"c", boolean(true)}, {"x", f32({2}, {1, -2})}}).at("y")), (std::vector<float>{2, -4}));
   EXPECT_EQ(values(s.run({{"c", boolean(false)}, {"x", f32({2}, {1, -2})}}).at("y")), (std::vector<float>{-1, 2}));
@@ -108,7 +88,7 @@ TEST(If, BranchesOfDifferentShapesNeedAConstantCondition) {
   sub_node(e, "Neg", {"x"}, {"e_out"});
   sub_output(e, "e_out");
   b.output_untyped("y");
-  EXPECT_NE(compile_error(b).find("static shapes"), std::string::npos) << compile_error(b);
+  EXPECT_NE(compile_error_on_ref(b).find("static shapes"), std::string::npos) << compile_error_on_ref(b);
 }
 
 TEST(If, ConstantConditionPicksTheBranchShape) {
@@ -132,7 +112,7 @@ TEST(If, ConstantConditionPicksTheBranchShape) {
   sub_node(e, "Neg", {"x"}, {"e_out"});
   sub_output(e, "e_out");
   b.output_untyped("y");
-  auto out = run(b, {{"x", f32({2}, {1, 2})}});
+  auto out = run_on_ref(b, {{"x", f32({2}, {1, 2})}});
   EXPECT_EQ(values(out.at("y")), (std::vector<float>{1, 2, 1, 2}));
 }
 
@@ -151,7 +131,7 @@ TEST(If, MissingBranchIsAnError) {
   }());
   sub_output(t, "t_out");
   b.output_untyped("y");
-  EXPECT_NE(compile_error(b).find("else_branch"), std::string::npos) << compile_error(b);
+  EXPECT_NE(compile_error_on_ref(b).find("else_branch"), std::string::npos) << compile_error_on_ref(b);
 }
 
 TEST(If, BranchReturnsAnOuterValueAndHasItsOwnInitializer) {
@@ -165,7 +145,7 @@ TEST(If, BranchReturnsAnOuterValueAndHasItsOwnInitializer) {
   sub_output(t, "t_out");
   subgraph(n, "else_branch")->add_output()->set_name("x");
   b.output("y", TP::FLOAT, {2});
-  CompiledModel cm = compile(b);
+  CompiledModel cm = compile_on_ref(b);
   Session s = cm.create_session();
   EXPECT_EQ(values(s.run({{"c", boolean(true)}, {"x", f32({2}, {1, 2})}}).at("y")), (std::vector<float>{10, 40}));
   EXPECT_EQ(values(s.run({{"c", boolean(false)}, {"x", f32({2}, {1, 2})}}).at("y")), (std::vector<float>{1, 2}));
@@ -199,7 +179,7 @@ ModelBuilder loop_model(int64_t trips, bool with_scan, int64_t stop_after) {
 }
 
 TEST(Loop, CarriedValuesAndScanOutputs) {
-  auto out = run(loop_model(3, true, 100), {{"s0", f32({2}, {1, 2})}, {"x", f32({2}, {10, 20})}});
+  auto out = run_on_ref(loop_model(3, true, 100), {{"s0", f32({2}, {1, 2})}, {"x", f32({2}, {10, 20})}});
   EXPECT_EQ(values(out.at("s_final")), (std::vector<float>{31, 62}));
   EXPECT_EQ(out.at("s_all").shape(), (Shape{3, 2}));
   EXPECT_EQ(values(out.at("s_all")), (std::vector<float>{11, 22, 21, 42, 31, 62}));
@@ -207,12 +187,12 @@ TEST(Loop, CarriedValuesAndScanOutputs) {
 
 TEST(Loop, ConditionEndsItEarly) {
   // i < 1 is false at i = 1: two iterations run.
-  auto out = run(loop_model(5, false, 1), {{"s0", f32({2}, {0, 0})}, {"x", f32({2}, {1, 2})}});
+  auto out = run_on_ref(loop_model(5, false, 1), {{"s0", f32({2}, {0, 0})}, {"x", f32({2}, {1, 2})}});
   EXPECT_EQ(values(out.at("s_final")), (std::vector<float>{2, 4}));
 }
 
 TEST(Loop, EarlyEndWithScanOutputsIsRefusedAtRunTime) {
-  CompiledModel cm = compile(loop_model(5, true, 1));
+  CompiledModel cm = compile_on_ref(loop_model(5, true, 1));
   Session s = cm.create_session();
   try {
     s.run({{"s0", f32({2}, {0, 0})}, {"x", f32({2}, {1, 2})}});
@@ -226,11 +206,11 @@ TEST(Loop, ScanOutputsNeedAConstantTripCount) {
   ModelBuilder b = loop_model(3, true, 100);
   b.graph()->mutable_initializer()->erase(b.graph()->mutable_initializer()->begin());  // M
   b.input("M", TP::INT64, {});
-  EXPECT_NE(compile_error(b).find("compile time"), std::string::npos) << compile_error(b);
+  EXPECT_NE(compile_error_on_ref(b).find("compile time"), std::string::npos) << compile_error_on_ref(b);
 }
 
 TEST(Loop, HugeTripCountWithScanOutputsIsOverTheMemoryLimit) {
-  const std::string error = compile_error(loop_model(int64_t(1) << 40, true, int64_t(1) << 41));
+  const std::string error = compile_error_on_ref(loop_model(int64_t(1) << 40, true, int64_t(1) << 41));
   EXPECT_NE(error.find("memory limit"), std::string::npos) << error;
 }
 
@@ -238,7 +218,7 @@ TEST(Loop, WrongNumberOfBodyInputs) {
   ModelBuilder b = loop_model(3, false, 100);
   b.graph()->mutable_node(0)->mutable_attribute(0)->mutable_g()->mutable_input()->RemoveLast();
   b.graph()->mutable_node(0)->mutable_attribute(0)->mutable_g()->mutable_node(1)->set_input(0, "s0");
-  EXPECT_NE(compile_error(b).find("has 2 inputs; the node gives it 3"), std::string::npos) << compile_error(b);
+  EXPECT_NE(compile_error_on_ref(b).find("has 2 inputs; the node gives it 3"), std::string::npos) << compile_error_on_ref(b);
 }
 
 TEST(Loop, MissingBody) {
@@ -247,7 +227,7 @@ TEST(Loop, MissingBody) {
   b.initializer(tensor_i64("M", {}, {2}));
   b.node("Loop", {"M", "", "s0"}, {"s"}, "loop");
   b.output_untyped("s");
-  EXPECT_NE(compile_error(b).find("no graph attribute 'body'"), std::string::npos) << compile_error(b);
+  EXPECT_NE(compile_error_on_ref(b).find("no graph attribute 'body'"), std::string::npos) << compile_error_on_ref(b);
 }
 
 TEST(Loop, BodyCompiledPerIterationWhenItSlicesAtTheIterationNumber) {
@@ -274,7 +254,7 @@ TEST(Loop, BodyCompiledPerIterationWhenItSlicesAtTheIterationNumber) {
   sub_output(body, "row");
   b.output_untyped("s");
   b.output_untyped("rows");
-  auto out = run(b, {{"s0", f32({1}, {100})}});
+  auto out = run_on_ref(b, {{"s0", f32({1}, {100})}});
   EXPECT_EQ(values(out.at("s")), (std::vector<float>{118}));
   EXPECT_EQ(values(out.at("rows")), (std::vector<float>{5, 6, 7}));
 }
@@ -304,7 +284,7 @@ TEST(Loop, NestedIfReadsTwoScopesOut) {
   sub_output(body, "c_out");
   sub_output(body, "s_out");
   b.output_untyped("s");
-  auto out = run(b, {{"s0", f32({2}, {0, 0})}, {"x", f32({2}, {1, 2})}});
+  auto out = run_on_ref(b, {{"s0", f32({2}, {0, 0})}, {"x", f32({2}, {1, 2})}});
   EXPECT_EQ(values(out.at("s")), (std::vector<float>{-1, -2}));  // x - x - x
 }
 
@@ -328,7 +308,7 @@ TEST(Scan, AxesAndDirections) {
   sub_output(body, "scan_out");
   b.output_untyped("sum");
   b.output_untyped("partial");
-  auto out = run(b, {{"init", f32({2}, {0, 100})}, {"x", f32({2, 3}, {1, 2, 3, 4, 5, 6})}});
+  auto out = run_on_ref(b, {{"init", f32({2}, {0, 100})}, {"x", f32({2, 3}, {1, 2, 3, 4, 5, 6})}});
   EXPECT_EQ(values(out.at("sum")), (std::vector<float>{6, 115}));
   EXPECT_EQ(out.at("partial").shape(), (Shape{2, 3}));
   // Reverse order: columns 2, 1, 0 -> partial sums 3, 5, 6 and 106, 111, 115.
@@ -351,7 +331,7 @@ TEST(Scan, ReversedOutput) {
   sub_output(body, "scan_out");
   b.output_untyped("sum");
   b.output_untyped("partial");
-  auto out = run(b, {{"init", f32({1}, {0})}, {"x", f32({3, 1}, {1, 2, 3})}});
+  auto out = run_on_ref(b, {{"init", f32({1}, {0})}, {"x", f32({3, 1}, {1, 2, 3})}});
   EXPECT_EQ(values(out.at("partial")), (std::vector<float>{6, 3, 1}));
 }
 
@@ -377,7 +357,7 @@ ModelBuilder scan8_model() {
 }
 
 TEST(Scan, Opset8BatchAxis) {
-  CompiledModel cm = compile(scan8_model());
+  CompiledModel cm = compile_on_ref(scan8_model());
   Session s = cm.create_session();
   Tensor lens(DType::s64, {2});
   lens.data_as<int64_t>()[0] = lens.data_as<int64_t>()[1] = 3;
@@ -407,7 +387,7 @@ TEST(Scan, BadDirection) {
   sub_node(body, "Add", {"acc", "row"}, {"acc_out"});
   sub_output(body, "acc_out");
   b.output_untyped("sum");
-  EXPECT_NE(compile_error(b).find("direction must be 0 or 1"), std::string::npos) << compile_error(b);
+  EXPECT_NE(compile_error_on_ref(b).find("direction must be 0 or 1"), std::string::npos) << compile_error_on_ref(b);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "frontend/model_builder.h"
+#include "ops/ref_model_run.h"
 
 namespace octet::testing {
 namespace {
@@ -19,27 +20,6 @@ Tensor f32(Shape shape, std::vector<float> v) {
 }
 std::vector<float> values(const Tensor& t) { return std::vector<float>(t.data_as<float>(), t.data_as<float>() + t.numel()); }
 
-CompiledModel compile(const ModelBuilder& b) {
-  const std::string bytes = b.bytes();
-  Model m = Model::load_from_buffer(bytes.data(), bytes.size(), "");
-  CompileOptions opt;
-  opt.isa = "ref";
-  opt.threads = 1;
-  return CompiledModel::compile(m, opt);
-}
-std::map<std::string, Tensor> run(const ModelBuilder& b, const std::map<std::string, Tensor>& inputs) {
-  CompiledModel cm = compile(b);
-  Session s = cm.create_session();
-  return s.run(inputs);
-}
-std::string compile_error(const ModelBuilder& b) {
-  try {
-    compile(b);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(Sequence, SplitThenAtAndLength) {
   ModelBuilder b(13);
@@ -51,7 +31,7 @@ TEST(Sequence, SplitThenAtAndLength) {
   b.node("SequenceLength", {"seq"}, {"n"});
   b.output_untyped("y");
   b.output_untyped("n");
-  auto out = run(b, {{"x", f32({2, 6}, {0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15})}});
+  auto out = run_on_ref(b, {{"x", f32({2, 6}, {0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15})}});
   EXPECT_EQ(out.at("y").shape(), (Shape{2, 4}));
   EXPECT_EQ(values(out.at("y")), (std::vector<float>{2, 3, 4, 5, 12, 13, 14, 15}));
   EXPECT_EQ(*out.at("n").data_as<int64_t>(), 2);
@@ -64,7 +44,7 @@ TEST(Sequence, SplitWithoutSizesSqueezes) {
   attr_i(b.node("SplitToSequence", {"x"}, {"seq"}), "keepdims", 0);
   b.node("SequenceAt", {"seq", "last"}, {"y"});
   b.output_untyped("y");
-  auto out = run(b, {{"x", f32({3, 2}, {1, 2, 3, 4, 5, 6})}});
+  auto out = run_on_ref(b, {{"x", f32({3, 2}, {1, 2, 3, 4, 5, 6})}});
   EXPECT_EQ(out.at("y").shape(), (Shape{2}));
   EXPECT_EQ(values(out.at("y")), (std::vector<float>{5, 6}));
 }
@@ -81,7 +61,7 @@ TEST(Sequence, ConstructInsertEraseConcat) {
   b.node("SequenceErase", {"s2"}, {"s3"});
   attr_i(b.node("ConcatFromSequence", {"s3"}, {"y"}), "axis", 1);
   b.output_untyped("y");
-  auto out = run(b, {{"a", f32({2, 1}, {1, 2})}, {"b", f32({2, 2}, {3, 4, 5, 6})}, {"c", f32({2, 3}, {7, 8, 9, 10, 11, 12})}});
+  auto out = run_on_ref(b, {{"a", f32({2, 1}, {1, 2})}, {"b", f32({2, 2}, {3, 4, 5, 6})}, {"c", f32({2, 3}, {7, 8, 9, 10, 11, 12})}});
   EXPECT_EQ(out.at("y").shape(), (Shape{2, 4}));
   EXPECT_EQ(values(out.at("y")), (std::vector<float>{7, 8, 9, 1, 10, 11, 12, 2}));
 }
@@ -97,7 +77,7 @@ TEST(Sequence, EmptyThenInsertsStacked) {
   attr_i(n, "axis", -1);
   attr_i(n, "new_axis", 1);
   b.output_untyped("y");
-  auto out = run(b, {{"a", f32({2}, {1, 2})}, {"b", f32({2}, {3, 4})}});
+  auto out = run_on_ref(b, {{"a", f32({2}, {1, 2})}, {"b", f32({2}, {3, 4})}});
   EXPECT_EQ(out.at("y").shape(), (Shape{2, 2}));
   EXPECT_EQ(values(out.at("y")), (std::vector<float>{1, 3, 2, 4}));
 }
@@ -109,7 +89,7 @@ TEST(Sequence, RunTimePositionOverElementsOfOneShape) {
   b.node("SplitToSequence", {"x"}, {"seq"});
   b.node("SequenceAt", {"seq", "p"}, {"y"});
   b.output_untyped("y");
-  CompiledModel cm = compile(b);
+  CompiledModel cm = compile_on_ref(b);
   Session s = cm.create_session();
   Tensor p(DType::s64, {});
   *p.data_as<int64_t>() = -2;
@@ -126,7 +106,7 @@ TEST(Sequence, RunTimePositionOverElementsOfDifferentShapesIsRefused) {
   b.node("SplitToSequence", {"x", "split"}, {"seq"});
   b.node("SequenceAt", {"seq", "p"}, {"y"});
   b.output_untyped("y");
-  EXPECT_NE(compile_error(b).find("static shapes"), std::string::npos) << compile_error(b);
+  EXPECT_NE(compile_error_on_ref(b).find("static shapes"), std::string::npos) << compile_error_on_ref(b);
 }
 
 TEST(Sequence, Refusals) {
@@ -135,7 +115,7 @@ TEST(Sequence, Refusals) {
     b.input("x", TP::FLOAT, {2});
     b.node("SequenceConstruct", {"x"}, {"s"});
     b.output_untyped("s");
-    EXPECT_NE(compile_error(b).find("is a sequence"), std::string::npos) << compile_error(b);
+    EXPECT_NE(compile_error_on_ref(b).find("is a sequence"), std::string::npos) << compile_error_on_ref(b);
   }
   {  // a tensor op reading a sequence
     ModelBuilder b(13);
@@ -143,7 +123,7 @@ TEST(Sequence, Refusals) {
     b.node("SequenceConstruct", {"x"}, {"s"});
     b.node("Relu", {"s"}, {"y"});
     b.output_untyped("y");
-    EXPECT_NE(compile_error(b).find("is a sequence; this op takes tensors"), std::string::npos) << compile_error(b);
+    EXPECT_NE(compile_error_on_ref(b).find("is a sequence; this op takes tensors"), std::string::npos) << compile_error_on_ref(b);
   }
   {  // position out of range, split sizes that do not add up
     ModelBuilder b(13);
@@ -152,14 +132,14 @@ TEST(Sequence, Refusals) {
     b.node("SplitToSequence", {"x"}, {"seq"});
     b.node("SequenceAt", {"seq", "five"}, {"y"});
     b.output_untyped("y");
-    EXPECT_NE(compile_error(b).find("outside"), std::string::npos) << compile_error(b);
+    EXPECT_NE(compile_error_on_ref(b).find("outside"), std::string::npos) << compile_error_on_ref(b);
     ModelBuilder c(13);
     c.input("x", TP::FLOAT, {3});
     c.initializer(tensor_i64("split", {2}, {1, 1}));
     c.node("SplitToSequence", {"x", "split"}, {"seq"});
     c.node("ConcatFromSequence", {"seq"}, {"y"});
     c.output_untyped("y");
-    EXPECT_NE(compile_error(c).find("add up to 2"), std::string::npos) << compile_error(c);
+    EXPECT_NE(compile_error_on_ref(c).find("add up to 2"), std::string::npos) << compile_error_on_ref(c);
   }
   {  // a sequence input the model declares
     ModelBuilder b(13);
@@ -168,7 +148,7 @@ TEST(Sequence, Refusals) {
     in->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(TP::FLOAT);
     b.node("SequenceLength", {"s"}, {"n"});
     b.output_untyped("n");
-    EXPECT_NE(compile_error(b).find("unsupported type"), std::string::npos) << compile_error(b);
+    EXPECT_NE(compile_error_on_ref(b).find("unsupported type"), std::string::npos) << compile_error_on_ref(b);
   }
 }
 
