@@ -10,19 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "frontend/model_builder.h"  // EXPECT_OCTET_ERROR
 #include "ops/op_test_util.h"
 
 // EXPECT that `stmt` throws octet::Error whose message contains `substr`.
-#define EXPECT_OCTET_ERROR(stmt, substr)                                                          \
-  do {                                                                                            \
-    try {                                                                                         \
-      stmt;                                                                                       \
-      ADD_FAILURE() << "expected octet::Error containing \"" << (substr) << "\"";                 \
-    } catch (const octet::Error& e) {                                                             \
-      EXPECT_NE(std::string(e.what()).find(substr), std::string::npos)                            \
-          << "message: " << e.what() << "\nexpected to contain: " << (substr);                    \
-    }                                                                                             \
-  } while (0)
 
 namespace octet {
 namespace {
