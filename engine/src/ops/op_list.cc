@@ -5,6 +5,7 @@ namespace octet::detail {
 void register_recurrent_ops(OpRegistry& r);  // RNN, GRU, LSTM (the merger moves this to op_registry.h)
 void register_control_flow_ops(OpRegistry& r);  // If, Loop, Scan (ops/control/)
 void register_sequence_ops(OpRegistry& r);      // SequenceEmpty/Construct/Insert/Erase/At/Length, Concat/SplitToSequence
+void register_optional_ops(OpRegistry& r);      // Optional, OptionalHasElement, OptionalGetElement (ops/sequence/)
 
 const OpRegistry& OpRegistry::instance() {
   static const OpRegistry registry = [] {
@@ -27,6 +28,7 @@ const OpRegistry& OpRegistry::instance() {
     register_recurrent_ops(r);
     register_control_flow_ops(r);
     register_sequence_ops(r);
+    register_optional_ops(r);
     return r;
   }();
   return registry;
