@@ -23,6 +23,7 @@ const OpRegistry& OpRegistry::instance() {
     register_recurrent_ops(r);
     register_control_flow_ops(r);
     register_sequence_ops(r);
+    register_optional_ops(r);
     return r;
   }();
   return registry;

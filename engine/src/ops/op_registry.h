@@ -152,5 +152,6 @@ void register_detection_ops(OpRegistry& r);    // NonMaxSuppression, RoiAlign
 void register_recurrent_ops(OpRegistry& r);    // RNN, GRU, LSTM
 void register_control_flow_ops(OpRegistry& r); // If, Loop, Scan
 void register_sequence_ops(OpRegistry& r);     // SequenceEmpty/Construct/Insert/Erase/At/Length, Concat/SplitToSequence
+void register_optional_ops(OpRegistry& r);     // Optional, OptionalHasElement, OptionalGetElement
 
 }  // namespace octet::detail

@@ -5,11 +5,13 @@
 namespace octet::detail {
 namespace {
 
-// The ops that read a sequence (as input 0; ops/sequence/); every other input is a tensor.
+// The ops that read a sequence (as input 0; ops/sequence/, and Identity and the Optional ops,
+// which pass it through); every other input is a tensor.
 bool takes_sequences(const Node& n) {
   if (!n.domain.empty()) return false;
   return n.op_type == "SequenceInsert" || n.op_type == "SequenceErase" || n.op_type == "SequenceAt" ||
-         n.op_type == "SequenceLength" || n.op_type == "ConcatFromSequence";
+         n.op_type == "SequenceLength" || n.op_type == "ConcatFromSequence" || n.op_type == "Identity" ||
+         n.op_type == "Optional" || n.op_type == "OptionalGetElement" || n.op_type == "OptionalHasElement";
 }
 
 // Strings count their std::string objects (their characters live on the heap beside them).

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "ops/elementwise/elementwise_util.h"
+#include "ops/sequence/sequence_value.h"
 #include "octet/kernels/registry.h"
 
 namespace octet::detail {
@@ -374,10 +375,15 @@ class CopyKernel final : public OpKernel {
   }
 };
 
+// Identity also passes a static sequence through (the compiler lets it take one).
 void infer_identity(NodeContext& c) {
   DType t = c.input_dtype(0);
   c.check(dtype_size(t) > 0, std::string("unsupported dtype ") + dtype_name(t) + " for input 0");
-  c.set_output(0, t, c.input_shape(0));
+  const Value& x = c.input(0);
+  if (x.is_sequence)
+    set_sequence_output(c, 0, t, x.seq_shapes);
+  else
+    c.set_output(0, t, c.input_shape(0));
 }
 
 std::unique_ptr<OpKernel> create_identity(const NodeContext&) { return std::make_unique<CopyKernel>(); }
