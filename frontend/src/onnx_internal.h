@@ -1,6 +1,7 @@
 // Internal pieces of the ONNX frontend shared by its translation units.
 #pragma once
 
+#include <onnx/onnx-data_pb.h>
 #include <onnx/onnx_pb.h>
 
 #include <cstdint>
@@ -53,6 +54,9 @@ Tensor tensor_from_proto(const onnx::TensorProto& tp, const TensorSource& src, c
 // stay there; the rest are decoded as tensor_from_proto does.
 LoadedConst initializer_from_proto(const onnx::TensorProto& tp, const RawDataSpan& raw, const TensorSource& src,
                                    const std::string& what);
+// Test data of sequence / optional values (value_proto.cc): elements decode as tensor_from_proto.
+Value value_from_sequence_proto(const onnx::SequenceProto& sp, const TensorSource& src, const std::string& what);
+Value value_from_optional_proto(const onnx::OptionalProto& op, const TensorSource& src, const std::string& what);
 // Encodes a tensor as raw_data (little-endian, the host order on x86).
 void tensor_to_proto(const Tensor& t, const std::string& name, onnx::TensorProto* tp);
 

@@ -290,8 +290,8 @@ class ModelConverter {
     for (const auto& vi : gp.value_info()) {
       int id = g_->find_value(vi.name());
       if (id < 0 || g_->values[id].is_const || is_graph_input(id)) continue;
-      // Sequence values inside the graph are typed by the Sequence ops' inference.
-      if (vi.type().has_sequence_type()) continue;
+      // Sequence and optional values inside the graph are typed by their ops' inference.
+      if (vi.type().has_sequence_type() || vi.type().has_optional_type()) continue;
       apply_type(g_->values[id], vi.type(), "value " + quoted(vi.name()), false);
     }
   }
@@ -321,12 +321,34 @@ class ModelConverter {
   // Copies a declared TypeProto onto a value: dtype, shape (fixed dims, dim_param names -> -1
   // with the name). Unnamed unknown dims of graph inputs get a generated name
   // ("<input>:<axis>") so a caller can still bind them through CompileOptions::dim_values.
-  void apply_type(Value& v, const onnx::TypeProto& type, const std::string& what, bool name_unknown_dims) {
-    if (type.value_case() == onnx::TypeProto::VALUE_NOT_SET) return;
-    if (!type.has_tensor_type())
-      fail(what + ": unsupported type (only tensors; sequence, map, optional and sparse types are not supported "
-                  "here: sequences only inside a graph, between the Sequence ops)");
-    const auto& tt = type.tensor_type();
+  // Sequences (of tensors) and optionals (of a tensor or a sequence) are accepted at graph inputs
+  // and outputs: a sequence input keeps its element type (CompileOptions::sequence_shapes binds
+  // the elements); a produced output takes what inference gives it, only the optional flag here.
+  void apply_type(Value& v, const onnx::TypeProto& declared, const std::string& what, bool name_unknown_dims) {
+    if (declared.value_case() == onnx::TypeProto::VALUE_NOT_SET) return;
+    const onnx::TypeProto* type = &declared;
+    if (type->has_optional_type()) {
+      v.is_optional = true;
+      type = &type->optional_type().elem_type();
+      if (type->value_case() == onnx::TypeProto::VALUE_NOT_SET) return;
+    }
+    bool sequence = false;
+    if (type->has_sequence_type()) {
+      sequence = true;
+      type = &type->sequence_type().elem_type();
+      if (type->value_case() == onnx::TypeProto::VALUE_NOT_SET) fail(what + ": a sequence without an element type");
+    }
+    if (!type->has_tensor_type())
+      fail(what + ": unsupported type (tensors, sequences of tensors and optionals of those are supported; "
+                  "map, sparse and nested sequence types are not)");
+    // (name_unknown_dims is set for graph inputs only.) A produced sequence is typed by its op;
+    // the declaration only says what Model::outputs() reports until then.
+    if (sequence && !name_unknown_dims) {
+      v.is_sequence = true;
+      return;
+    }
+    v.is_sequence = sequence;
+    const auto& tt = type->tensor_type();
     if (tt.elem_type() != onnx::TensorProto::UNDEFINED)
       v.dtype = declared_dtype_from_onnx(tt.elem_type(), what, src_.display);
     if (!tt.has_shape()) return;
@@ -429,6 +451,19 @@ class ModelConverter {
         out.kind = Attribute::Kind::graph;
         out.g = convert_subgraph(a.g(), label + " attribute " + quoted(a.name()));
         break;
+      case onnx::AttributeProto::TYPE_PROTO: {
+        out.kind = Attribute::Kind::type;
+        const std::string what = label + " attribute " + quoted(a.name());
+        const onnx::TypeProto* t = &a.tp();
+        if (t->has_sequence_type()) {
+          out.type_sequence = true;
+          t = &t->sequence_type().elem_type();
+        }
+        if (!t->has_tensor_type() || t->tensor_type().elem_type() == onnx::TensorProto::UNDEFINED)
+          fail(what + ": only a tensor or a sequence of tensors with an element type is supported");
+        out.type_dtype = declared_dtype_from_onnx(t->tensor_type().elem_type(), what, src_.display);
+        break;
+      }
       default:
         fail(label + ": attribute " + quoted(a.name()) + " has type " +
              onnx::AttributeProto::AttributeType_Name(type) + ", which octet does not support");

@@ -45,6 +45,7 @@ void set_attr(const std::string& name, const detail::Attribute& a, onnx::Attribu
       tensor_to_proto(a.t, "", ap->mutable_t());
       break;
     case K::graph: throw Error("cannot save attribute '" + name + "': graph attributes are not supported");
+    case K::type: throw Error("cannot save attribute '" + name + "': type attributes are not supported");
   }
 }
 

@@ -143,6 +143,14 @@ std::set<std::string> inputs_to_freeze(const octet::Model& model, const std::map
       if (i < n.inputs.size() && n.inputs[i] >= 0 && feeds.count(g.values[n.inputs[i]].name))
         names.insert(g.values[n.inputs[i]].name);
   }
+  // An If whose output is an optional may return an empty one from one branch and an element
+  // from the other: octet resolves optionals at compile time, so its condition is frozen.
+  for (const auto& n : g.nodes) {
+    if (n.op_type != "If" || !n.domain.empty() || n.inputs.empty() || n.inputs[0] < 0) continue;
+    bool optional_out = false;
+    for (int o : n.outputs) optional_out = optional_out || (o >= 0 && g.values[o].is_optional);
+    if (optional_out && feeds.count(g.values[n.inputs[0]].name)) names.insert(g.values[n.inputs[0]].name);
+  }
   // Loop's trip count M decides the stacked shape of its scan outputs: freeze every graph
   // input it is computed from (the expanded Range tests compute it from float inputs).
   std::vector<int> pending;
@@ -182,30 +190,60 @@ struct InvalidTestData : std::runtime_error {
 
 struct Loaded {
   std::string name, file;
-  octet::Tensor tensor;
+  octet::Value value;  // a tensor, or for sequence / optional inputs and outputs what the file holds
 };
 
+// The i-th data file, read as the i-th model input / output is declared (a TensorProto,
+// SequenceProto or OptionalProto: the files do not say which).
 std::vector<Loaded> load_matched(const std::vector<std::string>& files, const std::vector<octet::TensorInfo>& infos,
                                  const char* what) {
   std::vector<Loaded> out;
   for (size_t i = 0; i < files.size(); ++i) {
     Loaded l;
     l.file = files[i];
-    l.tensor = octet::load_tensor_pb(files[i], &l.name);
+    const octet::TensorInfo* info = i < infos.size() ? &infos[i] : nullptr;
+    if (info && info->is_optional)
+      l.value = octet::load_optional_pb(files[i], &l.name);
+    else if (info && info->is_sequence)
+      l.value = octet::load_sequence_pb(files[i], &l.name);
+    else
+      l.value = octet::load_tensor_pb(files[i], &l.name);
     if (l.name.empty()) {
-      if (i >= infos.size()) throw octet::Error(files[i] + ": more " + what + " files than model " + what + "s");
-      l.name = infos[i].name;
+      if (!info) throw octet::Error(files[i] + ": more " + what + " files than model " + what + "s");
+      l.name = info->name;
     }
-    l.tensor = as_declared_bf16(l.tensor, infos, l.name);
+    if (l.value.is_tensor()) l.value = as_declared_bf16(l.value.tensor(), infos, l.name);
     out.push_back(std::move(l));
   }
   return out;
 }
 
+
 std::string fmt(double v) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.3g", v);
   return buf;
+}
+
+// got against want: "" when they agree at the runner's tolerances, else what differs.
+std::string compare_values(const octet::Value& got, const octet::Value& want) {
+  if (want.is_none() || got.is_none())
+    return want.is_none() == got.is_none() ? "" : want.is_none() ? "holds an element, expected none" : "is none";
+  if (want.is_sequence() != got.is_sequence())
+    return want.is_sequence() ? "is a tensor, expected a sequence" : "is a sequence, expected a tensor";
+  const std::vector<octet::Tensor> g = got.is_sequence() ? got.elements() : std::vector<octet::Tensor>{got.tensor()};
+  const std::vector<octet::Tensor> w = want.is_sequence() ? want.elements() : std::vector<octet::Tensor>{want.tensor()};
+  if (g.size() != w.size())
+    return "has " + std::to_string(g.size()) + " elements, expected " + std::to_string(w.size());
+  for (size_t e = 0; e < g.size(); ++e) {
+    const std::string at = got.is_sequence() ? "element " + std::to_string(e) + ": " : "";
+    const auto c = octet::tools::compare_tensors(g[e], w[e], kRtol, kAtol);
+    if (!c.problem.empty()) return at + c.problem;
+    if (c.mismatches)
+      return at + std::to_string(c.mismatches) + " of " + std::to_string(c.count) + " out of tolerance (max abs err " +
+             fmt(c.max_abs) + ", max rel err " + fmt(c.max_rel) + ")";
+  }
+  return "";
 }
 
 // Runs one data set; returns "" when every output matches, else what went wrong.
@@ -216,13 +254,31 @@ std::string run_data_set(const octet::Model& model, const std::string& dir) {
   auto expected = load_matched(numbered_files(dir, "output_"), model_outputs, "output");
   if (expected.empty()) return "no output_N.pb in " + dir;
 
+  octet::CompileOptions opt;
+  opt.precision = octet::Precision::fp32;
+  opt.isa = "auto";
+  // Tensors (frozen or fed), sequences (their element shapes compiled in) and empty optionals
+  // (compiled empty).
   std::map<std::string, octet::Tensor> feeds;
-  for (auto& in : inputs) feeds[in.name] = in.tensor;
+  std::map<std::string, octet::Value> value_feeds;
+  for (auto& in : inputs) {
+    if (in.value.is_tensor()) {
+      feeds[in.name] = in.value.tensor();
+      continue;
+    }
+    value_feeds[in.name] = in.value;
+    if (in.value.is_none()) {
+      opt.empty_optional_inputs.push_back(in.name);
+    } else {
+      std::vector<octet::Shape>& shapes = opt.sequence_shapes[in.name];
+      for (const octet::Tensor& t : in.value.elements()) shapes.push_back(t.shape());
+    }
+  }
   const octet::detail::Graph& g = *model.graph();
   for (int id : g.inputs) {
     const octet::detail::Value& v = g.values[id];
     auto it = feeds.find(v.name);
-    if (it == feeds.end() || !v.shape_known) continue;
+    if (it == feeds.end() || !v.shape_known || v.is_sequence) continue;
     bool fits = v.shape.size() == it->second.rank();
     for (size_t d = 0; fits && d < v.shape.size(); ++d) fits = v.shape[d] < 0 || v.shape[d] == it->second.shape()[d];
     if (!fits)
@@ -230,25 +286,21 @@ std::string run_data_set(const octet::Model& model, const std::string& dir) {
                             " but the model declares " + octet::shape_str(v.shape));
   }
 
-  octet::CompileOptions opt;
-  opt.precision = octet::Precision::fp32;
-  opt.isa = "auto";
   const std::set<std::string> frozen = inputs_to_freeze(model, feeds);
   for (const auto& name : frozen) opt.constant_inputs[name] = feeds[name];
   // Symbolic dims take the sizes the test data has.
   for (const auto& info : model_inputs) {
     auto it = feeds.find(info.name);
-    if (it == feeds.end() || info.shape.size() != it->second.rank()) continue;
+    if (it == feeds.end() || info.is_sequence || info.shape.size() != it->second.rank()) continue;
     for (size_t d = 0; d < info.shape.size(); ++d)
       if (info.shape[d] < 0 && d < info.dim_names.size() && !info.dim_names[d].empty())
         opt.dim_values[info.dim_names[d]] = it->second.shape()[d];
   }
   octet::CompiledModel compiled = octet::CompiledModel::compile(model, opt);
-  std::map<std::string, octet::Tensor> runtime_feeds;
   for (const auto& kv : feeds)
-    if (!frozen.count(kv.first)) runtime_feeds.insert(kv);
+    if (!frozen.count(kv.first)) value_feeds.emplace(kv.first, kv.second);
   octet::Session session = compiled.create_session();
-  auto results = session.run(runtime_feeds);
+  const auto results = session.run_values(value_feeds);
 
   std::string problems;
   for (const auto& e : expected) {
@@ -257,12 +309,8 @@ std::string run_data_set(const octet::Model& model, const std::string& dir) {
     if (it == results.end()) {
       p = "no output '" + e.name + "'";
     } else {
-      const auto c = octet::tools::compare_tensors(it->second, e.tensor, kRtol, kAtol);
-      if (!c.problem.empty())
-        p = "output '" + e.name + "': " + c.problem;
-      else if (c.mismatches)
-        p = "output '" + e.name + "': " + std::to_string(c.mismatches) + " of " + std::to_string(c.count) +
-            " out of tolerance (max abs err " + fmt(c.max_abs) + ", max rel err " + fmt(c.max_rel) + ")";
+      p = compare_values(it->second, e.value);
+      if (!p.empty()) p = "output '" + e.name + "': " + p;
     }
     if (!p.empty()) problems += (problems.empty() ? "" : "; ") + p;
   }

@@ -239,7 +239,9 @@ TEST(BadInput, WrongDtype) {
 TEST(BadInput, NonTensorInput) {
   ModelBuilder b = small_model();
   auto* vi = b.graph()->mutable_input(0);
-  vi->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(TP::FLOAT);
+  // Sequences of tensors are supported (CompileOptions::sequence_shapes); of sequences are not.
+  vi->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_sequence_type()->mutable_elem_type()
+      ->mutable_tensor_type()->set_elem_type(TP::FLOAT);
   EXPECT_OCTET_ERROR(b.load(), "graph input 'x': unsupported type");
 }
 

@@ -112,12 +112,50 @@ class Tensor {
 Tensor load_tensor_pb(const std::string& path, std::string* name = nullptr);
 void save_tensor_pb(const Tensor& t, const std::string& name, const std::string& path);
 
+// A graph input or output. Most are tensors; ONNX sequences of tensors and optionals (of a
+// tensor or a sequence) are described here too and passed through Session::run_values.
 struct TensorInfo {
   std::string name;
-  DType dtype = DType::undefined;
+  DType dtype = DType::undefined;      // a sequence's or optional's element dtype
   Shape shape;                         // -1 for a dimension not known statically
   std::vector<std::string> dim_names;  // symbolic names ("" when the dim is fixed)
+  // A sequence of tensors. On a Model, shape / dim_names are the shape its elements are
+  // declared with; on a CompiledModel, element_shapes holds each element's compiled shape (a
+  // sequence's count and element shapes are fixed at compile time like every other shape) and
+  // shape is [element count].
+  bool is_sequence = false;
+  std::vector<Shape> element_shapes;
+  bool is_optional = false;  // declared optional(...)
+  bool is_none = false;      // CompiledModel: an optional compiled empty (run_values gives none)
 };
+
+// What Session::run_values takes and returns per graph input or output: a tensor, a sequence
+// of tensors (ONNX seq(tensor)), or none (an empty ONNX optional). A tensor converts
+// implicitly. Copies share the tensors' storage.
+class Value {
+ public:
+  Value() = default;  // none
+  Value(Tensor t) : kind_(Kind::tensor), tensor_(std::move(t)) {}  // NOLINT: implicit on purpose
+  static Value sequence(std::vector<Tensor> elements);
+  static Value none() { return Value(); }
+
+  bool is_tensor() const { return kind_ == Kind::tensor; }
+  bool is_sequence() const { return kind_ == Kind::sequence; }
+  bool is_none() const { return kind_ == Kind::none; }
+  const Tensor& tensor() const;                // throws Error unless is_tensor()
+  const std::vector<Tensor>& elements() const;  // throws Error unless is_sequence()
+
+ private:
+  enum class Kind { none, tensor, sequence };
+  Kind kind_ = Kind::none;
+  Tensor tensor_;
+  std::vector<Tensor> elements_;
+};
+
+// Read a serialized onnx.SequenceProto (of tensors) or onnx.OptionalProto (of a tensor or a
+// sequence of tensors; empty: none), as the ONNX test data of such inputs and outputs holds.
+Value load_sequence_pb(const std::string& path, std::string* name = nullptr);
+Value load_optional_pb(const std::string& path, std::string* name = nullptr);
 
 namespace detail {
 struct Graph;
@@ -159,6 +197,13 @@ struct CompileOptions {
   std::map<std::string, int64_t> dim_values;
   // Graph inputs frozen to these values at compile time (they fold into constants).
   std::map<std::string, Tensor> constant_inputs;
+  // Sequence graph inputs (ONNX seq(tensor)): each element's shape. octet fixes every shape at
+  // compile time, a sequence's length and element shapes too; runs must pass exactly these.
+  std::map<std::string, std::vector<Shape>> sequence_shapes;
+  // Optional graph inputs (ONNX optional(T)) compiled empty (None): optionals are resolved at
+  // compile time too, so runs pass Value::none() for these (or leave them out). An optional
+  // input not named here holds an element: a tensor, or a sequence bound by sequence_shapes.
+  std::vector<std::string> empty_optional_inputs;
   // Refuse models whose initializers plus planned working memory exceed this.
   uint64_t max_memory_bytes = uint64_t(16) << 30;
   bool optimize = true;  // graph passes (folding, fusion); off = run the graph as written
@@ -295,6 +340,11 @@ class Session {
   // overlap an input. The producing kernel writes into them directly where it can (otherwise
   // the result is copied in). Outputs not named are computed and dropped.
   void run_into(const std::map<std::string, Tensor>& inputs, const std::map<std::string, Tensor>& outputs);
+  // Like run, for models with sequence or optional inputs or outputs (run and run_into take
+  // tensors only and refuse them). Sequences must have the compiled element count, dtype and
+  // shapes; optionals compiled empty take none (or are left out); every output is returned,
+  // an optional compiled empty as none. Tensors work as in run.
+  std::map<std::string, Value> run_values(const std::map<std::string, Value>& inputs);
 
   void enable_profiling(bool on);
   std::vector<NodeProfile> profile() const;  // sorted by total time, largest first

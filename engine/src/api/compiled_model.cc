@@ -13,6 +13,14 @@
 namespace octet {
 namespace detail {
 std::vector<TensorInfo> graph_io_infos(const Graph& g, bool inputs);
+std::string first_non_tensor_io(const Program& p);  // session_values.cc
+
+// run and run_into pass tensors only.
+void check_tensor_io(const Program& p, const char* api) {
+  const std::string name = first_non_tensor_io(p);
+  if (!name.empty())
+    throw Error(p.graph.where() + "'" + name + "' is a sequence or an optional: use Session::run_values, not " + api);
+}
 
 namespace {
 
@@ -96,12 +104,18 @@ Session::~Session() = default;
 
 std::map<std::string, Tensor> Session::run(const std::map<std::string, Tensor>& inputs) {
   if (!state_) throw Error("Session::run on a moved-from session");
-  return detail::api_guard("Session::run", [&] { return state_->run(inputs); });
+  return detail::api_guard("Session::run", [&] {
+    detail::check_tensor_io(*state_->program, "run");
+    return state_->run(inputs);
+  });
 }
 
 void Session::run_into(const std::map<std::string, Tensor>& inputs, const std::map<std::string, Tensor>& outputs) {
   if (!state_) throw Error("Session::run_into on a moved-from session");
-  detail::api_guard("Session::run_into", [&] { state_->run(inputs, &outputs); });
+  detail::api_guard("Session::run_into", [&] {
+    detail::check_tensor_io(*state_->program, "run_into");
+    state_->run(inputs, &outputs);
+  });
 }
 
 std::string Session::threading() const {

@@ -16,6 +16,10 @@ std::vector<TensorInfo> infos(const detail::Graph& g, const std::vector<int>& id
     t.dtype = v.dtype;
     t.shape = v.shape_known ? v.shape : Shape{};
     t.dim_names = v.dim_names;
+    t.is_sequence = v.is_sequence;
+    t.element_shapes = v.seq_shapes;
+    t.is_optional = v.is_optional || v.is_none;
+    t.is_none = v.is_none;
     out.push_back(std::move(t));
   }
   return out;

@@ -39,6 +39,9 @@ void NodeContext::set_output(size_t i, DType dtype, Shape shape) {
   v.dtype = dtype;
   v.shape = std::move(shape);
   v.shape_known = true;
+  // A tensor, whatever the model declared (set_sequence_output / set_none_output mark the others).
+  v.is_sequence = false;
+  v.is_none = false;
 }
 
 void NodeContext::set_output_const(size_t i, Tensor value) {
@@ -47,6 +50,8 @@ void NodeContext::set_output_const(size_t i, Tensor value) {
   v.dtype = value.dtype();
   v.shape = value.shape();
   v.shape_known = true;
+  v.is_sequence = false;
+  v.is_none = false;
   v.is_const = true;
   v.data = std::move(value);
 }

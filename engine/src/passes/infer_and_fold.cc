@@ -14,6 +14,13 @@ bool takes_sequences(const Node& n) {
          n.op_type == "Optional" || n.op_type == "OptionalGetElement" || n.op_type == "OptionalHasElement";
 }
 
+// The ops that take an empty optional (Value::is_none) as input 0.
+bool takes_none(const Node& n) {
+  if (!n.domain.empty()) return false;
+  return n.op_type == "Identity" || n.op_type == "Optional" || n.op_type == "OptionalGetElement" ||
+         n.op_type == "OptionalHasElement";
+}
+
 // Strings count their std::string objects (their characters live on the heap beside them).
 uint64_t value_bytes(const Value& v) {
   const uint64_t esize = v.dtype == DType::string ? sizeof(std::string) : dtype_size(v.dtype);
@@ -53,6 +60,10 @@ void infer_and_fold(Graph& g, const PassOptions& options) {
       if (node.inputs[i] >= 0 && g.values[node.inputs[i]].is_sequence && !(i == 0 && takes_sequences(node)))
         ctx.fail("input " + std::to_string(i) + " ('" + g.values[node.inputs[i]].name +
                  "') is a sequence; this op takes tensors");
+    for (size_t i = 0; i < node.inputs.size(); ++i)
+      if (node.inputs[i] >= 0 && g.values[node.inputs[i]].is_none && !(i == 0 && takes_none(node)))
+        ctx.fail("input " + std::to_string(i) + " ('" + g.values[node.inputs[i]].name +
+                 "') is an empty optional; only Identity and the Optional ops take one");
     def->infer(ctx);
     if (!def->strings) refuse_strings(g, node.outputs, "output", ctx);
 

@@ -12,14 +12,54 @@
 namespace octet::detail {
 namespace {
 
-// Gives every graph input a concrete shape (symbolic dims from options, else 1) and turns
-// inputs listed in constant_inputs into constants.
+// A graph input with this name, else nullptr.
+const Value* graph_input(const Graph& g, const std::string& name) {
+  for (int id : g.inputs)
+    if (g.values[id].name == name) return &g.values[id];
+  return nullptr;
+}
+
+// A sequence graph input's elements: the shapes CompileOptions::sequence_shapes gives, each
+// checked against the element shape the model declares. The value becomes the run-time
+// buffer of its elements back to back.
+void bind_sequence_input(const Graph& g, Value& v, const std::vector<Shape>& elements) {
+  int64_t total = 0;
+  for (size_t e = 0; e < elements.size(); ++e) {
+    const Shape& s = elements[e];
+    const std::string what = g.where() + "sequence input '" + v.name + "' element " + std::to_string(e);
+    if (v.shape_known) {
+      bool ok = s.size() == v.shape.size();
+      for (size_t d = 0; ok && d < s.size(); ++d) ok = v.shape[d] < 0 || v.shape[d] == s[d];
+      if (!ok) throw Error(what + " has shape " + shape_str(s) + " but the model declares " + shape_str(v.shape));
+    }
+    for (int64_t d : s)
+      if (d < 0) throw Error(what + " has a negative dimension in " + shape_str(s));
+    const int64_t n = shape_numel(s);
+    if (total > INT64_MAX - n) throw Error(g.where() + "sequence input '" + v.name + "': its elements overflow int64");
+    total += n;
+  }
+  v.seq_shapes = elements;
+  v.shape = {total};
+  v.dim_names.clear();
+  v.shape_known = true;
+}
+
+// Gives every graph input a concrete shape (symbolic dims from options, else 1), turns inputs
+// listed in constant_inputs into constants, binds sequence inputs' elements and makes optional
+// inputs compiled empty constants of none.
 void bind_inputs(Graph& g, const CompileOptions& options) {
-  for (const auto& kv : options.constant_inputs) {
-    bool found = false;
-    for (int id : g.inputs)
-      if (g.values[id].name == kv.first) found = true;
-    if (!found) throw Error(g.where() + "constant_inputs names '" + kv.first + "', which is not a graph input");
+  for (const auto& kv : options.constant_inputs)
+    if (!graph_input(g, kv.first))
+      throw Error(g.where() + "constant_inputs names '" + kv.first + "', which is not a graph input");
+  for (const auto& kv : options.sequence_shapes) {
+    const Value* v = graph_input(g, kv.first);
+    if (!v || !v->is_sequence)
+      throw Error(g.where() + "sequence_shapes names '" + kv.first + "', which is not a sequence graph input");
+  }
+  for (const std::string& name : options.empty_optional_inputs) {
+    const Value* v = graph_input(g, name);
+    if (!v || !v->is_optional)
+      throw Error(g.where() + "empty_optional_inputs names '" + name + "', which is not an optional graph input");
   }
   for (const auto& kv : options.dim_values)
     if (kv.second < 0) throw Error("dim_values['" + kv.first + "'] is negative");
@@ -27,6 +67,30 @@ void bind_inputs(Graph& g, const CompileOptions& options) {
   std::vector<int> runtime_inputs;
   for (int id : g.inputs) {
     Value& v = g.values[id];
+    const auto& empties = options.empty_optional_inputs;
+    if (std::find(empties.begin(), empties.end(), v.name) != empties.end()) {
+      if (v.dtype == DType::undefined) throw Error(g.where() + "optional input '" + v.name + "' has no declared type");
+      v.data = Tensor(v.dtype, {0});
+      v.shape = {0};
+      v.dim_names.clear();
+      v.shape_known = true;
+      v.is_const = true;
+      v.is_none = true;
+      continue;
+    }
+    if (v.is_sequence) {
+      if (options.constant_inputs.count(v.name))
+        throw Error(g.where() + "sequence input '" + v.name + "' cannot be a constant input");
+      auto s = options.sequence_shapes.find(v.name);
+      if (s == options.sequence_shapes.end())
+        throw Error(g.where() + "sequence input '" + v.name +
+                    "': give its elements' shapes in CompileOptions::sequence_shapes (octet compiles for fixed "
+                    "shapes, a sequence's length included)");
+      if (v.dtype == DType::undefined) throw Error(g.where() + "sequence input '" + v.name + "' has no element type");
+      bind_sequence_input(g, v, s->second);
+      runtime_inputs.push_back(id);
+      continue;
+    }
     auto c = options.constant_inputs.find(v.name);
     if (c != options.constant_inputs.end()) {
       const Tensor& t = c->second;
@@ -155,12 +219,7 @@ std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& option
   Graph& g = p.graph;
   p.isa = isa;
   p.threads = resolve_threads(options.threads);
-
-  // Sequences live only between the Sequence ops: the API (and a subgraph's caller) passes tensors.
-  for (int id : g.outputs)
-    if (g.values[id].is_sequence)
-      throw Error(g.where() + "output '" + g.values[id].name +
-                  "' is a sequence; octet supports sequences only inside a graph, between the Sequence ops");
+  p.empty_optional_inputs = options.empty_optional_inputs;
 
   // Kernels, in topological order.
   const OpRegistry& registry = OpRegistry::instance();

@@ -28,6 +28,9 @@ struct Program {
   std::vector<int64_t> arena_offset;
   size_t arena_bytes = 0;
   size_t weights_bytes = 0;  // constants + kernel-owned packed weights
+  // Optional graph inputs compiled empty (CompileOptions::empty_optional_inputs): constants
+  // now, which Session::run_values still accepts as none.
+  std::vector<std::string> empty_optional_inputs;
 
   // INT8 programs: the QDQ form of the quantized graph (what export_qdq writes), and the
   // per-tensor quantization report.

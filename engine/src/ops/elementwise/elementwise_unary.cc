@@ -375,12 +375,15 @@ class CopyKernel final : public OpKernel {
   }
 };
 
-// Identity also passes a static sequence through (the compiler lets it take one).
+// Identity also passes a static sequence or an empty optional through (the compiler lets it
+// take them).
 void infer_identity(NodeContext& c) {
   DType t = c.input_dtype(0);
   c.check(dtype_size(t) > 0, std::string("unsupported dtype ") + dtype_name(t) + " for input 0");
   const Value& x = c.input(0);
-  if (x.is_sequence)
+  if (x.is_none)
+    set_none_output(c, 0, t, x.is_sequence);
+  else if (x.is_sequence)
     set_sequence_output(c, 0, t, x.seq_shapes);
   else
     c.set_output(0, t, c.input_shape(0));

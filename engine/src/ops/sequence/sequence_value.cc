@@ -26,6 +26,16 @@ void set_sequence_output(NodeContext& c, size_t i, DType dtype, const std::vecto
   v.seq_shapes = elements;
 }
 
+void set_none_output(NodeContext& c, size_t i, DType dtype, bool sequence) {
+  if (!c.has_output(i)) return;
+  c.set_output_const(i, Tensor(dtype, {0}));
+  Value& v = const_cast<Value&>(c.output(i));  // as in set_sequence_output
+  v.is_none = true;
+  v.is_optional = true;
+  v.is_sequence = sequence;
+  v.seq_shapes.clear();
+}
+
 std::vector<size_t> element_offsets(const std::vector<Shape>& elements, DType dtype) {
   std::vector<size_t> off(elements.size() + 1, 0);
   for (size_t e = 0; e < elements.size(); ++e)

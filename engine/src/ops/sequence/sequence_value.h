@@ -15,6 +15,10 @@ const Value& sequence_input(const NodeContext& c, size_t i);
 // Marks output i a sequence of these elements (its shape: their total element count).
 void set_sequence_output(NodeContext& c, size_t i, DType dtype, const std::vector<Shape>& elements);
 
+// Marks output i an empty optional (Value::is_none) that would hold a tensor or a sequence of
+// dtype: a constant of zero elements.
+void set_none_output(NodeContext& c, size_t i, DType dtype, bool sequence);
+
 // Byte offset of each element in the buffer, and the total after the last.
 std::vector<size_t> element_offsets(const std::vector<Shape>& elements, DType dtype);
 

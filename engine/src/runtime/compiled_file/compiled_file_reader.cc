@@ -216,7 +216,8 @@ Attribute read_attribute(ManifestReader& m) {
       a.t = m.tensor(t, s, "a tensor attribute");
       break;
     }
-    case Attribute::Kind::graph: break;  // unreachable (checked above)
+    case Attribute::Kind::graph:
+    case Attribute::Kind::type: break;  // unreachable (checked above)
   }
   return a;
 }

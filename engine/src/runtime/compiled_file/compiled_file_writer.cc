@@ -69,6 +69,8 @@ void put_attribute(ByteWriter& w, DataLayout& data, const std::string& key, cons
       break;
     case Attribute::Kind::graph:
       throw Error("save: " + n.label() + " has a graph attribute '" + key + "', which compiled files do not hold");
+    case Attribute::Kind::type:
+      throw Error("save: " + n.label() + " has a type attribute '" + key + "', which compiled files do not hold");
   }
 }
 
@@ -90,6 +92,7 @@ void put_graph(ByteWriter& w, DataLayout& data, const Program& p) {
   for (size_t id = 0; id < g.values.size(); ++id) {
     const Value& v = g.values[id];
     if (v.is_sequence) throw Error("save: value '" + v.name + "' is a sequence, which compiled files do not hold");
+    if (v.is_none) throw Error("save: value '" + v.name + "' is an empty optional, which compiled files do not hold");
     const Tensor* data_of = nullptr;  // the constant's bytes, when the file holds them
     if (v.is_const) {
       if (!v.data.empty()) data_of = &v.data;

@@ -16,7 +16,7 @@ namespace octet::detail {
 struct Graph;
 
 struct Attribute {
-  enum class Kind { int_, float_, string_, ints, floats, strings, tensor, graph };
+  enum class Kind { int_, float_, string_, ints, floats, strings, tensor, graph, type };
   Kind kind = Kind::int_;
   int64_t i = 0;
   float f = 0;
@@ -28,6 +28,10 @@ struct Attribute {
   // Kind::graph: a subgraph (If's branches, Loop's and Scan's body), shared and never changed
   // once loaded: a compile prepares its own copy for the shapes it binds.
   std::shared_ptr<const Graph> g;
+  // Kind::type (a TypeProto, e.g. Optional's `type`): a tensor or a sequence of tensors of
+  // type_dtype (optional and map types are refused by the frontend).
+  DType type_dtype = DType::undefined;
+  bool type_sequence = false;
 };
 
 // A tensor flowing through the graph. Shape/dtype are filled by the frontend where the
@@ -50,8 +54,15 @@ struct Value {
   // a graph): dtype is its elements' dtype and seq_shapes holds each element's shape, all
   // known at compile time. At run time it is one buffer of the elements back to back, so the
   // value's shape is [their total element count].
+  // A sequence graph input is declared with its elements' type: until compile binds the element
+  // shapes (CompileOptions::sequence_shapes), shape / dim_names hold the declared element shape.
   bool is_sequence = false;
   std::vector<Shape> seq_shapes;
+  // Declared optional(T) (a graph input or output, T a tensor or sequence type).
+  bool is_optional = false;
+  // An optional with no element (ONNX None), known at compile time: a constant of zero elements
+  // of the element dtype, which OptionalHasElement reads as false and the API returns as none.
+  bool is_none = false;
   // Set by the layout pass on a channels-last twin: the name of the [N, C, H, W] value whose
   // elements this one holds as [N, H, W, C] (reports compare it under that name).
   std::string nhwc_of;
