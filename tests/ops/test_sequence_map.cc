@@ -152,10 +152,9 @@ TEST(SequenceMap, EmptySequenceGivesEmptySequences) {
   sub_node(body, "Shape", {"e"}, {"e_shape"});
   sub_output(body, "e_shape");
   body->mutable_output(0)->mutable_type()->mutable_tensor_type()->set_elem_type(TP::INT64);
-  b.node("SequenceInsert", {"r", "x_shape"}, {"r1"});
+  // r is empty: insert Shape(x) so there is something to read back.
   b.node("Shape", {"x"}, {"x_shape"});
-  // Nodes out of order are not allowed: move the Shape before the SequenceInsert.
-  b.graph()->mutable_node()->SwapElements(2, 3);
+  b.node("SequenceInsert", {"r", "x_shape"}, {"r1"});
   concat(b, "r1", "y");
   b.output_untyped("y");
   auto out = run_on_ref(b, {{"x", f32({2}, {1, 2})}});
@@ -183,6 +182,26 @@ TEST(SequenceMap, NestedInAnotherSequenceMap) {
   b.output_untyped("y");
   auto out = run_on_ref(b, {{"a", f32({2}, {1, 2})}, {"b", f32({3}, {3, 4, 5})}});
   EXPECT_EQ(values(out.at("y")), (std::vector<float>{2, 4, 6, 8, 10}));
+}
+
+TEST(SequenceMap, ConstantInputsAreFolded) {
+  // Every input a constant: the node runs while the graph is compiled.
+  ModelBuilder b(17);
+  b.initializer(tensor_f32("a", {1}, {1}));
+  b.initializer(tensor_f32("c", {2}, {2, 3}));
+  b.initializer(tensor_f32("k", {1}, {10}));
+  b.input("x", TP::FLOAT, {3});
+  b.node("SequenceConstruct", {"a", "c"}, {"s"});
+  auto* n = b.node("SequenceMap", {"s"}, {"r"}, "map");
+  auto* body = subgraph(n, "body");
+  sub_input_any_shape(body, "e", TP::FLOAT);
+  sub_node(body, "Add", {"e", "k"}, {"f"});
+  sub_output(body, "f");
+  concat(b, "r", "folded");
+  b.node("Add", {"folded", "x"}, {"y"});
+  b.output_untyped("y");
+  auto out = run_on_ref(b, {{"x", f32({3}, {100, 200, 300})}});
+  EXPECT_EQ(values(out.at("y")), (std::vector<float>{111, 212, 313}));
 }
 
 // --- what it refuses ---------------------------------------------------------------------------
@@ -260,6 +279,30 @@ TEST(SequenceMap, TooManyDistinctElementShapes) {
   b.output_untyped("y");
   const std::string error = compile_error_on_ref(b);
   EXPECT_NE(error.find("more than 64 distinct sets of shapes"), std::string::npos) << error;
+}
+
+TEST(SequenceMap, NestedMapCompiledApartInsideOneCompiledApartIsRefused) {
+  // Outer elements [2] and [3] (two bodies); inside, [3] splits into [2] and [1] (two more).
+  ModelBuilder b(17);
+  b.input("a", TP::FLOAT, {2});
+  b.input("b", TP::FLOAT, {3});
+  b.initializer(tensor_i64("two", {}, {2}));
+  b.node("SequenceConstruct", {"a", "b"}, {"s"});
+  auto* n = b.node("SequenceMap", {"s"}, {"r"}, "outer");
+  auto* body = subgraph(n, "body");
+  sub_input_any_shape(body, "e", TP::FLOAT);
+  sub_node(body, "SplitToSequence", {"e", "two"}, {"pieces"});
+  auto* inner = sub_node(body, "SequenceMap", {"pieces"}, {"same"});
+  auto* inner_body = subgraph(inner, "body");
+  sub_input_any_shape(inner_body, "p", TP::FLOAT);
+  sub_node(inner_body, "Identity", {"p"}, {"q"});
+  sub_output(inner_body, "q");
+  attr_i(sub_node(body, "ConcatFromSequence", {"same"}, {"joined"}), "axis", 0);
+  sub_output(body, "joined");
+  concat(b, "r", "y");
+  b.output_untyped("y");
+  const std::string error = compile_error_on_ref(b);
+  EXPECT_NE(error.find("itself compiled apart"), std::string::npos) << error;
 }
 
 }  // namespace

@@ -18,19 +18,6 @@ namespace {
 
 constexpr size_t kMaxBodiesCompiled = 64;
 
-// Set while bodies are compiled per shape set: a SequenceMap nested in such a body compiles
-// one body only (nested maps would multiply the compiles, 64 per level, on a hostile file).
-thread_local bool compiling_apart = false;
-
-class CompilingApart {
- public:
-  CompilingApart() : saved_(compiling_apart) { compiling_apart = true; }
-  ~CompilingApart() { compiling_apart = saved_; }
-
- private:
-  bool saved_;
-};
-
 // The node's explicit inputs checked, and per position the shapes bound to the body's inputs.
 struct MapPlan {
   size_t n_explicit = 0;
@@ -68,8 +55,9 @@ MapPlan map_plan(const NodeContext& c) {
       c.check(p.distinct.size() < kMaxBodiesCompiled,
               "its elements bind more than " + std::to_string(kMaxBodiesCompiled) +
                   " distinct sets of shapes to the body (octet compiles the body once per set)");
-      c.check(p.distinct.empty() || !compiling_apart,
-              "its elements differ in shape inside a body that is itself compiled per shape (not supported)");
+      c.check(p.distinct.empty() || !compiling_apart(),
+              "its elements differ in shape inside a subgraph that is itself compiled apart per shape or per "
+              "iteration (not supported)");
       it = index.emplace(shapes, p.distinct.size()).first;
       p.distinct.push_back(shapes);
     }
@@ -137,7 +125,8 @@ class SequenceMapKernel : public OpKernel {
                                                  : std::vector<size_t>());
     for (size_t k = 0; k < c.num_outputs(); ++k) {
       std::vector<Shape> elements;
-      for (size_t i = 0; i < plan_.length; ++i) elements.push_back(bodies_[plan_.body_of[i]]->signature().output_shapes[k]);
+      for (size_t i = 0; i < plan_.length; ++i)
+        elements.push_back(bodies_[plan_.body_of[i]]->signature().output_shapes[k]);
       out_offsets_.push_back(element_offsets(elements, bodies_[0]->signature().output_dtypes[k]));
       out_shapes_.push_back(std::move(elements));
     }
