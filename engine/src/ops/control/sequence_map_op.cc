@@ -4,7 +4,6 @@
 // Elements may differ in shape by position, so the body is compiled once per distinct set of
 // bound shapes (at most kMaxBodiesCompiled), and the output sequences' element shapes are the
 // body outputs' shapes at each position.
-#include <cstring>
 #include <map>
 #include <memory>
 #include <vector>
@@ -23,9 +22,8 @@ struct MapPlan {
   size_t n_explicit = 0;
   size_t length = 0;  // of the input sequences
   std::vector<bool> is_sequence;  // per explicit input
-  std::vector<std::vector<Shape>> bound;  // per position, per explicit input
   std::vector<size_t> body_of;  // per position: index into the distinct shape sets
-  std::vector<std::vector<Shape>> distinct;
+  std::vector<std::vector<Shape>> distinct;  // per distinct set, per explicit input
 };
 
 MapPlan map_plan(const NodeContext& c) {
@@ -62,7 +60,6 @@ MapPlan map_plan(const NodeContext& c) {
       p.distinct.push_back(shapes);
     }
     p.body_of.push_back(it->second);
-    p.bound.push_back(std::move(shapes));
   }
   return p;
 }
@@ -144,7 +141,7 @@ class SequenceMapKernel : public OpKernel {
         const Tensor& in = ctx.input(j);
         if (plan_.is_sequence[j]) {
           char* base = static_cast<char*>(const_cast<void*>(in.data()));
-          elements[j] = Tensor::wrap(in.dtype(), plan_.bound[i][j], base + in_offsets_[j][i]);
+          elements[j] = Tensor::wrap(in.dtype(), plan_.distinct[b][j], base + in_offsets_[j][i]);
           formal.push_back(&elements[j]);
         } else {
           formal.push_back(&in);
