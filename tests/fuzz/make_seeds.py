@@ -6,8 +6,8 @@
 DIR/fuzz_model_load    model.onnx of every 3rd ONNX node test (about 310) and of every node
                        test of the families whose attributes and subgraphs are the richest
                        (recurrent nets, control flow, sequences, Einsum, GridSample, detection,
-                       text), plus the zoo's small models (under 64 KB), and a Loop holding
-                       an If (subgraphs).
+                       text), plus the zoo's small models (under 64 KB), a Loop holding
+                       an If (subgraphs), and a SequenceMap between tensors.
 DIR/fuzz_tensor_proto  the input/output .pb files of the same node tests, the zoo's test data
                        under 64 KB, and TensorProtos with external data pointing at the
                        harness fixture (inside, through symlinks, escaping), so the fuzzer
@@ -86,6 +86,34 @@ def control_flow_model():
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
 
 
+def sequence_map_model():
+    """SequenceMap between tensors (the node tests' models have sequence graph inputs, which the
+    loader refuses before compiling): elements of two shapes (two bodies compiled), a tensor
+    input fed whole and an outer-scope read."""
+    body = helper.make_graph(
+        [helper.make_node("Add", ["e", "k"], ["sum"]),
+         helper.make_node("Mul", ["sum", "t_in"], ["prod"]),
+         helper.make_node("Shape", ["e"], ["shape"])],
+        "body",
+        [helper.make_tensor_value_info("e", TensorProto.FLOAT, None),
+         helper.make_tensor_value_info("t_in", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("prod", TensorProto.FLOAT, None),
+         helper.make_tensor_value_info("shape", TensorProto.INT64, [1])])
+    g = helper.make_graph(
+        [helper.make_node("SplitToSequence", ["x", "split"], ["s"]),
+         helper.make_node("SequenceMap", ["s", "t"], ["r", "shapes"], body=body),
+         helper.make_node("ConcatFromSequence", ["r"], ["y"], axis=0),
+         helper.make_node("ConcatFromSequence", ["shapes"], ["y_shapes"], axis=0)],
+        "sequence_map",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3]),
+         helper.make_tensor_value_info("t", TensorProto.FLOAT, [1]),
+         helper.make_tensor_value_info("k", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3]),
+         helper.make_tensor_value_info("y_shapes", TensorProto.INT64, [2])],
+        [helper.make_tensor("split", TensorProto.INT64, [2], [1, 2])])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+
+
 def model_seeds(out, testdata, zoo):
     for t in node_tests(testdata, rich=True):
         m = os.path.join(t, "model.onnx")
@@ -94,6 +122,7 @@ def model_seeds(out, testdata, zoo):
     for m in string_models():
         write_seed(out, m)
     write_seed(out, control_flow_model())
+    write_seed(out, sequence_map_model())
     if zoo:
         models = os.path.join(zoo, "models")
         for f in sorted(os.listdir(models)):

@@ -57,7 +57,8 @@ void infer_and_fold(Graph& g, const PassOptions& options) {
                  "') is unknown");
     if (!def->strings) refuse_strings(g, node.inputs, "input", ctx);
     for (size_t i = 0; i < node.inputs.size(); ++i)
-      if (node.inputs[i] >= 0 && g.values[node.inputs[i]].is_sequence && !(i == 0 && takes_sequences(node)))
+      if (node.inputs[i] >= 0 && g.values[node.inputs[i]].is_sequence && !(i == 0 && takes_sequences(node)) &&
+          node.op_type != "SequenceMap")  // any of its inputs
         ctx.fail("input " + std::to_string(i) + " ('" + g.values[node.inputs[i]].name +
                  "') is a sequence; this op takes tensors");
     for (size_t i = 0; i < node.inputs.size(); ++i)

@@ -19,19 +19,6 @@ namespace {
 constexpr size_t kLoopFixedInputs = 2;  // M, cond
 constexpr int64_t kMaxIterationsCompiledApart = 64;
 
-// Set while bodies are compiled per iteration: a Loop nested in such a body does not do the
-// same (nested loops would multiply the compiles, 64 per level, on a hostile file).
-thread_local bool compiling_apart = false;
-
-class CompilingApart {
- public:
-  CompilingApart() : saved_(compiling_apart) { compiling_apart = true; }
-  ~CompilingApart() { compiling_apart = saved_; }
-
- private:
-  bool saved_;
-};
-
 // The body bound to the node's inputs: iteration number, condition, carried values.
 std::unique_ptr<CompiledSubgraph> compile_body(const NodeContext& c, bool build, const Tensor* iteration = nullptr) {
   const size_t n_outer = outer_scope_names(c.node()).size();
@@ -93,7 +80,7 @@ std::vector<std::unique_ptr<CompiledSubgraph>> compile_bodies(const NodeContext&
     return bodies;
   } catch (const Error&) {
     const Tensor* m = c.has_input(0) ? c.input_const(0) : nullptr;
-    if (compiling_apart || !m || *m->data_as<int64_t>() < 1 || *m->data_as<int64_t>() > kMaxIterationsCompiledApart)
+    if (compiling_apart() || !m || *m->data_as<int64_t>() < 1 || *m->data_as<int64_t>() > kMaxIterationsCompiledApart)
       throw;
   }
   const CompilingApart guard;

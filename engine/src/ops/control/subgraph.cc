@@ -121,6 +121,14 @@ std::vector<Tensor> CompiledSubgraph::Runner::run(const std::vector<const Tensor
   return out;
 }
 
+namespace {
+thread_local bool compiling_apart_now = false;
+}  // namespace
+
+bool compiling_apart() { return compiling_apart_now; }
+CompilingApart::CompilingApart() : saved_(compiling_apart_now) { compiling_apart_now = true; }
+CompilingApart::~CompilingApart() { compiling_apart_now = saved_; }
+
 AxisView::AxisView(const Shape& shape, int64_t axis, size_t elem_size) {
   inner_bytes = static_cast<int64_t>(elem_size);
   for (size_t d = 0; d < shape.size(); ++d) {

@@ -65,6 +65,21 @@ class CompiledSubgraph {
   std::vector<std::pair<std::string, int>> sources_;
 };
 
+// Set while a node compiles its subgraph more than once, apart per iteration (Loop) or per
+// shape set (SequenceMap): a node nested in such a subgraph compiles one subgraph only
+// (nested compiles apart would multiply, 64 per level, on a hostile file).
+bool compiling_apart();
+class CompilingApart {
+ public:
+  CompilingApart();
+  ~CompilingApart();
+  CompilingApart(const CompilingApart&) = delete;
+  CompilingApart& operator=(const CompilingApart&) = delete;
+
+ private:
+  bool saved_;
+};
+
 // Copies whole slices along an axis: a tensor seen as [outer, length, inner] (inner in bytes).
 struct AxisView {
   int64_t outer = 1, length = 1, inner_bytes = 0;
