@@ -145,7 +145,7 @@ Graph prepare_graph(const Graph& model, const CompileOptions& options, const ker
 }
 
 std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& options, const kernels::IsaChoice& isa,
-                                       std::shared_ptr<PackedWeightStore> store) {
+                                       std::shared_ptr<PackedWeightStore> store, bool sequence_outputs) {
   auto program = std::make_shared<Program>();
   Program& p = *program;
   p.packed = store ? std::move(store) : std::make_shared<PackedWeightStore>();
@@ -158,7 +158,7 @@ std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& option
 
   // Sequences live only between the Sequence ops: the API (and a subgraph's caller) passes tensors.
   for (int id : g.outputs)
-    if (g.values[id].is_sequence)
+    if (g.values[id].is_sequence && !sequence_outputs)
       throw Error(g.where() + "output '" + g.values[id].name +
                   "' is a sequence; octet supports sequences only inside a graph, between the Sequence ops");
 

@@ -18,7 +18,9 @@ Graph prepare_graph(const Graph& model, const CompileOptions& options, const ker
 // Chooses a kernel per node and plans memory for an already prepared graph.
 // store: null when compiling (the kernels' packing is recorded in a new store); a restoring
 // store when loading a compiled-model file (the kernels take their packed weights from it).
+// sequence_outputs: a subgraph's program, whose caller (If, Loop) takes sequences as flat buffers.
 std::shared_ptr<Program> build_program(Graph graph, const CompileOptions& options, const kernels::IsaChoice& isa,
-                                       std::shared_ptr<PackedWeightStore> store = nullptr);
+                                       std::shared_ptr<PackedWeightStore> store = nullptr,
+                                       bool sequence_outputs = false);
 
 }  // namespace octet::detail

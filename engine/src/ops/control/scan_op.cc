@@ -74,7 +74,7 @@ std::unique_ptr<CompiledSubgraph> compile_scan(const NodeContext& c, bool build,
       L->batch = s[0];
       s = drop_axis(s, 0);
     }
-    formal.push_back({c.input_dtype(in), s, false});
+    formal.push_back({c.input_dtype(in), s, false, nullptr, false, {}});
   }
   L->length = -1;
   for (size_t j = 0; j < L->n_scan_in; ++j) {
@@ -91,7 +91,7 @@ std::unique_ptr<CompiledSubgraph> compile_scan(const NodeContext& c, bool build,
     const int64_t len = s[L->in_axes[j]];
     c.check(L->length < 0 || L->length == len, "scan inputs disagree on the sequence length");
     L->length = len;
-    formal.push_back({c.input_dtype(in), drop_axis(s, L->in_axes[j]), false});
+    formal.push_back({c.input_dtype(in), drop_axis(s, L->in_axes[j]), false, nullptr, false, {}});
   }
   if (L->batch < 0) L->batch = 1;
   auto body = std::make_unique<CompiledSubgraph>(c, "body", n_explicit, formal, build);
