@@ -8,6 +8,7 @@
 
 #include "frontend/model_builder.h"
 #include "ops/ref_model_run.h"
+#include "ops/subgraph_builder.h"
 
 namespace octet::testing {
 namespace {
@@ -23,28 +24,6 @@ Tensor boolean(bool b) {
   return t;
 }
 std::vector<float> values(const Tensor& t) { return std::vector<float>(t.data_as<float>(), t.data_as<float>() + t.numel()); }
-
-// A subgraph under construction, as an attribute of node n.
-onnx::GraphProto* subgraph(onnx::NodeProto* n, const std::string& attr) {
-  auto* a = add_attr(n, attr, onnx::AttributeProto::GRAPH);
-  a->mutable_g()->set_name(attr);
-  return a->mutable_g();
-}
-void sub_input(onnx::GraphProto* g, const std::string& name, int elem_type, const std::vector<Dim>& dims) {
-  auto* vi = g->add_input();
-  vi->set_name(name);
-  set_type(vi, elem_type, dims);
-}
-void sub_output(onnx::GraphProto* g, const std::string& name) { g->add_output()->set_name(name); }
-onnx::NodeProto* sub_node(onnx::GraphProto* g, const std::string& op, const std::vector<std::string>& in,
-                          const std::vector<std::string>& out) {
-  auto* n = g->add_node();
-  n->set_op_type(op);
-  for (const auto& i : in) n->add_input(i);
-  for (const auto& o : out) n->add_output(o);
-  return n;
-}
-
 
 // If(c) then x + x else -x, both reading x from the enclosing graph.
 ModelBuilder if_model() {
