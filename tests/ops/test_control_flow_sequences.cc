@@ -173,7 +173,16 @@ TEST(LoopSequence, TensorFormalDeclaredForASequenceIsAnError) {
   EXPECT_NE(error.find("is declared a tensor but receives a sequence"), std::string::npos) << error;
 }
 
-// If(c) then [x, x] else [-x, x], then concatenated; branch_b's elements when given.
+TEST(LoopSequence, SequenceFormalGivenATensorIsAnError) {
+  ModelBuilder b = growing_loop(3);
+  auto* body = b.graph()->mutable_node(1)->mutable_attribute(0)->mutable_g();
+  body->mutable_input(0)->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(
+      TP::INT64);
+  const std::string error = compile_error_on_ref(b);
+  EXPECT_NE(error.find("input 'i' is declared a sequence but receives a tensor"), std::string::npos) << error;
+}
+
+// If(c) then [x, z] else [-x, z] (else_elements_swapped: [z, -x]), then concatenated.
 ModelBuilder sequence_if(bool constant_cond, bool cond_value, bool else_elements_swapped) {
   ModelBuilder b(13);
   b.input("x", TP::FLOAT, {2});
