@@ -182,6 +182,25 @@ TEST(LoopSequence, SequenceFormalGivenATensorIsAnError) {
   EXPECT_NE(error.find("input 'i' is declared a sequence but receives a tensor"), std::string::npos) << error;
 }
 
+TEST(ScanSequence, BodyReturningASequenceIsRefused) {
+  ModelBuilder b(13);
+  b.input("s0", TP::FLOAT, {2});
+  b.input("xs", TP::FLOAT, {3, 2});
+  auto* n = b.node("Scan", {"s0", "xs"}, {"s", "ys"}, "scan");
+  attr_i(n, "num_scan_inputs", 1);
+  auto* body = subgraph(n, "body");
+  sub_input(body, "s_in", TP::FLOAT, {2});
+  sub_input(body, "x", TP::FLOAT, {2});
+  sub_node(body, "Add", {"s_in", "x"}, {"s_out"});
+  sub_node(body, "SequenceConstruct", {"x"}, {"y"});
+  sub_output(body, "s_out");
+  sub_output(body, "y");
+  b.output_untyped("s");
+  b.output_untyped("ys");
+  const std::string error = compile_error_on_ref(b);
+  EXPECT_NE(error.find("body output 1 is a sequence"), std::string::npos) << error;
+}
+
 // If(c) then [x, z] else [-x, z] (else_elements_swapped: [z, -x]), then concatenated.
 ModelBuilder sequence_if(bool constant_cond, bool cond_value, bool else_elements_swapped) {
   ModelBuilder b(13);

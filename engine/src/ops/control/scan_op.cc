@@ -99,6 +99,8 @@ std::unique_ptr<CompiledSubgraph> compile_scan(const NodeContext& c, bool build,
   c.check(s.output_names.size() == L->n_state + L->n_scan_out,
           "body has " + std::to_string(s.output_names.size()) + " outputs; the node has " +
               std::to_string(c.num_outputs()));
+  for (size_t i = 0; i < s.outputs.size(); ++i)
+    c.check(!s.outputs[i].is_sequence, "body output " + std::to_string(i) + " is a sequence; Scan takes tensors only");
   for (size_t i = 0; i < L->n_state; ++i)
     c.check(s.output_dtypes[i] == formal[i].dtype && s.output_shapes[i] == formal[i].shape,
             "state value " + std::to_string(i) + " enters the body as " + dtype_name(formal[i].dtype) +
