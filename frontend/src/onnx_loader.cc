@@ -173,6 +173,17 @@ class ModelConverter {
         continue;
       }
       id = g_->add_value(name);
+      if (depth_ > 0 && in.type().has_sequence_type()) {
+        // A subgraph's sequence input (a Loop's carried sequence): the node binds its element
+        // shapes at compile time (ops/control/subgraph.cc); only the dtype is read here.
+        Value& v = g_->values[id];
+        v.is_sequence = true;
+        const auto& elem = in.type().sequence_type().elem_type();
+        if (elem.has_tensor_type() && elem.tensor_type().elem_type() != onnx::TensorProto::UNDEFINED)
+          v.dtype = declared_dtype_from_onnx(elem.tensor_type().elem_type(), "graph input " + quoted(name), src_.display);
+        g_->inputs.push_back(id);
+        continue;
+      }
       apply_type(g_->values[id], in.type(), "graph input " + quoted(name), /*name_unknown_dims=*/true);
       g_->inputs.push_back(id);
     }
@@ -307,7 +318,10 @@ class ModelConverter {
       for (int o : g_->outputs)
         if (o == id) fail("graph output " + quoted(name) + " is listed twice");
       Value& v = g_->values[id];
-      if (!v.is_const && !is_graph_input(id)) apply_type(v, out.type(), "graph output " + quoted(name), false);
+      // A subgraph's sequence outputs (If branches, Loop carried values) are typed by inference.
+      const bool subgraph_sequence = depth_ > 0 && out.type().has_sequence_type();
+      if (!v.is_const && !is_graph_input(id) && !subgraph_sequence)
+        apply_type(v, out.type(), "graph output " + quoted(name), false);
       g_->outputs.push_back(id);
     }
   }

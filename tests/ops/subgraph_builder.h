@@ -20,6 +20,12 @@ inline void sub_input(onnx::GraphProto* g, const std::string& name, int elem_typ
   vi->set_name(name);
   set_type(vi, elem_type, dims);
 }
+// An input typed as a sequence of elem_type tensors (a Loop's carried sequence).
+inline void sub_sequence_input(onnx::GraphProto* g, const std::string& name, int elem_type) {
+  auto* vi = g->add_input();
+  vi->set_name(name);
+  vi->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(elem_type);
+}
 inline void sub_output(onnx::GraphProto* g, const std::string& name) { g->add_output()->set_name(name); }
 inline onnx::NodeProto* sub_node(onnx::GraphProto* g, const std::string& op, const std::vector<std::string>& in,
                                  const std::vector<std::string>& out) {

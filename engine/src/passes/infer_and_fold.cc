@@ -21,6 +21,13 @@ bool takes_none(const Node& n) {
          n.op_type == "OptionalHasElement";
 }
 
+// Control flow passes sequences through: Loop's carried values and outer-scope reads (inputs
+// after M and cond), If's outer-scope reads (after cond). ops/control/ binds their element shapes.
+bool passes_sequence(const Node& n, size_t input) {
+  if (!n.domain.empty()) return false;
+  return (n.op_type == "Loop" && input >= 2) || (n.op_type == "If" && input >= 1);
+}
+
 // Strings count their std::string objects (their characters live on the heap beside them).
 uint64_t value_bytes(const Value& v) {
   const uint64_t esize = v.dtype == DType::string ? sizeof(std::string) : dtype_size(v.dtype);
@@ -58,7 +65,7 @@ void infer_and_fold(Graph& g, const PassOptions& options) {
     if (!def->strings) refuse_strings(g, node.inputs, "input", ctx);
     for (size_t i = 0; i < node.inputs.size(); ++i)
       if (node.inputs[i] >= 0 && g.values[node.inputs[i]].is_sequence && !(i == 0 && takes_sequences(node)) &&
-          node.op_type != "SequenceMap")  // any of its inputs
+          node.op_type != "SequenceMap" && !passes_sequence(node, i))
         ctx.fail("input " + std::to_string(i) + " ('" + g.values[node.inputs[i]].name +
                  "') is a sequence; this op takes tensors");
     for (size_t i = 0; i < node.inputs.size(); ++i)

@@ -1,11 +1,13 @@
 // If: runs one of two subgraphs on a run-time condition. Both are compiled; their outputs must
-// agree in dtype, and in shape unless the condition is known at compile time (octet plans one
-// memory layout per model, so an output's shape cannot depend on run-time data).
+// agree in dtype, and in shape (a sequence: in its element shapes) unless the condition is known
+// at compile time (octet plans one memory layout per model, so an output's shape cannot depend
+// on run-time data).
 #include <memory>
 #include <vector>
 
 #include "ops/control/control_ops.h"
 #include "ops/control/subgraph.h"
+#include "ops/sequence/sequence_value.h"
 
 namespace octet::detail {
 namespace {
@@ -27,14 +29,24 @@ void check_branches(const NodeContext& c, const CompiledSubgraph& then_g, const 
           "then_branch has " + std::to_string(t.output_names.size()) + " outputs and else_branch " +
               std::to_string(e.output_names.size()) + "; the node has " + std::to_string(c.num_outputs()));
   for (size_t i = 0; i < c.num_outputs(); ++i) {
-    c.check(t.output_dtypes[i] == e.output_dtypes[i],
-            "output " + std::to_string(i) + " is " + dtype_name(t.output_dtypes[i]) + " in then_branch but " +
-                dtype_name(e.output_dtypes[i]) + " in else_branch");
-    c.check(pick >= 0 || t.output_shapes[i] == e.output_shapes[i],
-            "output " + std::to_string(i) + " is " + shape_str(t.output_shapes[i]) + " in then_branch but " +
-                shape_str(e.output_shapes[i]) +
-                " in else_branch, and cond is only known at run time (octet needs static shapes)");
+    const SubgraphValue& tv = t.outputs[i];
+    const SubgraphValue& ev = e.outputs[i];
+    c.check(tv.dtype == ev.dtype,
+            "output " + std::to_string(i) + " is " + dtype_name(tv.dtype) + " in then_branch but " +
+                dtype_name(ev.dtype) + " in else_branch");
+    // A constant cond runs one branch only: the other's tensor shapes or sequence elements do not matter.
+    c.check(pick >= 0 || tv == ev, "output " + std::to_string(i) + " is " + tv.str() + " in then_branch but " +
+                                       ev.str() +
+                                       " in else_branch, and cond is only known at run time (octet needs "
+                                       "static shapes)");
   }
+}
+
+void set_branch_output(NodeContext& c, size_t i, const SubgraphValue& v) {
+  if (v.is_sequence)
+    set_sequence_output(c, i, v.dtype, v.seq_shapes);
+  else if (c.has_output(i))
+    c.set_output(i, v.dtype, v.shape);
 }
 
 void infer_if(NodeContext& c) {
@@ -43,8 +55,7 @@ void infer_if(NodeContext& c) {
   CompiledSubgraph else_g(c, "else_branch", 1, {}, false);
   check_branches(c, then_g, else_g, pick);
   const SubgraphSignature& s = (pick == 0 ? else_g : then_g).signature();
-  for (size_t i = 0; i < c.num_outputs(); ++i)
-    if (c.has_output(i)) c.set_output(i, s.output_dtypes[i], s.output_shapes[i]);
+  for (size_t i = 0; i < c.num_outputs(); ++i) set_branch_output(c, i, s.outputs[i]);
 }
 
 class IfKernel : public OpKernel {

@@ -74,7 +74,7 @@ std::unique_ptr<CompiledSubgraph> compile_scan(const NodeContext& c, bool build,
       L->batch = s[0];
       s = drop_axis(s, 0);
     }
-    formal.push_back({c.input_dtype(in), s, false});
+    formal.push_back({c.input_dtype(in), s, false, nullptr, false, {}});
   }
   L->length = -1;
   for (size_t j = 0; j < L->n_scan_in; ++j) {
@@ -91,7 +91,7 @@ std::unique_ptr<CompiledSubgraph> compile_scan(const NodeContext& c, bool build,
     const int64_t len = s[L->in_axes[j]];
     c.check(L->length < 0 || L->length == len, "scan inputs disagree on the sequence length");
     L->length = len;
-    formal.push_back({c.input_dtype(in), drop_axis(s, L->in_axes[j]), false});
+    formal.push_back({c.input_dtype(in), drop_axis(s, L->in_axes[j]), false, nullptr, false, {}});
   }
   if (L->batch < 0) L->batch = 1;
   auto body = std::make_unique<CompiledSubgraph>(c, "body", n_explicit, formal, build);
@@ -99,6 +99,8 @@ std::unique_ptr<CompiledSubgraph> compile_scan(const NodeContext& c, bool build,
   c.check(s.output_names.size() == L->n_state + L->n_scan_out,
           "body has " + std::to_string(s.output_names.size()) + " outputs; the node has " +
               std::to_string(c.num_outputs()));
+  for (size_t i = 0; i < s.outputs.size(); ++i)
+    c.check(!s.outputs[i].is_sequence, "body output " + std::to_string(i) + " is a sequence; Scan takes tensors only");
   for (size_t i = 0; i < L->n_state; ++i)
     c.check(s.output_dtypes[i] == formal[i].dtype && s.output_shapes[i] == formal[i].shape,
             "state value " + std::to_string(i) + " enters the body as " + dtype_name(formal[i].dtype) +

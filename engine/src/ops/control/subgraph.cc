@@ -6,6 +6,18 @@
 
 namespace octet::detail {
 
+namespace {
+
+// A sequence input of the subgraph: its elements are bound as a graph's sequence inputs are
+// (CompileOptions::sequence_shapes), with no declared element shape left to check against.
+void bind_sequence(Value& v, const std::vector<Shape>& elements, CompileOptions& options) {
+  v.shape.clear();
+  v.shape_known = false;
+  options.sequence_shapes[v.name] = elements;
+}
+
+}  // namespace
+
 CompiledSubgraph::CompiledSubgraph(const NodeContext& c, const std::string& attr, size_t explicit_inputs,
                                    const std::vector<FormalBinding>& formal, bool build)
     : attr_(attr), explicit_inputs_(explicit_inputs) {
@@ -28,9 +40,11 @@ CompiledSubgraph::CompiledSubgraph(const NodeContext& c, const std::string& attr
     const std::string what = "subgraph '" + attr + "' input '" + v.name + "'";
     c.check(v.dtype == DType::undefined || v.dtype == b.dtype,
             what + " is declared " + dtype_name(v.dtype) + " but receives " + dtype_name(b.dtype));
+    c.check(!v.is_sequence || b.is_sequence, what + " is declared a sequence but receives a tensor");
+    c.check(!b.is_sequence || v.is_sequence || !v.shape_known, what + " is declared a tensor but receives a sequence");
     Shape shape = b.shape;
     if (b.scalar_or_declared && v.shape_known && v.shape.size() == 1 && v.shape[0] == 1) shape = v.shape;
-    if (v.shape_known) {
+    if (v.shape_known && !b.is_sequence) {
       bool ok = v.shape.size() == shape.size();
       for (size_t d = 0; ok && d < shape.size(); ++d) ok = v.shape[d] < 0 || v.shape[d] == shape[d];
       c.check(ok, what + " is declared " + shape_str(v.shape) + " but receives " + shape_str(shape));
@@ -39,7 +53,11 @@ CompiledSubgraph::CompiledSubgraph(const NodeContext& c, const std::string& attr
     v.shape = shape;
     v.shape_known = true;
     v.dim_names.clear();
+    v.is_sequence = b.is_sequence;
+    v.seq_shapes = b.seq_shapes;
     sig_.formal_shapes.push_back(shape);
+    sig_.formals.push_back({b.dtype, shape, b.is_sequence, b.seq_shapes});
+    if (b.is_sequence) bind_sequence(v, b.seq_shapes, options);
     if (b.constant) {
       c.check(b.constant->numel() == shape_numel(shape) && b.constant->dtype() == b.dtype, what + ": bad constant");
       Tensor t(b.dtype, shape);
@@ -61,17 +79,20 @@ CompiledSubgraph::CompiledSubgraph(const NodeContext& c, const std::string& attr
       v.dtype = src.dtype;
       v.shape = c.input_shape(explicit_inputs + slot);
     }
+    v.is_sequence = src.is_sequence;  // an outer sequence read inside (SequenceAt in a Loop body)
+    v.seq_shapes = src.seq_shapes;
     v.shape_known = true;
     v.dim_names.clear();
+    if (v.is_sequence && !src.is_const) bind_sequence(v, src.seq_shapes, options);
   }
   try {
     Graph prepared = prepare_graph(g, options, c.isa());
     for (int o : prepared.outputs) {
       const Value& v = prepared.values[o];
-      if (v.is_sequence) throw Error("output '" + v.name + "' is a sequence; subgraphs return tensors only");
       sig_.output_names.push_back(v.name);
       sig_.output_dtypes.push_back(v.dtype);
       sig_.output_shapes.push_back(v.shape);
+      sig_.outputs.push_back({v.dtype, v.shape, v.is_sequence, v.is_sequence ? v.seq_shapes : std::vector<Shape>{}});
     }
     if (build) {
       for (int id : prepared.inputs) {
@@ -85,7 +106,7 @@ CompiledSubgraph::CompiledSubgraph(const NodeContext& c, const std::string& attr
         if (!found) throw Error("input '" + name + "' has no source");
         sources_.emplace_back(name, source);
       }
-      program_ = build_program(std::move(prepared), options, c.isa());
+      program_ = build_program(std::move(prepared), options, c.isa(), nullptr);
     }
   } catch (const Error& e) {
     c.fail("subgraph '" + attr + "': " + e.what());
@@ -128,6 +149,14 @@ thread_local bool compiling_apart_now = false;
 bool compiling_apart() { return compiling_apart_now; }
 CompilingApart::CompilingApart() : saved_(compiling_apart_now) { compiling_apart_now = true; }
 CompilingApart::~CompilingApart() { compiling_apart_now = saved_; }
+
+std::string SubgraphValue::str() const {
+  if (!is_sequence) return std::string(dtype_name(dtype)) + shape_str(shape);
+  std::string s = std::string("sequence of ") + dtype_name(dtype) + " (" + std::to_string(seq_shapes.size()) +
+                  (seq_shapes.size() == 1 ? " element" : " elements");
+  for (size_t e = 0; e < seq_shapes.size(); ++e) s += (e ? ", " : ": ") + shape_str(seq_shapes[e]);
+  return s + ")";
+}
 
 AxisView::AxisView(const Shape& shape, int64_t axis, size_t elem_size) {
   inner_bytes = static_cast<int64_t>(elem_size);

@@ -24,6 +24,23 @@ struct FormalBinding {
   // Bound as a constant of the subgraph (Loop's iteration number in a body compiled per
   // iteration); the run then passes nothing for it.
   const Tensor* constant = nullptr;
+  // A sequence (a Loop's carried sequence): its element shapes; shape is then [their total].
+  bool is_sequence = false;
+  std::vector<Shape> seq_shapes;
+};
+
+// One of the subgraph's outputs, or a formal input as bound: a tensor or a sequence.
+struct SubgraphValue {
+  DType dtype = DType::undefined;
+  Shape shape;  // a sequence's: [its elements' total element count], its run-time buffer
+  bool is_sequence = false;
+  std::vector<Shape> seq_shapes;
+  bool operator==(const SubgraphValue& o) const {
+    return dtype == o.dtype && shape == o.shape && is_sequence == o.is_sequence && seq_shapes == o.seq_shapes;
+  }
+  bool operator!=(const SubgraphValue& o) const { return !(*this == o); }
+  // "float32[2,3]" or "sequence of float32 [1], [2]" for error messages.
+  std::string str() const;
 };
 
 struct SubgraphSignature {
@@ -31,6 +48,8 @@ struct SubgraphSignature {
   std::vector<DType> output_dtypes;
   std::vector<Shape> output_shapes;
   std::vector<Shape> formal_shapes;  // as bound (after scalar_or_declared)
+  std::vector<SubgraphValue> outputs;  // the outputs in full (sequences with their element shapes)
+  std::vector<SubgraphValue> formals;  // the formal inputs as bound
 };
 
 class CompiledSubgraph {
