@@ -1,4 +1,5 @@
-// fuzz_tensor_proto: bytes -> onnx.TensorProto -> octet::Tensor, the path load_tensor_pb
+// fuzz_tensor_proto: bytes -> onnx.TensorProto -> octet::Tensor (and the same bytes as an
+// onnx.SequenceProto / OptionalProto -> octet::Value), the path load_tensor_pb
 // (octet_run's test-data reader) and every initializer take: frontend::parse_message, then
 // frontend::tensor_from_proto with the tensor's folder as the external-data base directory.
 //
@@ -67,7 +68,31 @@ class ExternalDataFixture {
   std::string root_, model_dir_;
 };
 
+// The same bytes as the sequence / optional test data load_sequence_pb and load_optional_pb
+// read: decoded or refused with a clean Error; a sequence's elements share one dtype.
+inline void fuzz_value_protos(const uint8_t* data, size_t size, const frontend::TensorSource& src) {
+  onnx::SequenceProto sp;
+  if (frontend::parse_message(data, size, &sp)) {
+    try {
+      const Value v = frontend::value_from_sequence_proto(sp, src, "sequence");
+      for (const Tensor& t : v.elements())
+        require(t.dtype() == v.elements()[0].dtype(), "sequence elements of different dtypes");
+    } catch (const Error& e) {
+      check_clean_error(e);
+    }
+  }
+  onnx::OptionalProto op;
+  if (frontend::parse_message(data, size, &op)) {
+    try {
+      frontend::value_from_optional_proto(op, src, "optional");
+    } catch (const Error& e) {
+      check_clean_error(e);
+    }
+  }
+}
+
 inline void fuzz_tensor_proto_one(const uint8_t* data, size_t size, const std::string& base_dir) {
+  fuzz_value_protos(data, size, frontend::TensorSource{"<fuzz>.pb", base_dir});
   onnx::TensorProto tp;
   if (!frontend::parse_message(data, size, &tp)) return;  // load_tensor_pb: "not a valid onnx.TensorProto"
   const frontend::TensorSource src{"<fuzz>.pb", base_dir};
