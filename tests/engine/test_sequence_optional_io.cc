@@ -11,16 +11,11 @@
 #include <vector>
 
 #include "frontend/model_builder.h"
+#include "ops/float_tensors.h"
 
 namespace octet::testing {
 namespace {
 
-Tensor f32(Shape shape, std::vector<float> v) {
-  Tensor t(DType::f32, std::move(shape));
-  for (size_t i = 0; i < v.size(); ++i) t.data_as<float>()[i] = v[i];
-  return t;
-}
-std::vector<float> values(const Tensor& t) { return std::vector<float>(t.data_as<float>(), t.data_as<float>() + t.numel()); }
 
 // Wraps a declared tensor type into seq(...) / optional(...).
 void wrap_sequence(onnx::ValueInfoProto* vi) {

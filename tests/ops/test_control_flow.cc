@@ -9,21 +9,11 @@
 #include "frontend/model_builder.h"
 #include "ops/ref_model_run.h"
 #include "ops/subgraph_builder.h"
+#include "ops/float_tensors.h"
 
 namespace octet::testing {
 namespace {
 
-Tensor f32(Shape shape, std::vector<float> v) {
-  Tensor t(DType::f32, std::move(shape));
-  for (size_t i = 0; i < v.size(); ++i) t.data_as<float>()[i] = v[i];
-  return t;
-}
-Tensor boolean(bool b) {
-  Tensor t(DType::boolean, {});
-  *static_cast<uint8_t*>(t.data()) = b ? 1 : 0;
-  return t;
-}
-std::vector<float> values(const Tensor& t) { return std::vector<float>(t.data_as<float>(), t.data_as<float>() + t.numel()); }
 
 // If(c) then x + x else -x, both reading x from the enclosing graph.
 ModelBuilder if_model() {

@@ -8,38 +8,12 @@
 #include <vector>
 
 #include "frontend/model_builder.h"
+#include "ops/float_tensors.h"
+#include "ops/ref_model_run.h"
 
 namespace octet::testing {
 namespace {
 
-Tensor f32(Shape shape, std::vector<float> v) {
-  Tensor t(DType::f32, std::move(shape));
-  for (size_t i = 0; i < v.size(); ++i) t.data_as<float>()[i] = v[i];
-  return t;
-}
-std::vector<float> values(const Tensor& t) { return std::vector<float>(t.data_as<float>(), t.data_as<float>() + t.numel()); }
-
-CompiledModel compile(const ModelBuilder& b) {
-  const std::string bytes = b.bytes();
-  Model m = Model::load_from_buffer(bytes.data(), bytes.size(), "");
-  CompileOptions opt;
-  opt.isa = "ref";
-  opt.threads = 1;
-  return CompiledModel::compile(m, opt);
-}
-std::map<std::string, Tensor> run(const ModelBuilder& b, const std::map<std::string, Tensor>& inputs) {
-  CompiledModel cm = compile(b);
-  Session s = cm.create_session();
-  return s.run(inputs);
-}
-std::string compile_error(const ModelBuilder& b) {
-  try {
-    compile(b);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(Optional, WrapHasGetTensor) {
   ModelBuilder b(15);
@@ -49,7 +23,7 @@ TEST(Optional, WrapHasGetTensor) {
   b.node("OptionalGetElement", {"o"}, {"y"});
   b.output_untyped("has");
   b.output_untyped("y");
-  auto out = run(b, {{"x", f32({3}, {1, -2, 3})}});
+  auto out = run_on_ref(b, {{"x", f32({3}, {1, -2, 3})}});
   EXPECT_EQ(out.at("has").dtype(), DType::boolean);
   EXPECT_TRUE(*out.at("has").data_as<bool>());
   EXPECT_EQ(out.at("y").shape(), (Shape{3}));
@@ -65,7 +39,7 @@ TEST(Optional, Opset18TensorInputAndAbsentInput) {
   b.output_untyped("y");
   b.output_untyped("has");
   b.output_untyped("none");
-  auto out = run(b, {{"x", f32({2}, {4, 5})}});
+  auto out = run_on_ref(b, {{"x", f32({2}, {4, 5})}});
   EXPECT_EQ(values(out.at("y")), (std::vector<float>{4, 5}));
   EXPECT_TRUE(*out.at("has").data_as<bool>());
   EXPECT_FALSE(*out.at("none").data_as<bool>());
@@ -81,7 +55,7 @@ TEST(Optional, OfSequenceAndIdentityOfSequence) {
   b.node("OptionalGetElement", {"o"}, {"s3"});
   attr_i(b.node("ConcatFromSequence", {"s3"}, {"y"}), "axis", 0);
   b.output_untyped("y");
-  auto out = run(b, {{"a", f32({1}, {7})}, {"c", f32({2}, {8, 9})}});
+  auto out = run_on_ref(b, {{"a", f32({1}, {7})}, {"c", f32({2}, {8, 9})}});
   EXPECT_EQ(values(out.at("y")), (std::vector<float>{7, 8, 9}));
 }
 
@@ -92,21 +66,21 @@ TEST(Optional, Refusals) {
     b.node("Optional", {}, {"o"});
     b.node("OptionalHasElement", {"o"}, {"has"});
     b.output_untyped("has");
-    EXPECT_NE(compile_error(b).find("needs the 'type' attribute"), std::string::npos) << compile_error(b);
+    EXPECT_NE(compile_error_on_ref(b).find("needs the 'type' attribute"), std::string::npos) << compile_error_on_ref(b);
   }
   {  // nothing to get
     ModelBuilder b(18);
     b.input("x", TP::FLOAT, {2});
     b.node("OptionalGetElement", {""}, {"y"});
     b.output_untyped("y");
-    EXPECT_NE(compile_error(b).find("no element to get"), std::string::npos) << compile_error(b);
+    EXPECT_NE(compile_error_on_ref(b).find("no element to get"), std::string::npos) << compile_error_on_ref(b);
   }
   {  // OptionalHasElement needs its input before opset 18
     ModelBuilder b(15);
     b.input("x", TP::FLOAT, {2});
     b.node("OptionalHasElement", {""}, {"has"});
     b.output_untyped("has");
-    EXPECT_NE(compile_error(b).find("before opset 18"), std::string::npos) << compile_error(b);
+    EXPECT_NE(compile_error_on_ref(b).find("before opset 18"), std::string::npos) << compile_error_on_ref(b);
   }
   {  // too many inputs
     ModelBuilder b(15);
@@ -114,7 +88,7 @@ TEST(Optional, Refusals) {
     b.node("Optional", {"x", "x"}, {"o"});
     b.node("OptionalGetElement", {"o"}, {"y"});
     b.output_untyped("y");
-    EXPECT_NE(compile_error(b).find("at most one input"), std::string::npos) << compile_error(b);
+    EXPECT_NE(compile_error_on_ref(b).find("at most one input"), std::string::npos) << compile_error_on_ref(b);
   }
   {  // the element of an optional sequence is still a sequence: run() refuses it
     ModelBuilder b(15);
@@ -123,7 +97,7 @@ TEST(Optional, Refusals) {
     b.node("Optional", {"s"}, {"o"});
     b.node("OptionalGetElement", {"o"}, {"y"});
     b.output_untyped("y");
-    EXPECT_OCTET_ERROR(run(b, {{"x", f32({2}, {1, 2})}}), "use Session::run_values");
+    EXPECT_OCTET_ERROR(run_on_ref(b, {{"x", f32({2}, {1, 2})}}), "use Session::run_values");
   }
 }
 
