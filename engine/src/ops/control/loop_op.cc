@@ -63,7 +63,7 @@ std::unique_ptr<CompiledSubgraph> compile_body(const NodeContext& c, bool build,
   c.check(s.output_names.size() >= 1 + n_carried,
           "body has " + std::to_string(s.output_names.size()) + " outputs; it needs cond and the " +
               std::to_string(n_carried) + " carried values");
-  c.check(s.output_dtypes[0] == DType::boolean && shape_numel(s.output_shapes[0]) == 1 && !s.outputs[0].is_sequence,
+  c.check(s.outputs[0].dtype == DType::boolean && shape_numel(s.outputs[0].shape) == 1 && !s.outputs[0].is_sequence,
           "body output 0 (cond) must be one bool");
   const size_t n_scan = s.output_names.size() - 1 - n_carried;
   c.check(c.num_outputs() == n_carried + n_scan,
@@ -146,9 +146,9 @@ void infer_loop(NodeContext& c) {
   if (c.num_outputs() == n_carried) return;
   const int64_t trips = static_trip_count(c);
   for (size_t k = n_carried; k < c.num_outputs(); ++k) {
-    Shape shape = s.output_shapes[1 + k];
+    Shape shape = s.outputs[1 + k].shape;
     shape.insert(shape.begin(), trips);
-    if (c.has_output(k)) c.set_output(k, s.output_dtypes[1 + k], shape);
+    if (c.has_output(k)) c.set_output(k, s.outputs[1 + k].dtype, shape);
   }
 }
 
@@ -184,8 +184,8 @@ class LoopKernel : public OpKernel {
     std::vector<Tensor> carried;
     for (size_t i = 0; i < n_carried_; ++i) carried.push_back(ctx.input(kLoopFixedInputs + i));
     const SubgraphSignature& sig = bodies_[0]->signature();
-    Tensor iter(DType::s64, sig.formal_shapes[0]);
-    Tensor cond_t(DType::boolean, sig.formal_shapes[1]);
+    Tensor iter(DType::s64, sig.formals[0].shape);
+    Tensor cond_t(DType::boolean, sig.formals[1].shape);
     std::unique_ptr<CompiledSubgraph::Runner> runner;
     if (bodies_.size() == 1) runner = std::make_unique<CompiledSubgraph::Runner>(*bodies_[0], ctx);
     int64_t i = 0;

@@ -102,13 +102,13 @@ std::unique_ptr<CompiledSubgraph> compile_scan(const NodeContext& c, bool build,
   for (size_t i = 0; i < s.outputs.size(); ++i)
     c.check(!s.outputs[i].is_sequence, "body output " + std::to_string(i) + " is a sequence; Scan takes tensors only");
   for (size_t i = 0; i < L->n_state; ++i)
-    c.check(s.output_dtypes[i] == formal[i].dtype && s.output_shapes[i] == formal[i].shape,
+    c.check(s.outputs[i].dtype == formal[i].dtype && s.outputs[i].shape == formal[i].shape,
             "state value " + std::to_string(i) + " enters the body as " + dtype_name(formal[i].dtype) +
-                shape_str(formal[i].shape) + " and leaves it as " + dtype_name(s.output_dtypes[i]) +
-                shape_str(s.output_shapes[i]));
+                shape_str(formal[i].shape) + " and leaves it as " + dtype_name(s.outputs[i].dtype) +
+                shape_str(s.outputs[i].shape));
   for (size_t k = 0; k < L->n_scan_out; ++k)
     L->out_axes[k] =
-        normalize_axis(c, L->out_axes[k], static_cast<int64_t>(s.output_shapes[L->n_state + k].size()) + 1);
+        normalize_axis(c, L->out_axes[k], static_cast<int64_t>(s.outputs[L->n_state + k].shape.size()) + 1);
   return body;
 }
 
@@ -122,11 +122,11 @@ void infer_scan(NodeContext& c) {
   std::unique_ptr<CompiledSubgraph> body = compile_scan(c, false, &L);
   const SubgraphSignature& s = body->signature();
   for (size_t i = 0; i < L.n_state; ++i)
-    if (c.has_output(i)) c.set_output(i, s.output_dtypes[i], with_batch(L, s.output_shapes[i]));
+    if (c.has_output(i)) c.set_output(i, s.outputs[i].dtype, with_batch(L, s.outputs[i].shape));
   for (size_t k = 0; k < L.n_scan_out; ++k) {
-    Shape shape = s.output_shapes[L.n_state + k];
+    Shape shape = s.outputs[L.n_state + k].shape;
     shape.insert(shape.begin() + L.out_axes[k], L.length);
-    if (c.has_output(L.n_state + k)) c.set_output(L.n_state + k, s.output_dtypes[L.n_state + k], with_batch(L, shape));
+    if (c.has_output(L.n_state + k)) c.set_output(L.n_state + k, s.outputs[L.n_state + k].dtype, with_batch(L, shape));
   }
 }
 
@@ -146,16 +146,16 @@ class ScanKernel : public OpKernel {
     CompiledSubgraph::Runner runner(*body_, ctx);
     std::vector<Tensor> slices(L_.n_scan_in);
     for (size_t j = 0; j < L_.n_scan_in; ++j)
-      slices[j] = Tensor(ctx.input(L_.first_state + L_.n_state + j).dtype(), sig.formal_shapes[L_.n_state + j]);
+      slices[j] = Tensor(ctx.input(L_.first_state + L_.n_state + j).dtype(), sig.formals[L_.n_state + j].shape);
     for (int64_t b = 0; b < L_.batch; ++b) {
       std::vector<Tensor> state;
-      for (size_t i = 0; i < L_.n_state; ++i) state.push_back(batch_part(ctx.input(L_.first_state + i), b, sig.formal_shapes[i]));
+      for (size_t i = 0; i < L_.n_state; ++i) state.push_back(batch_part(ctx.input(L_.first_state + i), b, sig.formals[i].shape));
       for (int64_t t = 0; t < L_.length; ++t) {
         std::vector<const Tensor*> formal;
         for (const Tensor& s : state) formal.push_back(&s);
         for (size_t j = 0; j < L_.n_scan_in; ++j) {
           const Tensor& in = ctx.input(L_.first_state + L_.n_state + j);
-          const Tensor part = batch_part(in, b, with_axis(sig.formal_shapes[L_.n_state + j], L_.in_axes[j]));
+          const Tensor part = batch_part(in, b, with_axis(sig.formals[L_.n_state + j].shape, L_.in_axes[j]));
           const AxisView v(part.shape(), L_.in_axes[j], dtype_size(in.dtype()));
           copy_slice_out(v, part.data(), L_.in_reverse[j] ? L_.length - 1 - t : t, slices[j].data());
           formal.push_back(&slices[j]);
@@ -165,7 +165,7 @@ class ScanKernel : public OpKernel {
         for (size_t k = 0; k < L_.n_scan_out; ++k) {
           if (!ctx.has_output(L_.n_state + k)) continue;
           const Tensor& slice = out[L_.n_state + k];
-          Shape whole = sig.output_shapes[L_.n_state + k];
+          Shape whole = sig.outputs[L_.n_state + k].shape;
           if (slice.shape() != whole) throw Error("scan output " + std::to_string(k) + " slice is " + shape_str(slice.shape()));
           whole.insert(whole.begin() + L_.out_axes[k], L_.length);
           Tensor dst = batch_part(ctx.output(L_.n_state + k), b, whole);
@@ -175,7 +175,7 @@ class ScanKernel : public OpKernel {
       }
       for (size_t i = 0; i < L_.n_state; ++i) {
         if (!ctx.has_output(i)) continue;
-        Tensor dst = batch_part(ctx.output(i), b, sig.output_shapes[i]);
+        Tensor dst = batch_part(ctx.output(i), b, sig.outputs[i].shape);
         copy_result(state[i], dst, "state value " + std::to_string(i));
       }
     }

@@ -77,8 +77,9 @@ std::vector<std::unique_ptr<CompiledSubgraph>> compile_bodies(const NodeContext&
     const SubgraphSignature& s = bodies.back()->signature();
     c.check(s.output_names.size() == c.num_outputs(), "body has " + std::to_string(s.output_names.size()) +
                                                           " outputs; the node has " + std::to_string(c.num_outputs()));
-    c.check(s.output_dtypes == bodies[0]->signature().output_dtypes,
-            "the body's output dtypes change with the elements' shapes");
+    for (size_t k = 0; k < s.outputs.size(); ++k)
+      c.check(s.outputs[k].dtype == bodies[0]->signature().outputs[k].dtype,
+              "the body's output dtypes change with the elements' shapes");
   }
   return bodies;
 }
@@ -107,8 +108,8 @@ void infer_sequence_map(NodeContext& c) {
   const std::vector<std::unique_ptr<CompiledSubgraph>> bodies = compile_bodies(c, p, false);
   for (size_t k = 0; k < c.num_outputs(); ++k) {
     std::vector<Shape> elements;
-    for (size_t i = 0; i < p.length; ++i) elements.push_back(bodies[p.body_of[i]]->signature().output_shapes[k]);
-    set_sequence_output(c, k, bodies[0]->signature().output_dtypes[k], elements);
+    for (size_t i = 0; i < p.length; ++i) elements.push_back(bodies[p.body_of[i]]->signature().outputs[k].shape);
+    set_sequence_output(c, k, bodies[0]->signature().outputs[k].dtype, elements);
   }
 }
 
@@ -123,8 +124,8 @@ class SequenceMapKernel : public OpKernel {
     for (size_t k = 0; k < c.num_outputs(); ++k) {
       std::vector<Shape> elements;
       for (size_t i = 0; i < plan_.length; ++i)
-        elements.push_back(bodies_[plan_.body_of[i]]->signature().output_shapes[k]);
-      out_offsets_.push_back(element_offsets(elements, bodies_[0]->signature().output_dtypes[k]));
+        elements.push_back(bodies_[plan_.body_of[i]]->signature().outputs[k].shape);
+      out_offsets_.push_back(element_offsets(elements, bodies_[0]->signature().outputs[k].dtype));
       out_shapes_.push_back(std::move(elements));
     }
   }

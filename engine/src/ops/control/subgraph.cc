@@ -55,7 +55,6 @@ CompiledSubgraph::CompiledSubgraph(const NodeContext& c, const std::string& attr
     v.dim_names.clear();
     v.is_sequence = b.is_sequence;
     v.seq_shapes = b.seq_shapes;
-    sig_.formal_shapes.push_back(shape);
     sig_.formals.push_back({b.dtype, shape, b.is_sequence, b.seq_shapes});
     if (b.is_sequence) bind_sequence(v, b.seq_shapes, options);
     if (b.constant) {
@@ -90,8 +89,6 @@ CompiledSubgraph::CompiledSubgraph(const NodeContext& c, const std::string& attr
     for (int o : prepared.outputs) {
       const Value& v = prepared.values[o];
       sig_.output_names.push_back(v.name);
-      sig_.output_dtypes.push_back(v.dtype);
-      sig_.output_shapes.push_back(v.shape);
       sig_.outputs.push_back({v.dtype, v.shape, v.is_sequence, v.is_sequence ? v.seq_shapes : std::vector<Shape>{}});
     }
     if (build) {

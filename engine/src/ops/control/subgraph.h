@@ -45,11 +45,8 @@ struct SubgraphValue {
 
 struct SubgraphSignature {
   std::vector<std::string> output_names;
-  std::vector<DType> output_dtypes;
-  std::vector<Shape> output_shapes;
-  std::vector<Shape> formal_shapes;  // as bound (after scalar_or_declared)
-  std::vector<SubgraphValue> outputs;  // the outputs in full (sequences with their element shapes)
-  std::vector<SubgraphValue> formals;  // the formal inputs as bound
+  std::vector<SubgraphValue> outputs;  // dtype, shape, and a sequence's element shapes
+  std::vector<SubgraphValue> formals;  // the formal inputs as bound (after scalar_or_declared)
 };
 
 class CompiledSubgraph {
